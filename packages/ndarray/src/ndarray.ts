@@ -1,0 +1,183 @@
+import { type DType, type TypedArray, allocate, checkDType, dtypeOf } from './dtype';
+import { ShapeError, ValueError, formatShape } from './errors';
+import { formatArray } from './format';
+import { type Shape, checkShape, sizeOf, stridesOf } from './shape';
+
+/** Nested JavaScript arrays of numbers, as `toArray()` returns and `array()` takes. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An n-dimensional array of float32 or float64 numbers stored row-major in one
+ * typed array. Operations are free functions (`add(a, b)`, `matmul(a, b)`) so a
+ * bundle carries only the ones it uses; the class holds what every array needs.
+ *
+ * Arrays are plain garbage-collected objects: there is no `dispose()`.
+ */
+export class NDArray {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly data: TypedArray;
+  readonly size: number;
+
+  /**
+   * Wraps `data` (not copied) as an array of `shape`. The data's length must be
+   * the product of the shape. Prefer `array()`, `zeros()` and friends.
+   */
+  constructor(data: TypedArray, shape: Shape) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+      throw new ValueError(
+        `NDArray: data must be a Float32Array or Float64Array, got ${Object.prototype.toString.call(data)}`,
+      );
+    }
+    const dims = checkShape('NDArray', shape);
+    const size = sizeOf(dims);
+    if (data.length !== size) {
+      throw new ShapeError(
+        `NDArray: data of length ${data.length} does not fit shape ${formatShape(dims)} (${size} elements)`,
+      );
+    }
+    this.shape = Object.freeze(dims);
+    this.dtype = dtypeOf(data);
+    this.data = data;
+    this.size = size;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Row-major strides, in elements. */
+  get strides(): number[] {
+    return stridesOf(this.shape);
+  }
+
+  /** The element at a full index, negative indices counting from the end. */
+  get(...index: number[]): number {
+    return this.data[this.offsetOf('get', index)];
+  }
+
+  /** Writes one element in place. */
+  set(value: number, ...index: number[]): void {
+    this.data[this.offsetOf('set', index)] = value;
+  }
+
+  /** The single value of a one-element array, as `tensor.item()`. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new ShapeError(
+        `item: only an array with one element has an item, got shape ${formatShape(this.shape)}`,
+      );
+    }
+    return this.data[0];
+  }
+
+  /**
+   * The same data seen with another shape (no copy). One dimension may be -1
+   * and is then inferred.
+   */
+  reshape(...shape: number[] | [readonly number[]]): NDArray {
+    const dims = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
+    return new NDArray(this.data, inferShape('reshape', this.shape, dims));
+  }
+
+  /** A deep copy. */
+  clone(): NDArray {
+    return new NDArray(this.data.slice(), this.shape);
+  }
+
+  /** A copy converted to `dtype` (float64 → float32 rounds to nearest). */
+  astype(dtype: DType): NDArray {
+    checkDType('astype', dtype);
+    const out = allocate(dtype, this.size);
+    out.set(this.data);
+    return new NDArray(out, this.shape);
+  }
+
+  /** Overwrites every element with `value`, in place; returns this. */
+  fill(value: number): this {
+    this.data.fill(value);
+    return this;
+  }
+
+  /** Nested JavaScript arrays (a number for a 0-d array). */
+  toArray(): NestedArray {
+    if (this.shape.length === 0) return this.data[0];
+    const strides = this.strides;
+    const build = (dim: number, offset: number): NestedArray[] => {
+      const out: NestedArray[] = new Array(this.shape[dim]);
+      for (let i = 0; i < this.shape[dim]; i++) {
+        const o = offset + i * strides[dim];
+        out[i] = dim === this.shape.length - 1 ? this.data[o] : build(dim + 1, o);
+      }
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** numpy's `str(array)`: aligned columns, `...` past 1000 elements. */
+  toString(): string {
+    return formatArray(this);
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const body = formatArray(this, { prefix: 'array(' });
+    return `array(${body}, dtype=${this.dtype})`;
+  }
+
+  private offsetOf(op: string, index: number[]): number {
+    if (index.length !== this.shape.length) {
+      throw new ShapeError(
+        `${op}: index [${index.join(', ')}] has ${index.length} entries, array of shape ${formatShape(this.shape)} needs ${this.shape.length}`,
+      );
+    }
+    let offset = 0;
+    let stride = 1;
+    for (let d = this.shape.length - 1; d >= 0; d--) {
+      const n = this.shape[d];
+      let i = index[d];
+      if (!Number.isInteger(i) || i < -n || i >= n) {
+        throw new ValueError(
+          `${op}: index ${i} is out of bounds for dimension ${d} of size ${n} (shape ${formatShape(this.shape)})`,
+        );
+      }
+      if (i < 0) i += n;
+      offset += i * stride;
+      stride *= n;
+    }
+    return offset;
+  }
+}
+
+/** Resolves a reshape target with at most one -1 against the source shape. */
+export function inferShape(op: string, from: Shape, to: readonly number[]): number[] {
+  const size = sizeOf(from);
+  let unknown = -1;
+  let known = 1;
+  for (let i = 0; i < to.length; i++) {
+    const d = to[i];
+    if (d === -1 && unknown === -1) unknown = i;
+    else if (!Number.isInteger(d) || d < 0) {
+      throw new ValueError(
+        `${op}: target shape ${formatShape(to)} may hold non-negative integers and one -1`,
+      );
+    } else known *= d;
+  }
+  const out = to.slice();
+  if (unknown >= 0) {
+    if (known === 0 || size % known !== 0) {
+      throw new ShapeError(
+        `${op}: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(to)}`,
+      );
+    }
+    out[unknown] = size / known;
+  } else if (known !== size) {
+    throw new ShapeError(
+      `${op}: cannot reshape ${formatShape(from)} (${size} elements) into ${formatShape(to)} (${known} elements)`,
+    );
+  }
+  return out;
+}
+
+export function isNDArray(value: unknown): value is NDArray {
+  return value instanceof NDArray;
+}

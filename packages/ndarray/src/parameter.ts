@@ -1,0 +1,43 @@
+import { ValueError, describe } from './errors';
+import { NDArray } from './ndarray';
+
+/**
+ * A trainable array and its gradient: what layers own and optimizers update.
+ * It lives here, in the array core, so that `@backprop/optimizers` never needs
+ * `@backprop/layers` (as a variable lives in a tensor core).
+ *
+ * `grad` has the value's shape and dtype, starts at zero, and is *added* into
+ * by every backward pass (PyTorch's accumulation) until `zeroGrad()`.
+ * Optimizers update `value.data` in place, so references to it stay valid.
+ */
+export class Parameter {
+  /** The name in a state dict: `weight` inside its layer, `0.weight` once a `Sequential` owns the layer. */
+  name: string;
+  readonly value: NDArray;
+  readonly grad: NDArray;
+
+  constructor(value: NDArray, name = 'param') {
+    if (!(value instanceof NDArray)) {
+      throw new ValueError(`Parameter: value must be an NDArray, got ${describe(value)}`);
+    }
+    this.value = value;
+    this.name = name;
+    this.grad = new NDArray(value.dtype === 'float64' ? new Float64Array(value.size) : new Float32Array(value.size), value.shape);
+  }
+
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+
+  get dtype(): NDArray['dtype'] {
+    return this.value.dtype;
+  }
+
+  get size(): number {
+    return this.value.size;
+  }
+
+  zeroGrad(): void {
+    this.grad.data.fill(0);
+  }
+}

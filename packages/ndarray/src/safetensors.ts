@@ -1,0 +1,208 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors): an
+ * 8-byte little-endian header length, a JSON header naming each tensor's dtype,
+ * shape and byte range, then the raw little-endian bytes. PyTorch writes it
+ * with `safetensors.torch.save_file(model.state_dict(), path)`, so weights move
+ * between PyTorch and these packages as they are.
+ */
+import { NDArray } from './ndarray';
+import { sizeOf } from './shape';
+
+/** An integer tensor (class indices, counts), which NDArray's float dtypes do not hold. */
+export interface IntTensor {
+  readonly dtype: 'int32' | 'int64';
+  readonly shape: readonly number[];
+  readonly data: Int32Array | BigInt64Array;
+}
+
+export type Tensor = NDArray | IntTensor;
+
+/** A malformed or unsupported safetensors file. */
+export class SafetensorsError extends Error {
+  override name = 'SafetensorsError';
+}
+
+const CODES = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64' } as const;
+type Code = (typeof CODES)[keyof typeof CODES];
+const BYTES: Record<Code, number> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+
+function bytesOf(tensor: Tensor): Uint8Array {
+  const data = tensor.data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Serialises named tensors (in the record's order) and optional string
+ * metadata into safetensors bytes.
+ */
+export function encodeSafetensors(
+  tensors: Readonly<Record<string, Tensor>>,
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') {
+        throw new SafetensorsError(`encodeSafetensors: metadata value for '${k}' must be a string, got ${typeof v}`);
+      }
+    }
+    header.__metadata__ = { ...metadata };
+  }
+  let offset = 0;
+  const chunks: Uint8Array[] = [];
+  for (const [name, tensor] of Object.entries(tensors)) {
+    if (name === '__metadata__') throw new SafetensorsError("encodeSafetensors: '__metadata__' is reserved and cannot name a tensor");
+    const code = CODES[tensor?.dtype as keyof typeof CODES];
+    if (code === undefined) {
+      throw new SafetensorsError(
+        `encodeSafetensors: tensor '${name}' has dtype ${String(tensor?.dtype)}; expected float32, float64, int32 or int64`,
+      );
+    }
+    const bytes = bytesOf(tensor);
+    header[name] = { dtype: code, shape: [...tensor.shape], data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  const headerBytes = new TextEncoder().encode(json);
+  const padded = Math.ceil(headerBytes.length / 8) * 8;
+  json += ' '.repeat(padded - headerBytes.length);
+  const encodedHeader = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + encodedHeader.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(encodedHeader.length), true);
+  out.set(encodedHeader, 8);
+  let position = 8 + encodedHeader.length;
+  for (const chunk of chunks) {
+    out.set(chunk, position);
+    position += chunk.length;
+  }
+  return out;
+}
+
+export interface DecodedSafetensors {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads safetensors bytes. float tensors come back as NDArrays, integer ones as
+ * IntTensors; the data is copied out of `bytes` (which may sit at any offset,
+ * as a Node Buffer does). Every structural problem throws a SafetensorsError
+ * that says what was found and what was expected.
+ */
+export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new SafetensorsError(`decodeSafetensors: expected a Uint8Array, got ${Object.prototype.toString.call(bytes)}`);
+  }
+  if (bytes.length < 8) {
+    throw new SafetensorsError(`decodeSafetensors: file is ${bytes.length} bytes; a safetensors file starts with an 8-byte header length`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) {
+    throw new SafetensorsError(
+      `decodeSafetensors: header length ${headerLength} runs past the end of the ${bytes.length}-byte file`,
+    );
+  }
+  const start = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, start)));
+  } catch (error) {
+    throw new SafetensorsError(`decodeSafetensors: header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new SafetensorsError('decodeSafetensors: header must be a JSON object');
+  }
+  const dataLength = bytes.length - start;
+  const metadata: Record<string, string> = {};
+  const entries: { name: string; code: Code; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new SafetensorsError('decodeSafetensors: __metadata__ must be an object of strings');
+      }
+      for (const [k, v] of Object.entries(raw)) {
+        if (typeof v !== 'string') throw new SafetensorsError(`decodeSafetensors: metadata '${k}' must be a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (info === null || typeof info !== 'object') {
+      throw new SafetensorsError(`decodeSafetensors: entry '${name}' must be an object`);
+    }
+    const code = info.dtype as Code;
+    if (!(code in BYTES)) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' has dtype ${JSON.stringify(info.dtype)}; supported: F32, F64, I32, I64`,
+      );
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' has shape ${JSON.stringify(shape)}; expected an array of non-negative integers`,
+      );
+    }
+    const offsets = info.data_offsets;
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end`,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end > dataLength) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' ends at byte ${end}, past the ${dataLength} bytes of data`,
+      );
+    }
+    const expected = sizeOf(shape) * BYTES[code];
+    if (end - begin !== expected) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' of shape [${shape.join(', ')}] (${code}) needs ${expected} bytes, its offsets hold ${end - begin}`,
+      );
+    }
+    entries.push({ name, code, shape, begin, end });
+  }
+  // The data must be covered exactly once: no overlaps, no holes (as the reference reader checks).
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const e of sorted) {
+    if (e.begin !== covered) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${e.name}' starts at byte ${e.begin}, expected ${covered} ` +
+          `(${e.begin < covered ? 'it overlaps the previous tensor' : 'the data has a hole'})`,
+      );
+    }
+    covered = e.end;
+  }
+  if (covered !== dataLength) {
+    throw new SafetensorsError(`decodeSafetensors: tensors cover ${covered} of the ${dataLength} data bytes`);
+  }
+  const tensors: Record<string, Tensor> = {};
+  for (const e of entries) {
+    // Copy so the typed array is aligned whatever the source buffer's offset.
+    const buffer = bytes.slice(start + e.begin, start + e.end).buffer;
+    switch (e.code) {
+      case 'F32':
+        tensors[e.name] = new NDArray(new Float32Array(buffer), e.shape);
+        break;
+      case 'F64':
+        tensors[e.name] = new NDArray(new Float64Array(buffer), e.shape);
+        break;
+      case 'I32':
+        tensors[e.name] = { dtype: 'int32', shape: e.shape, data: new Int32Array(buffer) };
+        break;
+      case 'I64':
+        tensors[e.name] = { dtype: 'int64', shape: e.shape, data: new BigInt64Array(buffer) };
+        break;
+    }
+  }
+  return { tensors, metadata };
+}

@@ -1,0 +1,46 @@
+"""Shared helpers for the fixture scripts.
+
+Every fixture is JSON: numbers are written with Python's repr, which is the
+shortest string that reads back as the same float64, so JavaScript's
+JSON.parse recovers every value bit for bit. A tensor is written as
+{"shape": [...], "dtype": "float32" | "float64", "data": [flat row-major values]};
+float32 values are widened exactly to float64 before writing.
+
+Run every script with Debian's PyTorch: /usr/bin/python3 tools/torch-fixtures/<name>.py
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def tensor(t):
+    """A tensor (or anything torch.as_tensor takes) as a JSON-ready dict."""
+    t = torch.as_tensor(t).detach()
+    dtype = {torch.float32: "float32", torch.float64: "float64"}.get(t.dtype)
+    if dtype is None:
+        if t.dtype in (torch.int64, torch.int32):
+            return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
+                    "data": [int(v) for v in t.reshape(-1).tolist()]}
+        raise TypeError(f"unsupported dtype {t.dtype}")
+    data = t.to(torch.float64).reshape(-1).tolist()
+    for v in data:
+        if not math.isfinite(v):
+            raise ValueError("fixtures hold finite values only")
+    return {"shape": list(t.shape), "dtype": dtype, "data": data}
+
+
+def write(package, name, payload):
+    """Writes packages/<package>/test/fixtures/<name>.json and reports it."""
+    folder = os.path.join(ROOT, "packages", package, "test", "fixtures")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, name + ".json")
+    meta = {"generator": os.path.relpath(sys.argv[0], ROOT), "torch": torch.__version__}
+    with open(path, "w") as f:
+        json.dump({"meta": meta, **payload}, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
