@@ -67,3 +67,16 @@ describe('reductions', () => {
     expect(sum(x).item()).toBe(n);
   });
 });
+
+describe('comparisons', () => {
+  it('allclose and maxAbsDiff take plain numbers and mixed dtypes', async () => {
+    const { allclose, maxAbsDiff } = await import('../src/index');
+    expect(allclose(1, 1 + 1e-9)).toBe(true);
+    expect(maxAbsDiff(2, 2.5)).toBe(0.5);
+    expect(maxAbsDiff(array([0.1]), array([0.1], { dtype: 'float64' }))).toBeCloseTo(Math.abs(Math.fround(0.1) - 0.1), 20);
+    expect(allclose(array([1, Number.NaN]), array([1, Number.NaN]), { equalNan: true })).toBe(true);
+    expect(allclose(array([1, Number.NaN]), array([1, Number.NaN]))).toBe(false);
+    expect(allclose(array([1e-9]), 0)).toBe(true);
+    expect(allclose(array([1e-9]), 0, { atol: 0 })).toBe(false);
+  });
+});

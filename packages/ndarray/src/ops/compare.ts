@@ -1,5 +1,5 @@
 import { ValueError, checkOptions } from '../errors';
-import type { NDArray } from '../ndarray';
+import { NDArray } from '../ndarray';
 import { broadcastShapes, broadcastStrides, sizeOf } from '../shape';
 import { type Operand, toArrays } from './operand';
 
@@ -68,9 +68,11 @@ export function maxAbsDiff(a: Operand, b: Operand): number {
 }
 
 function toArraysAnyDType(a: Operand, b: Operand): [NDArray, NDArray] {
-  // Comparing a float32 result with a float64 reference is the point of these functions.
-  const aIs = typeof a !== 'number';
-  const bIs = typeof b !== 'number';
-  if (aIs && bIs && (a as NDArray).dtype !== (b as NDArray).dtype) return [a as NDArray, b as NDArray];
+  // Comparing a float32 result with a float64 reference is the point of these
+  // functions, and so is comparing two plain numbers (as numpy.allclose(1.0, 1.0)).
+  if (typeof a === 'number' && typeof b === 'number') {
+    return [new NDArray(new Float64Array([a]), []), new NDArray(new Float64Array([b]), [])];
+  }
+  if (typeof a !== 'number' && typeof b !== 'number' && a.dtype !== b.dtype) return [a, b];
   return toArrays('allclose', a, b);
 }
