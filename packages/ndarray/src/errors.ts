@@ -106,10 +106,12 @@ export function describe(value: unknown): string {
     return String(value);
   }
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'function') return `a function ${value.name || '(anonymous)'}`;
   const ctor = (value as object).constructor?.name;
+  if (ctor === 'Object' || ctor === undefined) return `an object with keys ${JSON.stringify(Object.keys(value as object))}`;
   if (ctor === 'NDArray') {
     const a = value as { shape: number[]; dtype: string };
     return `an NDArray of shape ${formatShape(a.shape)} (${a.dtype})`;
   }
-  return ctor ? `a ${ctor}` : typeof value;
+  return `${/^[AEIOU]/.test(ctor) ? 'an' : 'a'} ${ctor}`;
 }

@@ -188,7 +188,8 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   const tensors: Record<string, Tensor> = {};
   for (const e of entries) {
     // Copy so the typed array is aligned whatever the source buffer's offset.
-    const buffer = bytes.slice(start + e.begin, start + e.end).buffer;
+    // Uint8Array's own slice copies; a Node Buffer's slice would be a view of its pool.
+    const buffer = Uint8Array.prototype.slice.call(bytes, start + e.begin, start + e.end).buffer;
     switch (e.code) {
       case 'F32':
         tensors[e.name] = new NDArray(new Float32Array(buffer), e.shape);

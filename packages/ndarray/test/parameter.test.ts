@@ -29,3 +29,14 @@ describe('shared checks', () => {
     expect(() => checkNumber('Adam', 'eps', Number.NaN)).toThrow('Adam: eps must be a finite number, got NaN');
   });
 });
+
+describe('describe', () => {
+  it('names values readably in error messages', async () => {
+    const { describe: d, zeros } = await import('../src/index');
+    expect(d({ lr: 1 })).toBe('an object with keys ["lr"]');
+    expect(d(new Map())).toBe('a Map');
+    expect(d(new Int8Array(2))).toBe('an Int8Array');
+    expect(d(zeros([2, 3]))).toBe('an NDArray of shape [2, 3] (float32)');
+    expect(d('x')).toBe("'x'");
+  });
+});

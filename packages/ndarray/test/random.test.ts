@@ -9,7 +9,7 @@ import {
   randperm,
 } from '../src/random/index';
 
-// Written by tools/torch-fixtures/random.py with torch 1.13 and numpy 1.24.
+// Written by tools/torch-fixtures/rng.py with torch 1.13 and numpy 1.24.
 interface Tensor {
   shape: number[];
   dtype: 'float32' | 'float64' | 'int64' | 'int32';

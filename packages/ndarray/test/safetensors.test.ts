@@ -77,3 +77,14 @@ describe('safetensors', () => {
     }
   });
 });
+
+describe('safetensors from Node Buffers', () => {
+  it('copies tensor bytes out of a pooled Buffer rather than viewing its pool', () => {
+    const bytes = encodeSafetensors({ a: array([[1, 2], [3, 4]]), b: array([5, 6, 7], { dtype: 'float64' }) });
+    // Small Buffers share one pool, so byteOffset is non-zero and slice() would be a view.
+    const pooled = Buffer.from(bytes);
+    const { tensors } = decodeSafetensors(pooled);
+    expect((tensors.a as NDArray).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect((tensors.b as NDArray).toArray()).toEqual([5, 6, 7]);
+  });
+});

@@ -310,8 +310,14 @@ function unary(op: UnaryOp, a: TypedArray, out: TypedArray): void {
       for (let i = 0; i < n; i++) out[i] = Math.tanh(a[i]);
       return;
     case 'sigmoid':
-      // 1/(1+exp(-x)) everywhere, as torch computes it: saturated values round the same way.
-      for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-a[i]));
+      // 1/(1+exp(-x)) everywhere, as torch computes it: saturated values round
+      // the same way. In float32, torch rounds after each step; so do we.
+      if (out instanceof Float32Array) {
+        const f = Math.fround;
+        for (let i = 0; i < n; i++) out[i] = 1 / f(1 + f(Math.exp(-a[i])));
+      } else {
+        for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-a[i]));
+      }
       return;
     case 'relu':
       // NaN stays NaN (NaN > 0 is false, but the comparison below keeps it).

@@ -3,7 +3,7 @@
 Writes packages/ndarray/test/fixtures/random.json. Run with Debian's PyTorch 1.13
 and numpy 1.24:
 
-    /usr/bin/python3 tools/torch-fixtures/random.py
+    /usr/bin/python3 tools/torch-fixtures/rng.py
 
 The torch values are what torch's AVX2/AVX512 CPU kernels produce (any x86-64
 with AVX2, on Linux/glibc); torch's DEFAULT kernels round uniform_(a, b) and
@@ -15,20 +15,11 @@ torch.manual_seed, so the cases do not depend on one another; the "sequence"
 cases chain several calls after one seed on purpose.
 """
 import math
-import os
-import sys
 
-# This script is named random.py, so with its folder first on sys.path it would
-# shadow the standard library's `random` (which numpy and torch import). Drop
-# the folder while they load, then put it back (at the end) for `common`.
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path = [p for p in sys.path if os.path.realpath(p or os.curdir) != HERE]
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-sys.path.append(HERE)
-from common import tensor, write  # noqa: E402
+from common import tensor, write
 
 TORCH_SEEDS = [0, 42, 2**40 + 3]
 RAND_SIZES = [1, 5, 15, 16, 17, 33, 100]
