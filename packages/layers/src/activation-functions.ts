@@ -1,0 +1,71 @@
+/**
+ * The elementwise activations and their derivatives (internal), shared by the
+ * activation layers and `Dense`. The derivatives follow PyTorch's backward
+ * kernels: relu, tanh and sigmoid are differentiated from the forward
+ * *output* (relu′(0) = 0, tanh′ = 1 − y², sigmoid′ = (1 − y)·y), leaky_relu
+ * from the input (leaky_relu′(0) = negative_slope).
+ */
+import { NDArray, relu, sigmoid, tanh } from '@backprop/ndarray';
+
+/** The activations `Dense` takes. */
+export type ActivationName = 'relu' | 'none' | 'tanh' | 'sigmoid';
+
+export const ACTIVATION_NAMES: readonly ActivationName[] = ['relu', 'none', 'tanh', 'sigmoid'];
+
+/** Applies the activation in place (`x` is overwritten and returned). */
+export function activateInPlace(name: ActivationName, x: NDArray): NDArray {
+  switch (name) {
+    case 'relu':
+      return relu(x, x);
+    case 'tanh':
+      return tanh(x, x);
+    case 'sigmoid':
+      // ndarray's sigmoid rounds each step in float32 as torch's kernel does, which
+      // matters here: the backward works from this output, and (1 − y) magnifies
+      // a one-ulp difference near saturation.
+      return sigmoid(x, x);
+    default:
+      return x;
+  }
+}
+
+/** dL/dx from dL/dy and the forward output y, into a new array. */
+export function activationBackward(name: ActivationName, outputGrad: NDArray, output: NDArray): NDArray {
+  if (name === 'none') return outputGrad;
+  const g = outputGrad.data;
+  const y = output.data;
+  const dx = new NDArray(g.constructor === Float64Array ? new Float64Array(g.length) : new Float32Array(g.length), output.shape);
+  const d = dx.data;
+  switch (name) {
+    case 'relu':
+      // torch's threshold_backward(grad, output, 0): the gradient passes where output > 0.
+      for (let i = 0; i < g.length; i++) d[i] = y[i] > 0 ? g[i] : 0;
+      break;
+    case 'tanh':
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * (1 - y[i] * y[i]);
+      break;
+    case 'sigmoid':
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * (1 - y[i]) * y[i];
+      break;
+  }
+  return dx;
+}
+
+/** leaky_relu(x) = x if x > 0 else x·slope, into a new array. */
+export function leakyReluForward(x: NDArray, negativeSlope: number): NDArray {
+  const a = x.data;
+  const out = new NDArray(a.constructor === Float64Array ? new Float64Array(a.length) : new Float32Array(a.length), x.shape);
+  const o = out.data;
+  for (let i = 0; i < a.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] * negativeSlope;
+  return out;
+}
+
+/** dL/dx of leaky_relu from the input, as torch's leaky_relu_backward: g if x > 0 else g·slope. */
+export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeSlope: number): NDArray {
+  const g = outputGrad.data;
+  const x = input.data;
+  const dx = new NDArray(g.constructor === Float64Array ? new Float64Array(g.length) : new Float32Array(g.length), input.shape);
+  const d = dx.data;
+  for (let i = 0; i < g.length; i++) d[i] = x[i] > 0 ? g[i] : g[i] * negativeSlope;
+  return dx;
+}

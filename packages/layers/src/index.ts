@@ -1,0 +1,45 @@
+/**
+ * @backprop/layers: neural-network layers with explicit forward and backward
+ * passes that match PyTorch's `torch.nn` (names, defaults, initialisation,
+ * state-dict keys and gradients).
+ */
+export {
+  NeuralLayer,
+  StateDictError,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+} from './layer';
+export { Linear, type LinearOptions } from './linear';
+export { Dense, type DenseOptions } from './dense';
+export type { ActivationName } from './activation-functions';
+export { ReLU, Identity, Tanh, Sigmoid, LeakyReLU } from './activations';
+export { Conv2d, type Conv2dOptions, type Size2d } from './conv2d';
+export { Flatten } from './flatten';
+export { Sequential } from './sequential';
+/**
+ * `torch.nn.init` as a namespace: `init.kaimingUniform`, `init.xavierNormal`,
+ * `init.uniform`, `init.normal`, `init.constant`, `init.zeros`, `init.ones`,
+ * `init.calculateGain`. Each fills an array in place from a generator.
+ */
+export * as init from './init';
+export {
+  calculateGain,
+  calculateFanInAndFanOut,
+  kaimingUniform,
+  kaimingNormal,
+  xavierUniform,
+  xavierNormal,
+  type Nonlinearity,
+  type FanMode,
+  type KaimingOptions,
+  type XavierOptions,
+  type UniformOptions,
+  type NormalOptions,
+} from './init';
+export {
+  gradcheck,
+  type Differentiable,
+  type GradcheckOptions,
+  type GradcheckResult,
+  type GradcheckWorst,
+} from './gradcheck';
