@@ -1,0 +1,11 @@
+export { Loss, type LossOptions, type LossTarget } from './loss';
+export { type Reduction, REDUCTIONS } from './reduction';
+export { MSELoss, type MSELossOptions } from './mse';
+export { L1Loss, type L1LossOptions } from './l1';
+export { SmoothL1Loss, type SmoothL1LossOptions } from './smooth-l1';
+export { HuberLoss, type HuberLossOptions } from './huber';
+export { BCELoss, type BCELossOptions } from './bce';
+export { BCEWithLogitsLoss, type BCEWithLogitsLossOptions } from './bce-with-logits';
+export { CrossEntropyLoss, type CrossEntropyLossOptions, type CrossEntropyTarget } from './cross-entropy';
+export { NLLLoss, type NLLLossOptions } from './nll';
+export type { ClassIndices } from './class-targets';

@@ -1,0 +1,43 @@
+import type { TypedArray } from '@backprop/ndarray';
+import { ElementwiseLoss } from './elementwise';
+import type { LossOptions } from './loss';
+
+/** Options of {@link L1Loss}. */
+export type L1LossOptions = LossOptions;
+
+/**
+ * Mean absolute error: ℓ = |p − y|, reduced by mean (default) or sum; the
+ * gradient is sign(p − y)/N with sign(0) = 0, as PyTorch's `abs` backward.
+ * PyTorch: `torch.nn.L1Loss(reduction='mean')`.
+ *
+ * @example
+ * ```ts
+ * const l1 = new L1Loss({ reduction: 'sum' });
+ * l1.forward(array([1, -2, 3]), array([0, 0, 3]));  // 3
+ * l1.backward();                                     // [1, -1, 0]
+ * ```
+ */
+export class L1Loss extends ElementwiseLoss {
+  constructor(options: L1LossOptions = {}) {
+    super('L1Loss', options, ['reduction']);
+  }
+
+  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
+    let total = 0;
+    for (let i = 0; i < p.length; i++) total += Math.abs(round(p[i] - y[i]));
+    return total;
+  }
+
+  protected override gradInto(
+    p: TypedArray,
+    y: TypedArray,
+    grad: TypedArray,
+    scale: number,
+    round: (x: number) => number,
+  ): void {
+    for (let i = 0; i < p.length; i++) {
+      const d = round(p[i] - y[i]);
+      grad[i] = d > 0 ? scale : d < 0 ? -scale : 0;
+    }
+  }
+}

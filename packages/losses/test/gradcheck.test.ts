@@ -1,0 +1,133 @@
+import { type NDArray, array } from '@backprop/ndarray';
+import { describe, expect, it } from 'vitest';
+import {
+  BCELoss,
+  BCEWithLogitsLoss,
+  CrossEntropyLoss,
+  HuberLoss,
+  L1Loss,
+  type Loss,
+  type LossTarget,
+  MSELoss,
+  NLLLoss,
+  SmoothL1Loss,
+} from '../src/index';
+import { numericGradient, randomArray, testRandom } from './helpers';
+
+/**
+ * Compares backward() with central finite differences of forward() in float64.
+ * The bound is relative to the larger of the element and the gradient's scale,
+ * since finite differences carry an absolute error of about h² · f‴ + ε·f/h.
+ */
+function gradcheck(loss: Loss, prediction: NDArray, target: LossTarget, outputGrad = 1): void {
+  const f = (x: NDArray) => outputGrad * loss.forward(x, target);
+  const numeric = numericGradient(f, prediction);
+  loss.forward(prediction, target);
+  const analytic = loss.backward(outputGrad);
+  expect(analytic.shape).toEqual(prediction.shape);
+  expect(analytic.dtype).toBe('float64');
+  let scale = 0;
+  for (const v of numeric) scale = Math.max(scale, Math.abs(v));
+  expect(scale).toBeGreaterThan(0);
+  for (let i = 0; i < numeric.length; i++) {
+    const error = Math.abs(analytic.data[i] - numeric[i]) / Math.max(Math.abs(numeric[i]), scale * 1e-2);
+    expect(error, `element ${i}: analytic ${analytic.data[i]}, numeric ${numeric[i]}`).toBeLessThan(1e-6);
+  }
+}
+
+/** Random pairs whose difference stays at least `gap` away from ±kink (and 0 when kink is 0). */
+function awayFromKink(shape: number[], kink: number, gap: number, seed: number): [NDArray, NDArray] {
+  const next = testRandom(seed);
+  const p = randomArray(shape, -2, 2, next);
+  const y = randomArray(shape, -2, 2, next);
+  for (let i = 0; i < p.size; i++) {
+    while (Math.abs(Math.abs(p.data[i] - y.data[i]) - kink) < gap) y.data[i] = -2 + 4 * next();
+  }
+  return [p, y];
+}
+
+describe('gradients match central finite differences (float64)', () => {
+  for (const reduction of ['mean', 'sum'] as const) {
+    it(`MSELoss ${reduction}`, () => {
+      const [p, y] = awayFromKink([3, 4], 0, 0, 1);
+      gradcheck(new MSELoss({ reduction }), p, y);
+    });
+    it(`L1Loss ${reduction}`, () => {
+      const [p, y] = awayFromKink([3, 4], 0, 1e-3, 2);
+      gradcheck(new L1Loss({ reduction }), p, y);
+    });
+    for (const beta of [0, 0.5, 1, 2]) {
+      it(`SmoothL1Loss beta ${beta} ${reduction}`, () => {
+        const [p, y] = awayFromKink([3, 4], beta, 1e-3, 3 + beta);
+        gradcheck(new SmoothL1Loss({ reduction, beta }), p, y);
+      });
+    }
+    for (const delta of [0.5, 1, 2]) {
+      it(`HuberLoss delta ${delta} ${reduction}`, () => {
+        const [p, y] = awayFromKink([3, 4], delta, 1e-3, 7 + delta);
+        gradcheck(new HuberLoss({ reduction, delta }), p, y);
+      });
+    }
+    it(`BCELoss ${reduction}, with and without a broadcast weight`, () => {
+      const next = testRandom(11);
+      const p = randomArray([4, 3], 0.05, 0.95, next);
+      const y = randomArray([4, 3], 0, 1, next);
+      gradcheck(new BCELoss({ reduction }), p, y);
+      gradcheck(new BCELoss({ reduction, weight: randomArray([3], 0.5, 2, next) }), p, y);
+      gradcheck(new BCELoss({ reduction, weight: randomArray([4, 1], 0.5, 2, next) }), p, y);
+    });
+    it(`BCEWithLogitsLoss ${reduction}, with weight and posWeight`, () => {
+      const next = testRandom(12);
+      const x = randomArray([4, 3], -4, 4, next);
+      const y = randomArray([4, 3], 0, 1, next);
+      gradcheck(new BCEWithLogitsLoss({ reduction }), x, y);
+      const weight = randomArray([3], 0.5, 2, next);
+      const posWeight = randomArray([3], 0.2, 3, next);
+      gradcheck(new BCEWithLogitsLoss({ reduction, posWeight }), x, y);
+      gradcheck(new BCEWithLogitsLoss({ reduction, weight, posWeight }), x, y);
+    });
+    for (const labelSmoothing of [0, 0.1]) {
+      it(`CrossEntropyLoss ${reduction} labelSmoothing ${labelSmoothing}: indices, weights, ignoreIndex`, () => {
+        const next = testRandom(13);
+        const x = randomArray([5, 4], -3, 3, next);
+        const weight = randomArray([4], 0.3, 2, next);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing }), x, [0, 3, 1, 1, 2]);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, [0, 3, 1, 1, 2]);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, [0, -100, 1, -100, 2]);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight, ignoreIndex: 1 }), x, [0, 3, 1, 1, 2]);
+      });
+      it(`CrossEntropyLoss ${reduction} labelSmoothing ${labelSmoothing}: probabilities, unbatched, K-dim`, () => {
+        const next = testRandom(14);
+        const x = randomArray([5, 4], -3, 3, next);
+        const q = randomArray([5, 4], 0, 1, next);
+        for (let r = 0; r < 5; r++) {
+          let s = 0;
+          for (let c = 0; c < 4; c++) s += q.data[r * 4 + c];
+          for (let c = 0; c < 4; c++) q.data[r * 4 + c] /= s;
+        }
+        const weight = randomArray([4], 0.3, 2, next);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing }), x, q);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, q);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), randomArray([4], -3, 3, next), 2);
+        const xk = randomArray([2, 4, 3], -3, 3, next);
+        const tk = array([0, 3, -100, 2, 1, 1], { shape: [2, 3], dtype: 'float64' });
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), xk, tk);
+      });
+    }
+    it(`NLLLoss ${reduction}: weights, ignoreIndex, K-dim`, () => {
+      const next = testRandom(15);
+      const x = randomArray([5, 4], -3, 0, next);
+      const weight = randomArray([4], 0.3, 2, next);
+      gradcheck(new NLLLoss({ reduction }), x, [0, 3, 1, 1, 2]);
+      gradcheck(new NLLLoss({ reduction, weight }), x, Int32Array.from([0, -100, 1, 3, 2]));
+      gradcheck(new NLLLoss({ reduction, weight }), randomArray([2, 4, 3], -3, 0, next), array([0, 3, 2, 2, 1, 1], { shape: [2, 3], dtype: 'float64' }));
+    });
+  }
+
+  it('backward(outputGrad) scales the gradient, as loss.backward(gradient) in PyTorch', () => {
+    const next = testRandom(16);
+    const x = randomArray([3, 4], -2, 2, next);
+    gradcheck(new CrossEntropyLoss({ labelSmoothing: 0.1 }), x, [1, 0, 3], -2.5);
+    gradcheck(new MSELoss(), x, randomArray([3, 4], -2, 2, next), 0.25);
+  });
+});
