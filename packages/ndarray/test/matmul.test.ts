@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DTypeError, NDArray, ShapeError, array, gemm, matmul, transpose, zeros } from '../src/index';
-import { type FixtureTensor, fromFixture, loadFixture, randomArray, testRandom, worstRelError } from './helpers';
+import { type FixtureTensor, fromFixture, loadFixture, randomArray, testRandom } from './helpers';
 
 /** The textbook triple loop in float64: the reference every fast path is held to. */
 function naive(a: NDArray, b: NDArray): Float64Array {
@@ -41,7 +41,7 @@ describe('gemm', () => {
   const depths = [1, 3, 17, 255, 256, 257, 600];
   for (const dtype of ['float64', 'float32'] as const) {
     it(`matches the triple loop for every transpose combination (${dtype})`, () => {
-      for (let trial = 0; trial < 40; trial++) {
+      for (let trial = 0; trial < 25; trial++) {
         const m = sizes[Math.floor(next() * sizes.length)];
         const n = sizes[Math.floor(next() * sizes.length)];
         const k = depths[Math.floor(next() * depths.length)];
@@ -51,12 +51,10 @@ describe('gemm', () => {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
             const out = gemm(transA ? transpose(a) : a, transB ? transpose(b) : b, { transA, transB });
-            const { error } = worstRelError(out.astype('float64'), expected);
-            expect(error, `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`).toBeLessThan(dtype === 'float64' ? 1e-9 : 1e-3);
-            // Absolute agreement is the meaningful bound near cancellation.
-            for (let i = 0; i < out.size; i++) {
-              expect(Math.abs(out.data[i] - expected.data[i])).toBeLessThan(dtype === 'float64' ? 1e-11 * k : 1e-5 * k);
-            }
+            // Absolute agreement, scaled by the depth, is the meaningful bound near cancellation.
+            let worst = 0;
+            for (let i = 0; i < out.size; i++) worst = Math.max(worst, Math.abs(out.data[i] - expected.data[i]) / k);
+            expect(worst, `m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`).toBeLessThan(dtype === 'float64' ? 1e-13 : 1e-6);
           }
         }
       }
