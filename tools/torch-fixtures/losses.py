@@ -14,14 +14,11 @@ int64 tensors.
 
 Run: /usr/bin/python3 tools/torch-fixtures/losses.py
 """
-import os
-import sys
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(__file__))
-from common import tensor, write  # noqa: E402
+from common import tensor, write
 
 DTYPES = (torch.float64, torch.float32)
 

@@ -1,0 +1,67 @@
+import type { Parameter } from '@backprop/ndarray';
+import { type AdamState, adamUpdate, initAdamState } from './adam-update';
+import { checkBetas } from './betas';
+import { checkBoolean, checkInterval, checkLr } from './checks';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+
+/** The options of {@link AdamW}, as `torch.optim.AdamW`'s. */
+export interface AdamWOptions {
+  /** Learning rate (default 1e-3). */
+  lr: number;
+  /** Decay rates [β1, β2] of the first and second moments, each in [0, 1) (default [0.9, 0.999]). */
+  betas: readonly [number, number];
+  /** Added to the denominator, outside the square root (default 1e-8). */
+  eps: number;
+  /** Decoupled weight decay: θ ← θ·(1 − lr·weightDecay) each step (default 1e-2). */
+  weightDecay: number;
+  /** Use the running maximum of the second moment (AMSGrad; default false). */
+  amsgrad: boolean;
+  /** Maximise the objective instead of minimising it (default false). */
+  maximize: boolean;
+}
+
+const SPEC: OptimizerSpec<AdamWOptions> = {
+  name: 'AdamW',
+  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false },
+  normalize: (o, op) => ({
+    lr: checkLr(op, o.lr),
+    betas: checkBetas(op, o.betas),
+    eps: checkInterval(op, 'eps', o.eps, { min: 0 }),
+    weightDecay: checkInterval(op, 'weightDecay', o.weightDecay, { min: 0 }),
+    amsgrad: checkBoolean(op, 'amsgrad', o.amsgrad),
+    maximize: checkBoolean(op, 'maximize', o.maximize),
+  }),
+  counters: ['step'],
+  buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
+  required: (o) => (o.amsgrad ? ['step', 'expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['step', 'expAvg', 'expAvgSq']),
+};
+
+/**
+ * AdamW, Adam with decoupled weight decay: `torch.optim.AdamW`, with its exact
+ * update (the single-tensor path of torch 1.13). The decay uses the group's
+ * current learning rate, so a scheduler scales it too:
+ *
+ * ```text
+ * θ ← θ·(1 − lr·weightDecay)
+ * then Adam's update without the L2 term
+ * ```
+ *
+ * @example
+ * ```ts
+ * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
+ * const schedule = new CosineAnnealingLR(opt, { tMax: 100 });
+ * ```
+ */
+export class AdamW extends Optimizer<AdamWOptions, AdamState> {
+  constructor(params: ParamsInput<AdamWOptions>, options: Partial<AdamWOptions> = {}) {
+    super(params, options, SPEC);
+  }
+
+  protected override initState(param: Parameter, group: ParamGroup<AdamWOptions>): AdamState {
+    return initAdamState(param, group.amsgrad);
+  }
+
+  protected override updateParameter(param: Parameter, state: AdamState, group: ParamGroup<AdamWOptions>): void {
+    adamUpdate(param, state, { ...group, l2: 0, decoupled: group.weightDecay });
+  }
+}

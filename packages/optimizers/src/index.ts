@@ -1,0 +1,21 @@
+export {
+  Optimizer,
+  type OptimizerOptions,
+  type OptimizerSpec,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamGroupInput,
+  type ParamsInput,
+  type StateValue,
+} from './optimizer';
+export { SGD, type SGDOptions, type SGDState } from './sgd';
+export { Adam, type AdamOptions, type AdamState } from './adam';
+export { AdamW, type AdamWOptions } from './adamw';
+export { RMSprop, type RMSpropOptions, type RMSpropState } from './rmsprop';
+export { Adagrad, type AdagradOptions, type AdagradState } from './adagrad';
+export { LRScheduler, type AnyOptimizer, type LRSchedulerStateDict } from './lr-scheduler';
+export { StepLR, type StepLROptions } from './step-lr';
+export { ExponentialLR, type ExponentialLROptions } from './exponential-lr';
+export { CosineAnnealingLR, type CosineAnnealingLROptions } from './cosine-annealing-lr';
+export { MultiStepLR, type MultiStepLROptions } from './multi-step-lr';
+export { LinearLR, type LinearLROptions } from './linear-lr';

@@ -1,0 +1,131 @@
+import { type NDArray, type Parameter, zerosLike } from '@backprop/ndarray';
+import { checkBoolean, checkInterval, checkLr } from './checks';
+import { fma, round } from './exact-math';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+
+/** The options of {@link RMSprop}, as `torch.optim.RMSprop`'s. */
+export interface RMSpropOptions {
+  /** Learning rate (default 1e-2). */
+  lr: number;
+  /** Smoothing constant α of the squared-gradient average, >= 0 (default 0.99). */
+  alpha: number;
+  /** Added to the denominator, outside the square root (default 1e-8). */
+  eps: number;
+  /** L2 penalty added to the gradient, `g + weightDecay·θ` (default 0). */
+  weightDecay: number;
+  /** Momentum factor μ >= 0 (default 0). */
+  momentum: number;
+  /** Divide by an estimate of the gradient's variance, v − ḡ², instead of v (default false). */
+  centered: boolean;
+  /** Maximise the objective instead of minimising it (default false). */
+  maximize: boolean;
+}
+
+/** Per-parameter state of {@link RMSprop}. */
+export interface RMSpropState {
+  /** Steps taken by this parameter. */
+  step: number;
+  /** Running average of squared gradients v (torch's `square_avg`). */
+  squareAvg: NDArray;
+  /** Momentum buffer b, when momentum > 0. */
+  momentumBuffer?: NDArray;
+  /** Running average of gradients ḡ (torch's `grad_avg`), when centered. */
+  gradAvg?: NDArray;
+}
+
+const SPEC: OptimizerSpec<RMSpropOptions> = {
+  name: 'RMSprop',
+  defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
+  normalize: (o, op) => ({
+    lr: checkLr(op, o.lr),
+    alpha: checkInterval(op, 'alpha', o.alpha, { min: 0 }),
+    eps: checkInterval(op, 'eps', o.eps, { min: 0 }),
+    weightDecay: checkInterval(op, 'weightDecay', o.weightDecay, { min: 0 }),
+    momentum: checkInterval(op, 'momentum', o.momentum, { min: 0 }),
+    centered: checkBoolean(op, 'centered', o.centered),
+    maximize: checkBoolean(op, 'maximize', o.maximize),
+  }),
+  counters: ['step'],
+  buffers: ['squareAvg', 'momentumBuffer', 'gradAvg'],
+  required: (o) => [
+    'step',
+    'squareAvg',
+    ...(o.momentum > 0 ? ['momentumBuffer'] : []),
+    ...(o.centered ? ['gradAvg'] : []),
+  ],
+};
+
+/**
+ * RMSprop: `torch.optim.RMSprop`, with its exact update (the single-tensor
+ * path of torch 1.13); note eps is added outside the square root, unlike
+ * TensorFlow's:
+ *
+ * ```text
+ * g ← −g                          if maximize
+ * g ← g + weightDecay·θ           if weightDecay ≠ 0
+ * v ← α·v + (1 − α)·g²
+ * if centered: ḡ ← α·ḡ + (1 − α)·g;  avg ← √(v − ḡ²) + eps
+ * else:                               avg ← √v + eps
+ * if momentum > 0: b ← μ·b + g/avg (b starts at 0);  θ ← θ − lr·b
+ * else:            θ ← θ − lr·g/avg
+ * ```
+ *
+ * @example
+ * ```ts
+ * const opt = new RMSprop(model.parameters(), { lr: 1e-3, momentum: 0.9 });
+ * ```
+ */
+export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
+  constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
+    super(params, options, SPEC);
+  }
+
+  protected override initState(param: Parameter): RMSpropState {
+    return { step: 0, squareAvg: zerosLike(param.value) };
+  }
+
+  protected override updateParameter(param: Parameter, state: RMSpropState, group: ParamGroup<RMSpropOptions>): void {
+    const f32 = param.dtype === 'float32';
+    state.step += 1;
+    const sign = group.maximize ? -1 : 1;
+    const hasDecay = group.weightDecay !== 0;
+    const weightDecay = round(group.weightDecay, f32);
+    const alpha = round(group.alpha, f32);
+    const oneMinusAlpha = round(1 - group.alpha, f32);
+    const eps = round(group.eps, f32);
+    const negLr = round(-group.lr, f32);
+    const useMomentum = group.momentum > 0;
+    const momentum = round(group.momentum, f32);
+    // Buffers are created on first use, so options switched on later work.
+    if (useMomentum && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param.value);
+    if (group.centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param.value);
+    const value = param.value.data;
+    const grad = param.grad.data;
+    const squareAvg = state.squareAvg.data;
+    const gradAvg = group.centered ? state.gradAvg!.data : null;
+    const buffer = useMomentum ? state.momentumBuffer!.data : null;
+    for (let i = 0; i < value.length; i++) {
+      let g = sign * grad[i];
+      if (hasDecay) g = fma(weightDecay, value[i], g, f32);
+      // addcmul: ((1 − α) · g) · g + α·v, the last two fused
+      const v = fma(round(oneMinusAlpha * g, f32), g, round(squareAvg[i] * alpha, f32), f32);
+      squareAvg[i] = v;
+      let avg: number;
+      if (gradAvg !== null) {
+        const mean = fma(oneMinusAlpha, g, round(gradAvg[i] * alpha, f32), f32);
+        gradAvg[i] = mean;
+        avg = round(Math.sqrt(fma(-mean, mean, v, f32)), f32);
+      } else {
+        avg = round(Math.sqrt(v), f32);
+      }
+      avg = round(avg + eps, f32);
+      if (buffer !== null) {
+        const b = round(round(buffer[i] * momentum, f32) + round(g / avg, f32), f32);
+        buffer[i] = b;
+        value[i] = fma(negLr, b, value[i], f32);
+      } else {
+        value[i] = round(value[i] + round(round(negLr * g, f32) / avg, f32), f32);
+      }
+    }
+  }
+}

@@ -1,0 +1,258 @@
+"""Fixtures for @backprop/optimizers: optimizer trajectories and LR schedules.
+
+Every optimizer case starts from the same three parameters (shapes [3, 2],
+[3] and [2, 1, 2]) and feeds the same pre-generated gradients, assigned to
+`p.grad` before each `step()`, in float64 and in float32 (the float32 run
+uses the float64 values rounded to float32, which is what the tests do with
+Math.fround). After every step the parameters are recorded; after the last
+step the optimizer's per-parameter state is recorded too.
+
+`optimizers-vectorised` repeats each case (without param groups) on one
+parameter of 20 elements, enough for ATen's vectorised loops, and keeps only
+the final values.
+
+Schedulers are recorded as the `get_last_lr()` sequence over 200 steps
+(index 0 is the value right after construction).
+
+Run: /usr/bin/python3 tools/torch-fixtures/optimizers.py
+"""
+import math
+import random
+import re
+
+import torch
+
+from common import tensor, write
+
+SHAPES = [(3, 2), (3,), (2, 1, 2)]
+STEPS = 10
+# Gradient scale at each step: spreads the magnitudes Adam and RMSprop see.
+SCALES = [1.0, 0.1, 3.0, 1.0, 0.5, 2.0, 0.01, 1.0, 5.0, 0.3]
+
+TORCH_CLASSES = {
+    "SGD": torch.optim.SGD,
+    "Adam": torch.optim.Adam,
+    "AdamW": torch.optim.AdamW,
+    "RMSprop": torch.optim.RMSprop,
+    "Adagrad": torch.optim.Adagrad,
+}
+
+
+def snake(name):
+    if name == "tMax":
+        return "T_max"  # the one torch keyword that is not snake_case
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def camel(name):
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def torch_options(options):
+    out = {}
+    for key, value in options.items():
+        out[snake(key)] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def initial_data(seed, shapes=SHAPES, steps=STEPS):
+    gen = torch.Generator().manual_seed(seed)
+    params = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+    grads = []
+    for step in range(steps):
+        row = [torch.randn(s, generator=gen, dtype=torch.float64) * SCALES[step] for s in shapes]
+        if step == 4 and len(shapes) > 1:
+            row[1] = torch.zeros(shapes[1], dtype=torch.float64)  # a step with no gradient signal
+        grads.append(row)
+    return params, grads
+
+
+def make_optimizer(kind, options, groups, params):
+    if groups is None:
+        return TORCH_CLASSES[kind](params, **torch_options(options))
+    torch_groups = [{**torch_options({k: v for k, v in g.items() if k != "params"}),
+                     "params": [params[i] for i in g["params"]]} for g in groups]
+    return TORCH_CLASSES[kind](torch_groups, **torch_options(options))
+
+
+def run_case(kind, options, groups, params0, grads, dtype, scheduler=None):
+    params = [p.clone().to(dtype) for p in params0]
+    opt = make_optimizer(kind, options, groups, params)
+    sched = None
+    if scheduler is not None:
+        sched = SCHEDULERS[scheduler["type"]](opt, **torch_options(scheduler["options"]))
+    trajectory, lrs = [], []
+    if sched is not None:
+        lrs.append(sched.get_last_lr())
+    for row in grads:
+        for p, g in zip(params, row):
+            p.grad = g.to(dtype).clone()
+        opt.step()
+        if sched is not None:
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        trajectory.append([tensor(p) for p in params])
+    state = {}
+    for index, p in enumerate(params):
+        entry = {}
+        for key, value in opt.state[p].items():
+            if value is None:
+                continue
+            if torch.is_tensor(value) and value.dim() == 0:
+                value = float(value.item())
+            entry[camel(key)] = tensor(value) if torch.is_tensor(value) else value
+        if entry:
+            state[str(index)] = entry
+    out = {"trajectory": trajectory, "state": state}
+    if sched is not None:
+        out["lrs"] = lrs
+    return out
+
+
+OPTIMIZER_CASES = [
+    ("sgd_plain", "SGD", {"lr": 0.1}, None),
+    ("sgd_momentum_dampening", "SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}, None),
+    ("sgd_nesterov_weight_decay", "SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weightDecay": 0.01}, None),
+    ("sgd_maximize_momentum", "SGD", {"lr": 0.02, "momentum": 0.5, "weightDecay": 0.1, "maximize": True}, None),
+    ("sgd_groups", "SGD", {"lr": 0.05, "momentum": 0.9},
+     [{"params": [0], "lr": 0.1}, {"params": [1, 2], "momentum": 0.5, "weightDecay": 0.02}]),
+    ("adam_default", "Adam", {}, None),
+    ("adam_lr_betas_eps", "Adam", {"lr": 0.1, "betas": [0.8, 0.95], "eps": 1e-6}, None),
+    ("adam_weight_decay_amsgrad", "Adam", {"lr": 0.05, "weightDecay": 0.1, "amsgrad": True}, None),
+    ("adam_maximize", "Adam", {"lr": 0.05, "maximize": True}, None),
+    ("adam_groups", "Adam", {"lr": 0.01},
+     [{"params": [0, 2], "weightDecay": 0.05}, {"params": [1], "lr": 0.2, "amsgrad": True}]),
+    ("adamw_default", "AdamW", {}, None),
+    ("adamw_weight_decay", "AdamW", {"lr": 0.05, "weightDecay": 0.3, "betas": [0.85, 0.99]}, None),
+    ("adamw_amsgrad_maximize", "AdamW", {"lr": 0.05, "amsgrad": True, "maximize": True, "eps": 1e-4}, None),
+    ("rmsprop_default", "RMSprop", {}, None),
+    ("rmsprop_alpha_eps_weight_decay", "RMSprop", {"lr": 0.03, "alpha": 0.9, "eps": 1e-6, "weightDecay": 0.05}, None),
+    ("rmsprop_centered_momentum", "RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}, None),
+    ("rmsprop_momentum_maximize", "RMSprop", {"lr": 0.01, "momentum": 0.5, "maximize": True}, None),
+    ("adagrad_default", "Adagrad", {}, None),
+    ("adagrad_lr_decay_weight_decay", "Adagrad", {"lr": 0.1, "lrDecay": 0.05, "weightDecay": 0.02}, None),
+    ("adagrad_initial_accumulator_eps", "Adagrad", {"lr": 0.1, "initialAccumulatorValue": 0.5, "eps": 1e-3}, None),
+    ("adagrad_maximize", "Adagrad", {"lr": 0.05, "maximize": True}, None),
+]
+
+SCHEDULERS = {
+    "StepLR": torch.optim.lr_scheduler.StepLR,
+    "ExponentialLR": torch.optim.lr_scheduler.ExponentialLR,
+    "CosineAnnealingLR": torch.optim.lr_scheduler.CosineAnnealingLR,
+    "MultiStepLR": torch.optim.lr_scheduler.MultiStepLR,
+    "LinearLR": torch.optim.lr_scheduler.LinearLR,
+}
+
+# (name, lrs of the parameter groups, [(scheduler, options), ...] chained in order)
+SCHEDULER_CASES = [
+    ("step_3_half", [0.1], [("StepLR", {"stepSize": 3, "gamma": 0.5})]),
+    ("step_7_default_gamma", [0.3], [("StepLR", {"stepSize": 7})]),
+    ("step_1_groups", [0.1, 0.02], [("StepLR", {"stepSize": 1, "gamma": 0.97})]),
+    ("exponential_095", [0.1], [("ExponentialLR", {"gamma": 0.95})]),
+    ("exponential_0999_groups", [1.0, 0.003], [("ExponentialLR", {"gamma": 0.999})]),
+    ("cosine_10", [0.1], [("CosineAnnealingLR", {"tMax": 10})]),
+    ("cosine_7_eta_min", [0.1], [("CosineAnnealingLR", {"tMax": 7, "etaMin": 0.001})]),
+    ("cosine_1", [0.5], [("CosineAnnealingLR", {"tMax": 1})]),
+    ("cosine_3_eta_min_groups", [0.2, 0.07], [("CosineAnnealingLR", {"tMax": 3, "etaMin": 0.01})]),
+    ("cosine_50", [0.001], [("CosineAnnealingLR", {"tMax": 50, "etaMin": 1e-5})]),
+    ("multistep", [0.1], [("MultiStepLR", {"milestones": [3, 10, 10, 50], "gamma": 0.5})]),
+    ("linear_warmup", [0.1], [("LinearLR", {"startFactor": 0.25, "endFactor": 1.0, "totalIters": 8})]),
+    ("linear_decay", [0.1], [("LinearLR", {"startFactor": 1.0, "endFactor": 0.1, "totalIters": 20})]),
+    ("chained_exponential_step", [0.1],
+     [("ExponentialLR", {"gamma": 0.99}), ("StepLR", {"stepSize": 5, "gamma": 0.5})]),
+]
+
+COMBINED_CASES = [
+    ("adamw_cosine", "AdamW", {"lr": 0.1, "weightDecay": 0.1},
+     {"type": "CosineAnnealingLR", "options": {"tMax": 4, "etaMin": 0.01}}),
+    ("sgd_step", "SGD", {"lr": 0.1, "momentum": 0.9, "weightDecay": 0.01},
+     {"type": "StepLR", "options": {"stepSize": 3, "gamma": 0.5}}),
+]
+
+
+def scheduler_lrs(group_lrs, chain, steps=200):
+    params = [torch.zeros(1, requires_grad=True) for _ in group_lrs]
+    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, group_lrs)], lr=group_lrs[0])
+    scheds = [SCHEDULERS[kind](opt, **torch_options(options)) for kind, options in chain]
+    lrs = [[g["lr"] for g in opt.param_groups]]
+    for _ in range(steps):
+        opt.step()
+        for s in scheds:
+            s.step()
+        lrs.append([g["lr"] for g in opt.param_groups])
+    return lrs
+
+
+def exact_math_cases():
+    """Correctly rounded pow, cos and fma (from exact or 300-bit arithmetic) for
+    the scalar helpers the optimizers use, next to what CPython (glibc) returns."""
+    from fractions import Fraction
+
+    import mpmath
+
+    mpmath.mp.prec = 300
+    rng = random.Random(7)
+    pow_cases = []
+    for base in (0.9, 0.999, 0.99, 0.8, 0.95, 0.5, 0.123456789):
+        for n in [1, 2, 3, 10, 100, 503, 2904, 10**6] + [rng.randint(1, 5000) for _ in range(12)]:
+            exact = float(Fraction(base) ** n) if n <= 5000 else float(mpmath.mpf(base) ** n)
+            pow_cases.append([base, n, exact, base ** float(n)])
+    cos_cases = []
+    for t_max in (1, 2, 3, 7, 10, 50):
+        for k in range(0, 2 * t_max + 2):
+            x = math.pi * k / t_max
+            cos_cases.append([x, float(mpmath.cos(mpmath.mpf(x))), math.cos(x)])
+    for _ in range(60):
+        x = rng.uniform(0, 1e6) * rng.choice([1.0, 1e-4, 1e-8])
+        cos_cases.append([x, float(mpmath.cos(mpmath.mpf(x))), math.cos(x)])
+    fma_cases = []
+    for _ in range(100):
+        a, b = rng.gauss(0, 1), rng.gauss(0, 1)
+        c = rng.choice([rng.gauss(0, 1), -a * b, -a * b * (1 + rng.gauss(0, 1e-9))])
+        fma_cases.append([a, b, c, float(Fraction(a) * Fraction(b) + Fraction(c))])
+    return {"pow": pow_cases, "cos": cos_cases, "fma": fma_cases}
+
+
+def main():
+    write("optimizers", "exact-math", exact_math_cases())
+    cases = []
+    for index, (name, kind, options, groups) in enumerate(OPTIMIZER_CASES):
+        params, grads = initial_data(1000 + index)
+        case = {"name": name, "optimizer": kind, "options": options, "groups": groups,
+                "params": [tensor(p) for p in params], "grads": [[tensor(g) for g in row] for row in grads]}
+        for dtype, key in ((torch.float64, "float64"), (torch.float32, "float32")):
+            case[key] = run_case(kind, options, groups, params, grads, dtype)
+        cases.append(case)
+    write("optimizers", "optimizers", {"shapes": SHAPES, "steps": STEPS, "cases": cases})
+
+    # The same cases on one 20-element parameter: ATen's vectorised loops
+    # (8 doubles or 16 floats at a time, then a scalar tail) round like its
+    # scalar loop, and these show it. Only the final values are kept.
+    vectorised = []
+    for index, (name, kind, options, groups) in enumerate(OPTIMIZER_CASES):
+        params, grads = initial_data(3000 + index, shapes=[(4, 5)], steps=4)
+        case = {"name": name, "optimizer": kind, "options": options,
+                "params": [tensor(p) for p in params], "grads": [[tensor(g) for g in row] for row in grads]}
+        for dtype, key in ((torch.float64, "float64"), (torch.float32, "float32")):
+            case[key] = run_case(kind, options, None, params, grads, dtype)["trajectory"][-1]
+        vectorised.append(case)
+    write("optimizers", "optimizers-vectorised", {"cases": vectorised})
+
+    schedules = []
+    for name, group_lrs, chain in SCHEDULER_CASES:
+        schedules.append({"name": name, "groupLrs": group_lrs,
+                          "chain": [{"type": kind, "options": options} for kind, options in chain],
+                          "lrs": scheduler_lrs(group_lrs, chain)})
+    combined = []
+    for index, (name, kind, options, scheduler) in enumerate(COMBINED_CASES):
+        params, grads = initial_data(2000 + index)
+        case = {"name": name, "optimizer": kind, "options": options, "scheduler": scheduler,
+                "params": [tensor(p) for p in params], "grads": [[tensor(g) for g in row] for row in grads]}
+        for dtype, key in ((torch.float64, "float64"), (torch.float32, "float32")):
+            case[key] = run_case(kind, options, None, params, grads, dtype, scheduler)
+        combined.append(case)
+    write("optimizers", "schedulers", {"cases": schedules, "combined": combined})
+
+
+if __name__ == "__main__":
+    main()
