@@ -68,6 +68,7 @@ export {
 export { allclose, maxAbsDiff, type CloseOptions } from './ops/compare';
 export { checkFinite, checkSameShape, unravelIndex } from './validate';
 export { Parameter } from './parameter';
+export { fma, fmaf } from './fma';
 export {
   encodeSafetensors,
   decodeSafetensors,

@@ -4,7 +4,8 @@
  *
  * Two things differ between V8 and the C code torch runs:
  * - ATen's `add(x, y, alpha)` and `addcmul` are compiled with fused multiply-add
- *   (one rounding for `alpha * y + x`), and JavaScript has no `Math.fma`.
+ *   (one rounding for `alpha * y + x`), and JavaScript has no `Math.fma`:
+ *   `@backprop/ndarray` provides a correctly rounded one.
  * - Python's `beta ** step` and `math.cos` call glibc, which rounds (almost)
  *   correctly; V8's `Math.pow` and `Math.cos` are often one ulp away, and the
  *   bias corrections `1 - beta ** t` magnify that ulp a thousandfold.
@@ -15,40 +16,10 @@
  * @internal Not exported from the package.
  */
 
+import { fmaf, fma as fmaDouble } from '@backprop/ndarray';
+
 /** 2^27 + 1: Dekker's constant that splits a double into two 26-bit halves. */
 const SPLITTER = 134217729;
-
-/**
- * `a * b + c` with a single rounding, as C's `fma` and ATen's vectorised
- * `add(…, alpha)` compute it. Falls back to the plain expression when the
- * operands are not finite or the split would overflow.
- */
-export function fma64(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  let t = SPLITTER * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  // The exact rounding errors of the product and of the sum.
-  const productError = ah * bh - p + ah * bl + al * bh + al * bl;
-  const v = s - p;
-  const sumError = p - (s - v) + (c - v);
-  const r = s + (sumError + productError);
-  // NaN when an operand is infinite or the split overflowed: the plain sum is then the answer.
-  return Number.isNaN(r) ? s : r;
-}
-
-/**
- * The float32 fused multiply-add for float32 operands: their product is exact
- * in a double, so one double addition and one rounding to float32 give the
- * fused result (double rounding can differ in the last bit about once in 2^29).
- */
-export function fma32(a: number, b: number, c: number): number {
-  return Math.fround(a * b + c);
-}
 
 // A double-double number is hi + lo with |lo| <= ulp(hi) / 2. The helpers
 // return results through these two module-level slots to stay allocation-free.
@@ -199,7 +170,11 @@ export function round(x: number, f32: boolean): number {
   return f32 ? Math.fround(x) : x;
 }
 
-/** The fused multiply-add at the dtype's precision: {@link fma32} or {@link fma64}. */
+/**
+ * The fused multiply-add at the dtype's precision (ndarray's correctly rounded
+ * `fmaf` / `fma`). In float32 the operands must be float32 values already,
+ * which the kernels ensure by rounding their scalars first.
+ */
 export function fma(a: number, b: number, c: number, f32: boolean): number {
-  return f32 ? Math.fround(a * b + c) : fma64(a, b, c);
+  return f32 ? fmaf(a, b, c) : fmaDouble(a, b, c);
 }

@@ -1,4 +1,5 @@
-import { fma, fmaf, glibcCos, glibcLog, glibcSin } from './libm';
+import { fma, fmaf } from '../fma';
+import { glibcCos, glibcLog, glibcSin } from './libm';
 
 const fround = Math.fround;
 // Scratch views for reading a float32's bits.

@@ -1,13 +1,13 @@
 /**
- * Exact fused multiply-add and ports of glibc 2.36's `log`, `sin` and `cos`
+ * Ports of glibc 2.36's `log`, `sin` and `cos`
  * (their FMA code paths), operation by operation. torch's CPU kernels call
  * these on x86-64 Linux, and V8's fdlibm-based Math functions differ from them
  * in the last bit for a few percent of inputs: reproducing torch's random
  * streams bit for bit needs glibc's exact roundings. See `torch.ts`.
  */
-// ----------------------------------------------------------------------------
-// Bit access and exact fused multiply-add
-// ----------------------------------------------------------------------------
+import { fma } from '../fma';
+
+// Scratch views for reading a double's bits.
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -15,82 +15,6 @@ const u32 = new Uint32Array(f64.buffer);
 // every JavaScript engine in use is; fail loudly rather than compute garbage.
 f64[0] = 1;
 if (u32[1] !== 0x3ff00000) throw new Error('random: a little-endian host is required');
-
-const fround = Math.fround;
-/** 2^27 + 1: Veltkamp's constant that splits a double into two 26-bit halves. */
-const SPLIT = 134217729;
-/** 2^28 + 1: splits off the top 25 bits, to test for a float32 rounding tie. */
-const SPLIT25 = 268435457;
-
-/**
- * `fl(s)` rounded "to odd" when `s + err` is the exact value: if the sum was
- * inexact and came out even, step one ulp towards the exact value. Round-to-odd
- * makes the second rounding in `fma` behave as if there had been only one.
- */
-function roundToOdd(s: number, err: number): number {
-  if (err === 0) return s;
-  f64[0] = s;
-  if ((u32[0] & 1) !== 0) return s;
-  if ((err > 0) === (s > 0)) {
-    u32[0] += 1; // the low word is even, so it cannot carry
-  } else if (u32[0] === 0) {
-    u32[0] = 0xffffffff;
-    u32[1] -= 1;
-  } else {
-    u32[0] -= 1;
-  }
-  return f64[0];
-}
-
-/**
- * Correctly rounded `a * b + c` in double precision (C's `fma`), by Boldo and
- * Melquiond's emulation (IEEE Trans. Computers 57(4), 2008, Algorithm 5.4):
- * exact product (Dekker), exact sum with c (Knuth's 2Sum), the two error
- * terms added with round-to-odd, one final rounding. Exact while nothing
- * overflows or underflows, which holds for every value the generators feed it.
- *
- * @internal
- */
-export function fma(a: number, b: number, c: number): number {
-  const p = a * b;
-  let t = SPLIT * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  const pe = ah * bh - p + ah * bl + al * bh + al * bl; // p + pe === a * b exactly
-  const s = p + c;
-  const bb = s - p;
-  const se = p - (s - bb) + (c - bb); // s + se === p + c exactly
-  const v = se + pe;
-  const vb = v - se;
-  const ve = se - (v - vb) + (pe - vb);
-  return s + roundToOdd(v, ve);
-}
-
-/**
- * Correctly rounded `a * b + c` in single precision (`vfmadd*ps`) for float32
- * a, b, c. The product of two floats is exact in a double, so one double
- * addition and one rounding to float are right except when the double sum
- * lands exactly halfway between two floats while the exact sum does not; that
- * tie is detected and broken towards the exact value.
- *
- * @internal
- */
-export function fmaf(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const r = fround(s);
-  if (r === s) return r;
-  const t = SPLIT25 * s;
-  if (t - (t - s) !== s) return r; // s has more than 25 significant bits: not a tie
-  const bb = s - p;
-  const err = p - (s - bb) + (c - bb);
-  if (err === 0) return r; // a true tie, which fround already breaks to even
-  const other = 2 * s - r; // the float on the other side of the midpoint s
-  return err > 0 ? Math.max(r, other) : Math.min(r, other);
-}
 
 /** copysign(x, y) */
 function copysign(x: number, y: number): number {

@@ -2,7 +2,8 @@ import type { TypedArray } from '../dtype';
 import { ValueError, describe } from '../errors';
 import type { Generator } from './generator';
 import { TWO_PI, normalFill16Avx2, normalFill16Double } from './avx2';
-import { fma, fmaf, glibcCos, glibcLog, glibcSin } from './libm';
+import { fma, fmaf } from '../fma';
+import { glibcCos, glibcLog, glibcSin } from './libm';
 import { MT19937 } from './mt19937';
 
 const fround = Math.fround;

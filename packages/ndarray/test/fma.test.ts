@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { fma, fmaf } from '../src/index';
+
+describe('fma', () => {
+  it('rounds a·b + c once where the plain expression rounds twice', () => {
+    const a = 1 + 2 ** -30;
+    const b = 1 - 2 ** -30;
+    expect(a * b - 1).toBe(0); // a·b = 1 − 2^-60 rounds to 1
+    expect(fma(a, b, -1)).toBe(-(2 ** -60));
+    // The classic double-rounding case: the exact sum sits just above a tie.
+    expect(fma(1 + 2 ** -52, 1 + 2 ** -52, -1)).toBe(2 ** -51 + 2 ** -104);
+  });
+  it('passes infinities and NaN through as a·b + c does', () => {
+    expect(fma(Number.POSITIVE_INFINITY, 2, 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(fma(1e300, 1e300, 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(fma(Number.NaN, 1, 1)).toBeNaN();
+    expect(fma(1e300, 1e300, Number.NEGATIVE_INFINITY)).toBeNaN();
+  });
+});
+
+describe('fmaf', () => {
+  it('rounds a·b + c of float32 operands once, to float32', () => {
+    const a = 1 + 2 ** -13;
+    const b = 1 - 2 ** -13;
+    expect(Math.fround(Math.fround(a * b) - 1)).toBe(0); // a·b = 1 − 2^-26 rounds to 1 in float32
+    expect(fmaf(a, b, -1)).toBe(-(2 ** -26));
+  });
+  it('breaks a double-rounding tie towards the exact value', () => {
+    // a·b = 3·2^-24·(1 − 2^-36) exactly, so a·b + 1 = 1 + 3·2^-24 − 3·2^-60. The double
+    // sum rounds to 1 + 3·2^-24, the float32 midpoint, which fround breaks upwards to
+    // even (1 + 2^-22); the exact value lies below the midpoint, so fmaf gives 1 + 2^-23.
+    const a = 3 * 2 ** -24 * (1 - 2 ** -18);
+    const b = 1 + 2 ** -18;
+    expect(Math.fround(a)).toBe(a);
+    expect(Math.fround(a * b + 1)).toBe(1 + 2 ** -22);
+    expect(fmaf(a, b, 1)).toBe(1 + 2 ** -23);
+    expect(fmaf(3, 5, 7)).toBe(22);
+  });
+});
