@@ -7,7 +7,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   treeshake: true,
-  // Error messages name classes (NDArray, Linear): keep the names through bundling.
-  keepNames: true,
   target: 'es2022',
 });

@@ -107,11 +107,12 @@ export function describe(value: unknown): string {
   }
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'function') return `a function ${value.name || '(anonymous)'}`;
-  const ctor = (value as object).constructor?.name;
-  if (ctor === 'Object' || ctor === undefined) return `an object with keys ${JSON.stringify(Object.keys(value as object))}`;
-  if (ctor === 'NDArray') {
-    const a = value as { shape: number[]; dtype: string };
+  // Recognised by its fields, not its class name, which a bundler may rename.
+  const a = value as { shape?: unknown; dtype?: unknown; data?: unknown };
+  if (Array.isArray(a.shape) && typeof a.dtype === 'string' && ArrayBuffer.isView(a.data)) {
     return `an NDArray of shape ${formatShape(a.shape)} (${a.dtype})`;
   }
+  const ctor = (value as object).constructor?.name;
+  if (ctor === 'Object' || ctor === undefined) return `an object with keys ${JSON.stringify(Object.keys(value as object))}`;
   return `${/^[AEIOU]/.test(ctor) ? 'an' : 'a'} ${ctor}`;
 }
