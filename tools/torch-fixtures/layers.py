@@ -6,7 +6,12 @@ is what is checked): the input gradient and each parameter's gradient. Every
 case is written in float64 and float32. Also the parameters that
 `torch.manual_seed(s)` then `nn.Linear` / `nn.Conv2d` / `nn.Sequential`
 create, and what `torch.nn.init`'s functions draw, bit for bit, and a
-Sequential's state_dict saved in the safetensors format.
+Sequential's state_dict saved in the safetensors format. MaxPool2d cases include
+windows with tied maxima (the gradient goes to the first). Dropout's output and
+input gradient after `torch.manual_seed(s)` (this torch has no MKL, so its
+Bernoulli mask is `torch.rand(float64) < 1 - p` drawn from that seed), and a
+small CNN (conv, max pool, avg pool, dropout, linear) run forward and backward in
+training mode.
 
 Run from the repository root: /usr/bin/python3 tools/torch-fixtures/layers.py
 """
@@ -294,6 +299,93 @@ def init_fixture():
     return {"modules": modules, "fills": fills, "gains": gains}
 
 
+def tie_input(shape, seed, dtype):
+    """Small integers, so most pooling windows hold several equal maxima."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(-2, 3, shape, generator=g).to(dtype)
+
+
+def maxpool_cases():
+    specs = [
+        # (name, kernel, stride, padding, ceil_mode, input shape, ties)
+        ("k=2 s=2, batch 2, channels 3", 2, 2, 0, False, [2, 3, 4, 6], False),
+        ("k=3 s=2 p=1", 3, 2, 1, False, [1, 2, 5, 6], False),
+        ("k=(2, 3) s=(1, 2)", (2, 3), (1, 2), 0, False, [1, 2, 4, 7], False),
+        ("overlapping, k=3 s=1 p=1", 3, 1, 1, False, [1, 2, 4, 5], False),
+        ("ties, overlapping k=2 s=1", 2, 1, 0, False, [2, 3, 4, 4], True),
+        ("ties, k=3 s=2 p=1", 3, 2, 1, False, [1, 2, 5, 5], True),
+        ("ceil mode, k=3 s=2 p=1", 3, 2, 1, True, [1, 2, 6, 6], False),
+        ("ceil mode drops a window in the padding, k=2 s=3 p=1", 2, 3, 1, True, [1, 2, 5, 5], False),
+        ("unbatched [C, H, W], k=2 s=1", 2, 1, 0, False, [3, 3, 4], False),
+    ]
+    cases = []
+    for dname, dtype in DTYPES.items():
+        for i, (name, k, s, p, ceil, shape, ties) in enumerate(specs):
+            x = tie_input(shape, 1200 + i, dtype) if ties else randn(shape, 1200 + i, dtype)
+            pool = nn.MaxPool2d(k, stride=s, padding=p, ceil_mode=ceil)
+            cases.append({"name": name, "dtype": dname, "kernelSize": k, "stride": s, "padding": p,
+                          "ceilMode": ceil, **record(pool, x, 1300 + i)})
+    return cases
+
+
+def avgpool_cases():
+    specs = [
+        # (name, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, input shape)
+        ("k=2 s=2, batch 2, channels 3", 2, 2, 0, False, True, None, [2, 3, 4, 6]),
+        ("k=3 s=2 p=1", 3, 2, 1, False, True, None, [1, 2, 5, 6]),
+        ("k=3 s=2 p=1, countIncludePad false", 3, 2, 1, False, False, None, [1, 2, 5, 6]),
+        ("k=(2, 3) s=(1, 2) p=(1, 1), countIncludePad false", (2, 3), (1, 2), (1, 1), False, False, None,
+         [1, 2, 4, 7]),
+        ("overlapping, k=3 s=1 p=1", 3, 1, 1, False, True, None, [1, 2, 4, 5]),
+        ("ceil mode, k=3 s=2 p=1", 3, 2, 1, True, True, None, [1, 2, 6, 6]),
+        ("ceil mode, k=3 s=2 p=1, countIncludePad false", 3, 2, 1, True, False, None, [1, 2, 6, 6]),
+        ("ceil mode, k=2 s=3 p=1", 2, 3, 1, True, True, None, [1, 2, 5, 5]),
+        ("divisorOverride 5, k=3 s=2 p=1", 3, 2, 1, False, True, 5, [1, 2, 5, 5]),
+        ("unbatched [C, H, W], k=2 s=1", 2, 1, 0, False, True, None, [3, 3, 4]),
+    ]
+    cases = []
+    for dname, dtype in DTYPES.items():
+        for i, (name, k, s, p, ceil, include, divisor, shape) in enumerate(specs):
+            pool = nn.AvgPool2d(k, stride=s, padding=p, ceil_mode=ceil, count_include_pad=include,
+                                divisor_override=divisor)
+            cases.append({"name": name, "dtype": dname, "kernelSize": k, "stride": s, "padding": p,
+                          "ceilMode": ceil, "countIncludePad": include, "divisorOverride": divisor,
+                          **record(pool, randn(shape, 1400 + i, dtype), 1500 + i)})
+    return cases
+
+
+def dropout_cases():
+    """Train-mode dropout right after torch.manual_seed(seed): the mask comes from the global generator."""
+    assert not torch.backends.mkl.is_available(), "MKL's bernoulli_ draws a different stream"
+    specs = [(0.5, [4, 5, 3]), (0.2, [3, 7]), (0.9, [50]), (0.0, [2, 3]), (1.0, [2, 3])]
+    cases = []
+    for dname, dtype in DTYPES.items():
+        for i, (p, shape) in enumerate(specs):
+            x = randn(shape, 1600 + i, dtype)
+            torch.manual_seed(1700 + i)
+            cases.append({"p": p, "seed": 1700 + i, "dtype": dname, **record(nn.Dropout(p), x, 1800 + i)})
+    return cases
+
+
+def cnn(dtype):
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1, dtype=dtype), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Flatten(), nn.Dropout(0.3), nn.Linear(16, 3, dtype=dtype),
+    )
+
+
+def cnn_cases():
+    """The MNIST CNN's layers in one Sequential, in training mode: the parameters and then the dropout
+    mask come from one generator seeded with torch.manual_seed(seed)."""
+    cases = []
+    for dname, dtype in DTYPES.items():
+        x = randn([2, 1, 8, 8], 1900, dtype)
+        torch.manual_seed(61)
+        cases.append({"seed": 61, "dtype": dname, **record(cnn(dtype), x, 1901)})
+    return cases
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     write(PACKAGE, "linear", {"cases": linear_cases()})
@@ -304,6 +396,10 @@ def main():
     write(PACKAGE, "sequential", {"cases": sequential_cases()})
     write(PACKAGE, "state-dict", {"cases": state_dict_fixture()})
     write(PACKAGE, "init", init_fixture())
+    write(PACKAGE, "maxpool2d", {"cases": maxpool_cases()})
+    write(PACKAGE, "avgpool2d", {"cases": avgpool_cases()})
+    write(PACKAGE, "dropout", {"cases": dropout_cases()})
+    write(PACKAGE, "cnn", {"cases": cnn_cases()})
 
 
 if __name__ == "__main__":

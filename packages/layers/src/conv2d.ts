@@ -5,11 +5,9 @@ import {
   Parameter,
   ShapeError,
   type TypedArray,
-  ValueError,
   checkChoice,
   checkOptions,
   defaultGenerator,
-  describe,
   formatShape,
   gemm,
   zeros,
@@ -18,9 +16,7 @@ import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkSiz
 import { type ConvGeometry, col2im, convOutputSize, im2col } from './im2col';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
-
-/** A size given for both spatial dimensions at once (`3`) or as `[height, width]`. */
-export type Size2d = number | readonly [number, number];
+import { type Size2d, checkSize2d, describeSize } from './size2d';
 
 /** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
@@ -228,22 +224,4 @@ export class Conv2d extends NeuralLayer {
     }
     return buffer;
   }
-}
-
-function describeSize(size: unknown): string {
-  return Array.isArray(size) ? formatShape(size) : String(size);
-}
-
-function checkSize2d(op: string, name: string, value: unknown, min: number): readonly [number, number] {
-  const pair = typeof value === 'number' ? [value, value] : value;
-  if (
-    !Array.isArray(pair) ||
-    pair.length !== 2 ||
-    !pair.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min)
-  ) {
-    throw new ValueError(
-      `${op}: ${name} must be an integer >= ${min} or a pair [height, width] of them, got ${Array.isArray(value) ? `[${value.map((v) => describe(v)).join(', ')}]` : describe(value)}`,
-    );
-  }
-  return Object.freeze([pair[0], pair[1]] as [number, number]);
 }

@@ -13,7 +13,11 @@ export { Linear, type LinearOptions } from './linear';
 export { Dense, type DenseOptions } from './dense';
 export type { ActivationName } from './activation-functions';
 export { ReLU, Identity, Tanh, Sigmoid, LeakyReLU } from './activations';
-export { Conv2d, type Conv2dOptions, type Size2d } from './conv2d';
+export { Conv2d, type Conv2dOptions } from './conv2d';
+export type { Size2d } from './size2d';
+export { MaxPool2d, type MaxPool2dOptions } from './maxpool2d';
+export { AvgPool2d, type AvgPool2dOptions } from './avgpool2d';
+export { Dropout, type DropoutOptions } from './dropout';
 export { Flatten } from './flatten';
 export { Sequential } from './sequential';
 /**

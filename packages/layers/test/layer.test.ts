@@ -1,12 +1,15 @@
 import { type NDArray, Parameter, TorchGenerator, ValueError, mul, ones, randn, sum, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import {
+  AvgPool2d,
   Conv2d,
   Dense,
+  Dropout,
   Flatten,
   Identity,
   LeakyReLU,
   Linear,
+  MaxPool2d,
   NeuralLayer,
   ReLU,
   Sequential,
@@ -82,6 +85,9 @@ function everyLayer(): [string, () => NeuralLayer, number[]][] {
     ['Sigmoid', () => new Sigmoid(), [2, 3]],
     ['Identity', () => new Identity(), [2, 3]],
     ['Flatten', () => new Flatten(), [2, 3, 2]],
+    ['MaxPool2d', () => new MaxPool2d(2, { stride: 1 }), [1, 2, 3, 3]],
+    ['AvgPool2d', () => new AvgPool2d(2, { stride: 1 }), [1, 2, 3, 3]],
+    ['Dropout', () => new Dropout(0.5, { rng: rng() }), [2, 3]],
     ['Sequential', () => new Sequential(new Linear(3, 2, { dtype: 'float64', rng: rng() }), new Tanh()), [2, 3]],
   ];
 }
