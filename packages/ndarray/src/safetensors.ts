@@ -115,6 +115,10 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new SafetensorsError('decodeSafetensors: header must be a JSON object');
   }
+  const duplicate = firstDuplicateKey(new TextDecoder().decode(bytes.subarray(8, start)));
+  if (duplicate !== undefined) {
+    throw new SafetensorsError(`decodeSafetensors: the header names '${duplicate}' twice`);
+  }
   const dataLength = bytes.length - start;
   const metadata: Record<string, string> = {};
   const entries: { name: string; code: Code; shape: number[]; begin: number; end: number }[] = [];
@@ -206,4 +210,34 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     }
   }
   return { tensors, metadata };
+}
+
+/**
+ * The first top-level key that appears twice in a JSON object's text, which
+ * JSON.parse would silently resolve to the last one. `text` is known to be
+ * valid JSON, so tracking strings and nesting depth is enough.
+ */
+function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (text[k] === ' ' || text[k] === '\t' || text[k] === '\n' || text[k] === '\r') k++;
+        if (text[k] === ':') {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }

@@ -1,0 +1,204 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type IntTensor,
+  NDArray,
+  SafetensorsError,
+  type Tensor,
+  array,
+  decodeSafetensors,
+  encodeSafetensors,
+} from '../src/index';
+
+/** Tensors of every dtype and small shapes (0-sized dims included), with arbitrary bytes as data. */
+const tensorArb: fc.Arbitrary<Tensor> = fc
+  .record({
+    dtype: fc.constantFrom('float32', 'float64', 'int32', 'int64'),
+    shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
+  })
+  .chain(({ dtype, shape }) => {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const width = dtype === 'float32' || dtype === 'int32' ? 4 : 8;
+    return fc.uint8Array({ minLength: size * width, maxLength: size * width }).map((bytes): Tensor => {
+      const buffer = bytes.slice().buffer;
+      if (dtype === 'float32') return new NDArray(new Float32Array(buffer), shape);
+      if (dtype === 'float64') return new NDArray(new Float64Array(buffer), shape);
+      const data = dtype === 'int32' ? new Int32Array(buffer) : new BigInt64Array(buffer);
+      return { dtype, shape, data } as IntTensor;
+    });
+  });
+
+const fileArb = fc.record({
+  tensors: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__metadata__'), tensorArb, {
+    maxKeys: 4,
+  }),
+  metadata: fc.option(fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }), {
+    nil: undefined,
+  }),
+});
+
+function bytesOf(t: Tensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Plain comparisons (vitest's deep equality is too slow for thousands of files). */
+function sameTensors(a: Record<string, Tensor>, b: Record<string, Tensor>): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  return names.every(
+    (name) =>
+      name in b &&
+      a[name].dtype === b[name].dtype &&
+      a[name].shape.join() === b[name].shape.join() &&
+      sameBytes(bytesOf(a[name]), bytesOf(b[name])),
+  );
+}
+
+type Mutation =
+  | { kind: 'flip'; at: number; value: number }
+  | { kind: 'flipData'; at: number; value: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'append'; bytes: Uint8Array }
+  | { kind: 'headerLength'; value: bigint }
+  | { kind: 'splice'; at: number; text: string };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant('flipData' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+  fc.record({ kind: fc.constant('headerLength' as const), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.nat(),
+    text: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '-1', '1e308', '"F16"', '"__metadata__"', 'null', ' ', '0', '9'),
+  }),
+);
+
+/** Applies a mutation; `headerIntact` says whether the 8-byte length and the JSON header are untouched. */
+function mutate(file: Uint8Array, m: Mutation): { bytes: Uint8Array; headerIntact: boolean } {
+  if (file.length < 8) return { bytes: file, headerIntact: false }; // nothing left to mutate meaningfully
+  const headerEnd = Math.min(file.length, 8 + Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true)));
+  const out = file.slice();
+  switch (m.kind) {
+    case 'flip': {
+      const at = m.at % out.length;
+      out[at] = m.value;
+      return { bytes: out, headerIntact: at >= headerEnd || out[at] === file[at] };
+    }
+    case 'flipData': {
+      // Tensor bytes: anything there is valid data, so the file must still decode.
+      if (headerEnd >= out.length) return { bytes: out, headerIntact: true };
+      out[headerEnd + (m.at % (out.length - headerEnd))] = m.value;
+      return { bytes: out, headerIntact: true };
+    }
+    case 'truncate':
+      return { bytes: file.slice(0, m.at % file.length), headerIntact: false };
+    case 'append': {
+      const longer = new Uint8Array(file.length + m.bytes.length);
+      longer.set(file);
+      longer.set(m.bytes, file.length);
+      return { bytes: longer, headerIntact: true };
+    }
+    case 'headerLength':
+      new DataView(out.buffer).setBigUint64(0, m.value, true);
+      return { bytes: out, headerIntact: false };
+    case 'splice': {
+      const at = 8 + (m.at % Math.max(1, headerEnd - 8));
+      const text = new TextEncoder().encode(m.text);
+      const spliced = new Uint8Array(file.length + text.length);
+      spliced.set(file.subarray(0, at));
+      spliced.set(text, at);
+      spliced.set(file.subarray(at), at + text.length);
+      return { bytes: spliced, headerIntact: false };
+    }
+  }
+}
+
+describe('decodeSafetensors under fuzzing', () => {
+  it('round-trips 3,000 generated files byte for byte', () => {
+    fc.assert(
+      fc.property(fileArb, ({ tensors, metadata }) => {
+        const bytes = encodeSafetensors(tensors, metadata);
+        const decoded = decodeSafetensors(bytes);
+        const reencoded = encodeSafetensors(decoded.tensors, metadata === undefined ? undefined : decoded.metadata);
+        return (
+          sameTensors(decoded.tensors, tensors) &&
+          JSON.stringify(decoded.metadata) === JSON.stringify(metadata ?? {}) &&
+          sameBytes(reencoded, bytes)
+        );
+      }),
+      { numRuns: 3000, seed: 1 },
+    );
+  }, 60_000);
+
+  it('either decodes 8,000 mutated files consistently or throws a SafetensorsError', () => {
+    let decodedCount = 0;
+    let rejectedCount = 0;
+    fc.assert(
+      fc.property(fileArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), ({ tensors, metadata }, mutations) => {
+        let current = { bytes: encodeSafetensors(tensors, metadata), headerIntact: true };
+        for (const m of mutations) {
+          const next = mutate(current.bytes, m);
+          current = { bytes: next.bytes, headerIntact: current.headerIntact && next.headerIntact };
+        }
+        let decoded: ReturnType<typeof decodeSafetensors>;
+        try {
+          decoded = decodeSafetensors(current.bytes);
+        } catch (error) {
+          rejectedCount++;
+          return error instanceof SafetensorsError;
+        }
+        decodedCount++;
+        // Whatever decodes re-encodes to a file that decodes to the same tensors,
+        // and to the very same bytes when only tensor data was changed.
+        const again = encodeSafetensors(decoded.tensors, decoded.metadata);
+        if (!sameTensors(decodeSafetensors(again).tensors, decoded.tensors)) return false;
+        if (current.headerIntact && Object.keys(decoded.metadata).length > 0) return sameBytes(again, current.bytes);
+        return true;
+      }),
+      { numRuns: 8000, seed: 2 },
+    );
+    // The mutations must exercise both outcomes for the property to mean anything.
+    expect(decodedCount).toBeGreaterThan(100);
+    expect(rejectedCount).toBeGreaterThan(1000);
+  }, 60_000);
+});
+
+describe('decodeSafetensors refuses', () => {
+  const file = (header: string, dataLength = 8) => {
+    const json = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + json.length + dataLength);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    return out;
+  };
+  it('a header that names a tensor twice', () => {
+    const twice = file('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}');
+    expect(() => decodeSafetensors(twice)).toThrow("decodeSafetensors: the header names 'w' twice");
+    // The same name nested deeper is not a duplicate.
+    const nested = file('{"__metadata__":{"w":"x"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+    expect((decodeSafetensors(nested).tensors.w as NDArray).shape).toEqual([2]);
+  });
+  it('a shape whose size overflows, without allocating it', () => {
+    const huge = file('{"w":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}');
+    expect(() => decodeSafetensors(huge)).toThrow(/needs .* bytes, its offsets hold 8/);
+  });
+  it('a non-integer dimension or offset', () => {
+    expect(() => decodeSafetensors(file('{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,8]}}'))).toThrow(/non-negative integers/);
+    expect(() => decodeSafetensors(file('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.5]}}'))).toThrow(/data_offsets/);
+  });
+  it('metadata that is not all strings', () => {
+    expect(() => decodeSafetensors(file('{"__metadata__":{"a":1}}', 0))).toThrow("decodeSafetensors: metadata 'a' must be a string");
+  });
+  it('and still reads a valid file beside those', () => {
+    const ok = encodeSafetensors({ w: array([1, 2]) });
+    expect((decodeSafetensors(ok).tensors.w as NDArray).toArray()).toEqual([1, 2]);
+  });
+});
