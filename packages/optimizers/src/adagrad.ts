@@ -1,7 +1,7 @@
 import { type NDArray, type Parameter, full } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
 import { fma, round } from './exact-math';
-import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link Adagrad}, as `torch.optim.Adagrad`'s. */
 export interface AdagradOptions {
@@ -63,7 +63,7 @@ const SPEC: OptimizerSpec<AdagradOptions> = {
  * ```
  */
 export class Adagrad extends Optimizer<AdagradOptions, AdagradState> {
-  constructor(params: ParamsInput<AdagradOptions>, options: Partial<AdagradOptions> = {}) {
+  constructor(params: ParamsInput<AdagradOptions>, options: Partial<AdagradOptions> & OptimizerBehaviour = {}) {
     super(params, options, SPEC);
     for (const group of this.paramGroups) {
       for (const param of group.params) this.stateMap.set(param, this.initState(param, group));

@@ -2,7 +2,7 @@ import type { Parameter } from '@backprop/ndarray';
 import { type AdamState, adamUpdate, initAdamState } from './adam-update';
 import { checkBetas } from './betas';
 import { checkBoolean, checkInterval, checkLr } from './checks';
-import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 export type { AdamState } from './adam-update';
 
@@ -57,7 +57,7 @@ const SPEC: OptimizerSpec<AdamOptions> = {
  * ```
  */
 export class Adam extends Optimizer<AdamOptions, AdamState> {
-  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
+  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> & OptimizerBehaviour = {}) {
     super(params, options, SPEC);
   }
 

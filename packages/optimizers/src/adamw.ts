@@ -2,7 +2,7 @@ import type { Parameter } from '@backprop/ndarray';
 import { type AdamState, adamUpdate, initAdamState } from './adam-update';
 import { checkBetas } from './betas';
 import { checkBoolean, checkInterval, checkLr } from './checks';
-import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link AdamW}, as `torch.optim.AdamW`'s. */
 export interface AdamWOptions {
@@ -53,7 +53,7 @@ const SPEC: OptimizerSpec<AdamWOptions> = {
  * ```
  */
 export class AdamW extends Optimizer<AdamWOptions, AdamState> {
-  constructor(params: ParamsInput<AdamWOptions>, options: Partial<AdamWOptions> = {}) {
+  constructor(params: ParamsInput<AdamWOptions>, options: Partial<AdamWOptions> & OptimizerBehaviour = {}) {
     super(params, options, SPEC);
   }
 

@@ -1,5 +1,7 @@
 export {
   Optimizer,
+  type NonFinitePolicy,
+  type OptimizerBehaviour,
   type OptimizerOptions,
   type OptimizerSpec,
   type OptimizerStateDict,

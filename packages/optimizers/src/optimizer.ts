@@ -1,4 +1,4 @@
-import { checkFinite, checkOptions, checkSameShape, describe, DTypeError, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError } from '@backprop/ndarray';
+import { checkChoice, checkOptions, checkSameShape, describe, DTypeError, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError, unravelIndex } from '@backprop/ndarray';
 import { checkInterval, checkLr } from './checks';
 
 /** The option every optimizer has: its learning rate. */
@@ -81,25 +81,44 @@ export interface OptimizerSpec<O extends OptimizerOptions> {
  * parameter under momentum or weight decay), which is torch's behaviour after
  * `zero_grad()` with its 1.13 default `set_to_none=False`.
  */
+/** What `step()` does when a gradient holds NaN or ±Infinity. */
+export type NonFinitePolicy = 'error' | 'skip';
+
+/** Options of the optimizer itself, beside the per-group options. */
+export interface OptimizerBehaviour {
+  /**
+   * `'error'` (default): `step()` throws, naming the step and the parameter,
+   * and updates nothing. `'skip'`: the whole step is skipped (counted in
+   * `skippedSteps`), as PyTorch's GradScaler skips steps with inf/NaN grads.
+   */
+  nonFinite?: NonFinitePolicy;
+}
+
 export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S extends object = object> {
   /** The parameter groups, in order (torch's `param_groups`). */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** The options a group gets when it does not set them (torch's `defaults`). */
   readonly defaults: Readonly<{ [K in keyof O]: O[K] | undefined }>;
-  /** How many times `step()` has run. */
+  /** How many times `step()` has updated the parameters (skipped steps do not count). */
   stepCount = 0;
+  /** What `step()` does with a NaN or infinite gradient: throw (default) or skip the whole step. */
+  readonly nonFinite: NonFinitePolicy;
+  /** How many steps were skipped for non-finite gradients (with `nonFinite: 'skip'`). */
+  skippedSteps = 0;
 
   /** Per-parameter state, created on a parameter's first step (Adagrad: at construction). */
   protected readonly stateMap = new Map<Parameter, S>();
   protected readonly spec: OptimizerSpec<O>;
 
-  protected constructor(params: ParamsInput<O>, options: Partial<O> | undefined, spec: OptimizerSpec<O>) {
+  protected constructor(params: ParamsInput<O>, options: (Partial<O> & OptimizerBehaviour) | undefined, spec: OptimizerSpec<O>) {
     this.spec = spec;
     const op = spec.name;
     const keys = Object.keys(spec.defaults);
-    checkOptions(op, options, keys);
+    checkOptions(op, options, [...keys, 'nonFinite']);
+    const { nonFinite = 'error', ...groupOptions } = (options ?? {}) as Partial<O> & OptimizerBehaviour;
+    this.nonFinite = checkChoice(op, 'nonFinite', nonFinite, ['error', 'skip']);
     const defaults = { ...spec.defaults } as Record<string, unknown>;
-    for (const [key, value] of Object.entries(options ?? {})) {
+    for (const [key, value] of Object.entries(groupOptions)) {
       if (value !== undefined) defaults[key] = value;
     }
     // Check the defaults now, as torch does, even if every group overrides them.
@@ -245,6 +264,22 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
       checkLr(op, group.lr, `paramGroups[${g}].lr`);
       for (const param of group.params) this.checkGrad(op, param, index++);
     }
+    // Every gradient is checked before any parameter moves, so a bad one leaves the model as it was.
+    const bad = this.firstNonFiniteGrad();
+    if (bad !== undefined) {
+      if (this.nonFinite === 'skip') {
+        this.skippedSteps++;
+        return loss;
+      }
+      const { param, index: i, flat } = bad;
+      const value = param.grad.data[flat];
+      throw new ValueError(
+        `${op}: step ${this.stepCount + 1}: the grad of '${param.name}' (parameter ${i}) holds ${value} at index ` +
+          `[${unravelIndex(flat, param.grad.shape).join(', ')}] (shape ${formatShape(param.grad.shape)}); ` +
+          "no parameter was updated. Lower the learning rate, or pass { nonFinite: 'skip' } to skip such steps " +
+          'as a mixed-precision loss scaler does',
+      );
+    }
     for (const group of this.paramGroups) {
       for (const param of group.params) {
         let state = this.stateMap.get(param);
@@ -259,6 +294,21 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
     return loss;
   }
 
+  /** The first NaN or ±Infinity among the gradients, in parameter order. */
+  private firstNonFiniteGrad(): { param: Parameter; index: number; flat: number } | undefined {
+    let index = 0;
+    for (const group of this.paramGroups) {
+      for (const param of group.params) {
+        const g = param.grad.data;
+        for (let flat = 0; flat < g.length; flat++) {
+          if (g[flat] - g[flat] !== 0) return { param, index, flat };
+        }
+        index++;
+      }
+    }
+    return undefined;
+  }
+
   private checkGrad(op: string, param: Parameter, index: number): void {
     const label = `parameter ${index} ('${param.name}')`;
     const grad: unknown = param.grad;
@@ -271,7 +321,6 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
         `${op}: the grad of ${label} is ${grad.dtype} but the parameter is ${param.value.dtype}; expected the same dtype`,
       );
     }
-    checkFinite(op, `the grad of ${label}`, grad);
   }
 
   /** A fresh state for a parameter about to take its first step. */

@@ -1,7 +1,7 @@
 import { type NDArray, type Parameter, zerosLike } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
 import { fma, round } from './exact-math';
-import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput } from './optimizer';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link RMSprop}, as `torch.optim.RMSprop`'s. */
 export interface RMSpropOptions {
@@ -76,7 +76,7 @@ const SPEC: OptimizerSpec<RMSpropOptions> = {
  * ```
  */
 export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
-  constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
+  constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> & OptimizerBehaviour = {}) {
     super(params, options, SPEC);
   }
 

@@ -1,7 +1,7 @@
 import { type NDArray, type Parameter, ValueError, zerosLike } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
 import { fma, round } from './exact-math';
-import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamGroupInput } from './optimizer';
+import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamGroupInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link SGD}, as `torch.optim.SGD`'s. */
 export interface SGDOptions {
@@ -72,9 +72,12 @@ const SPEC: OptimizerSpec<SGDOptions> = {
  * ```
  */
 export class SGD extends Optimizer<SGDOptions, SGDState> {
-  constructor(params: Iterable<Parameter>, options: Partial<SGDOptions> & { lr: number });
-  constructor(params: Iterable<ParamGroupInput<SGDOptions>>, options?: Partial<SGDOptions>);
-  constructor(params: Iterable<Parameter> | Iterable<ParamGroupInput<SGDOptions>>, options?: Partial<SGDOptions>) {
+  constructor(params: Iterable<Parameter>, options: Partial<SGDOptions> & OptimizerBehaviour & { lr: number });
+  constructor(params: Iterable<ParamGroupInput<SGDOptions>>, options?: Partial<SGDOptions> & OptimizerBehaviour);
+  constructor(
+    params: Iterable<Parameter> | Iterable<ParamGroupInput<SGDOptions>>,
+    options?: Partial<SGDOptions> & OptimizerBehaviour,
+  ) {
     super(params, options, SPEC);
   }
 

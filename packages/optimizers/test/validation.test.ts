@@ -165,20 +165,42 @@ describe('gradients at step()', () => {
     expect(() => new Adam([p]).step()).toThrow(/^Adam\.step: the grad of parameter 0 \('w'\) must be an NDArray, got an array of length 1$/);
   });
 
-  test('a NaN or infinite gradient throws before any parameter changes', () => {
-    const a = param([1, 2], 'weight');
-    const b = param([3, 4], 'bias');
+  test('a NaN or infinite gradient throws before any parameter changes, naming the step and the parameter', () => {
+    const a = param([1, 2], '0.weight');
+    const b = param([3, 4], '2.weight');
     const opt = new Adam([a, b], { lr: 0.1 });
+    opt.step(); // step 1 with zero gradients
+    const after = [Array.from(a.value.data), Array.from(b.value.data)];
     a.grad.data.set([1, 1]);
     b.grad.data.set([1, Number.NaN]);
     expect(() => opt.step()).toThrow(
-      /^Adam\.step: the grad of parameter 1 \('bias'\) holds NaN at index \[1\] \(shape \[2\]\); expected finite values$/,
+      /^Adam\.step: step 2: the grad of '2\.weight' \(parameter 1\) holds NaN at index \[1\] \(shape \[2\]\); no parameter was updated\./,
     );
-    expect(Array.from(a.value.data)).toEqual([1, 2]);
-    expect(opt.state.size).toBe(0);
-    expect(opt.stepCount).toBe(0);
+    expect([Array.from(a.value.data), Array.from(b.value.data)]).toEqual(after);
+    expect(opt.stepCount).toBe(1);
     b.grad.data.set([Number.POSITIVE_INFINITY, 0]);
-    expect(() => opt.step()).toThrow(/holds Infinity at index \[0\]/);
+    expect(() => opt.step()).toThrow(/step 2: the grad of '2\.weight' \(parameter 1\) holds Infinity at index \[0\]/);
+  });
+
+  test("nonFinite: 'skip' skips the whole step, as a loss scaler does", () => {
+    const a = param([1, 2], '0.weight');
+    const b = param([3, 4], '0.bias');
+    const opt = new SGD([a, b], { lr: 0.5, momentum: 0.9, nonFinite: 'skip' });
+    a.grad.data.set([1, 1]);
+    b.grad.data.set([Number.NEGATIVE_INFINITY, 1]);
+    opt.step();
+    expect(Array.from(a.value.data)).toEqual([1, 2]);
+    expect(Array.from(b.value.data)).toEqual([3, 4]);
+    expect(opt.skippedSteps).toBe(1);
+    expect(opt.stepCount).toBe(0);
+    expect(opt.state.size).toBe(0); // no momentum buffer was started from the bad step
+    b.grad.data.set([1, 1]);
+    opt.step();
+    expect(Array.from(a.value.data)).toEqual([0.5, 1.5]);
+    expect(opt.stepCount).toBe(1);
+    expect(() => new SGD([param([1])], { lr: 0.1, nonFinite: 'ignore' as never })).toThrow(
+      "SGD: nonFinite must be one of 'error', 'skip', got 'ignore'",
+    );
   });
 
   test('a closure that is not a function', () => {
