@@ -13,7 +13,18 @@ export type NestedArray = number | NestedArray[];
  *
  * Arrays are plain garbage-collected objects: there is no `dispose()`.
  */
+/**
+ * Marks NDArrays so `instanceof NDArray` holds across copies of this package:
+ * an app that loads the CommonJS build in one place and the ES module build in
+ * another has two NDArray classes, and arrays must pass between them.
+ */
+const NDARRAY = Symbol.for('@backprop/ndarray:NDArray');
+
 export class NDArray {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[NDARRAY] === true;
+  }
+
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly data: TypedArray;
@@ -40,6 +51,10 @@ export class NDArray {
     this.dtype = dtypeOf(data);
     this.data = data;
     this.size = size;
+  }
+
+  get [NDARRAY](): true {
+    return true;
   }
 
   get ndim(): number {

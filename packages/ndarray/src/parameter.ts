@@ -10,7 +10,18 @@ import { NDArray } from './ndarray';
  * by every backward pass (PyTorch's accumulation) until `zeroGrad()`.
  * Optimizers update `value.data` in place, so references to it stay valid.
  */
+/** Marks Parameters so `instanceof Parameter` holds across copies of this package (see NDArray). */
+const PARAMETER = Symbol.for('@backprop/ndarray:Parameter');
+
 export class Parameter {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PARAMETER] === true;
+  }
+
+  get [PARAMETER](): true {
+    return true;
+  }
+
   /** The name in a state dict: `weight` inside its layer, `0.weight` once a `Sequential` owns the layer. */
   name: string;
   readonly value: NDArray;

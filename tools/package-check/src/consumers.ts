@@ -1,0 +1,129 @@
+/**
+ * What a user's code does with each package, as small programs: typed
+ * consumers for `tsc`, and a training run for ESM and CJS.
+ */
+
+/**
+ * A TypeScript consumer per package. Each uses the types for real and holds one
+ * `@ts-expect-error`, so a package whose types failed to load (everything `any`)
+ * fails the check instead of passing it.
+ */
+export const typedConsumers: Record<string, string> = {
+  '@backprop/ndarray': `import { type DType, type NDArray, Parameter, array, matmul } from '@backprop/ndarray';
+
+const dtype: DType = 'float64';
+const product: NDArray = matmul(array([[1, 2]], { dtype }), array([[3], [4]], { dtype }));
+const weight = new Parameter(product, 'weight');
+export const gradShape: readonly number[] = weight.grad.shape;
+// @ts-expect-error: float16 is not a dtype of this package
+export const wrong: DType = 'float16';
+`,
+  '@backprop/layers': `import { zeros } from '@backprop/ndarray';
+import { Linear, type NeuralLayer, ReLU, Sequential } from '@backprop/layers';
+
+const model: NeuralLayer = new Sequential(new Linear(4, 8, { bias: true }), new ReLU(), new Linear(8, 1));
+export const shape: readonly number[] = model.forward(zeros([2, 4])).shape;
+export const names: string[] = model.parameters().map((p) => p.name);
+// @ts-expect-error: Linear has no option "biass"
+export const wrong = new Linear(4, 8, { biass: true });
+`,
+  '@backprop/losses': `import { array } from '@backprop/ndarray';
+import { CrossEntropyLoss, MSELoss } from '@backprop/losses';
+
+export const value: number = new MSELoss({ reduction: 'sum' }).forward(array([1, 2]), array([0, 0]));
+export const ce = new CrossEntropyLoss({ labelSmoothing: 0.1 });
+// @ts-expect-error: forward returns one number, so 'none' is not a reduction here
+export const wrong = new MSELoss({ reduction: 'none' });
+`,
+  '@backprop/optimizers': `import { Parameter, zeros } from '@backprop/ndarray';
+import { SGD, StepLR } from '@backprop/optimizers';
+
+const weight = new Parameter(zeros([2]), 'weight');
+const opt = new SGD([weight], { lr: 0.1, momentum: 0.9 });
+new StepLR(opt, { stepSize: 10 }).step();
+export const lr: number = opt.lr;
+// @ts-expect-error: lr is a number
+export const wrong = new SGD([weight], { lr: '0.1' });
+`,
+};
+
+/** The body of the training run; `lib` holds the four packages' exports. */
+const trainingBody = `
+manualSeed(0);
+const model = new Sequential(new Linear(4, 16), new Tanh(), new Linear(16, 1));
+const x = randn([64, 4]);
+const y = sum(x, 1, true); // learn the sum of the inputs
+const lossFn = new MSELoss();
+const opt = new Adam(model.parameters(), { lr: 0.02 });
+const losses = [];
+for (let step = 0; step < 30; step++) {
+  const loss = lossFn.forward(model.forward(x), y);
+  model.backward(lossFn.backward());
+  opt.step();
+  opt.zeroGrad();
+  losses.push(loss);
+}
+console.log(JSON.stringify(losses));
+`;
+
+const names = {
+  ndarray: 'manualSeed, randn, sum',
+  layers: 'Linear, Sequential, Tanh',
+  losses: 'MSELoss',
+  optimizers: 'Adam',
+};
+
+/** A tiny Sequential trained for a few steps, as an ES module; prints the losses as JSON. */
+export const trainEsm = `${Object.entries(names)
+  .map(([pkg, list]) => `import { ${list} } from '@backprop/${pkg}';`)
+  .join('\n')}
+${trainingBody}`;
+
+/** The same run, as CommonJS. */
+export const trainCjs = `'use strict';
+${Object.entries(names)
+  .map(([pkg, list]) => `const { ${list} } = require('@backprop/${pkg}');`)
+  .join('\n')}
+${trainingBody}`;
+
+/** Prints `{ [name]: sorted export names }` for each package, loaded with `import()`. */
+export function listExportsEsm(packages: readonly string[]): string {
+  return `const names = {};
+for (const name of ${JSON.stringify(packages)}) names[name] = Object.keys(await import(name)).sort();
+console.log(JSON.stringify(names));
+`;
+}
+
+/** The same, loaded with `require()`. */
+export function listExportsCjs(packages: readonly string[]): string {
+  return `const names = {};
+for (const name of ${JSON.stringify(packages)}) names[name] = Object.keys(require(name)).filter((k) => k !== '__esModule').sort();
+console.log(JSON.stringify(names));
+`;
+}
+
+/** tsconfig.json text for a consumer: strict, and the shipped .d.ts checked too (no skipLibCheck). */
+export function consumerTsconfig(resolution: 'node16' | 'bundler', files: readonly string[]): string {
+  const module = resolution === 'node16' ? { module: 'node16', moduleResolution: 'node16' } : { module: 'esnext', moduleResolution: 'bundler' };
+  return `${JSON.stringify(
+    {
+      compilerOptions: {
+        ...module,
+        target: 'es2022',
+        lib: ['es2022'],
+        types: [],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+      },
+      files,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** The first ```js block of a README: its runnable example. */
+export function firstJsBlock(readme: string): string | undefined {
+  return /^```(?:js|javascript|mjs)\n([\s\S]*?)^```/m.exec(readme)?.[1];
+}

@@ -1,0 +1,61 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanEnv, run } from './exec';
+import type { Manifest, WorkspacePackage } from './repo';
+import { readTarball } from './tar';
+
+/** One packed package: its tarball and the manifest inside it. */
+export interface PackedPackage {
+  name: string;
+  version: string;
+  tarball: string;
+  /** package/package.json from the tarball: what npm will see. */
+  manifest: Manifest;
+  /** Every path in the tarball, without the leading `package/`. */
+  files: string[];
+}
+
+/**
+ * Packs each package with `pnpm pack` (which turns `workspace:` ranges into
+ * semver ranges, as `pnpm publish` does) into `destination`.
+ * The packages must be built: `pnpm pack` ships whatever `dist/` holds.
+ */
+export async function packPackages(
+  packages: readonly WorkspacePackage[],
+  destination: string,
+): Promise<Map<string, PackedPackage>> {
+  for (const pkg of packages) {
+    if (!existsSync(join(pkg.dir, 'dist', 'index.js'))) {
+      throw new Error(
+        `${pkg.name} is not built (${pkg.relativeDir}/dist/index.js is missing): run \`pnpm build\` or \`turbo run test --filter=@backprop/package-check\`, which builds it first`,
+      );
+    }
+  }
+  const entries = await Promise.all(
+    packages.map(async (pkg): Promise<[string, PackedPackage]> => {
+      const out = join(destination, pkg.name.replace(/^@/, '').replace('/', '-'));
+      mkdirSync(out, { recursive: true });
+      await run('pnpm', ['pack', '--pack-destination', out], { cwd: pkg.dir, env: cleanEnv() });
+      const tarballs = readdirSync(out).filter((f) => f.endsWith('.tgz'));
+      if (tarballs.length !== 1) {
+        throw new Error(`pnpm pack of ${pkg.name} wrote ${tarballs.join(', ') || 'nothing'}`);
+      }
+      const tarball = join(out, tarballs[0]);
+      const contents = readTarball(tarball);
+      const manifestBytes = contents.get('package/package.json');
+      if (!manifestBytes) throw new Error(`${tarball} has no package/package.json`);
+      return [
+        pkg.name,
+        {
+          name: pkg.name,
+          version: pkg.version,
+          tarball,
+          manifest: JSON.parse(manifestBytes.toString('utf8')) as Manifest,
+          files: [...contents.keys()].map((f) => f.replace(/^package\//, '')).sort(),
+        },
+      ];
+    }),
+  );
+  const packed = new Map(entries);
+  return packed;
+}

@@ -1,0 +1,116 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The monorepo's root directory (this file is tools/package-check/src/repo.ts). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The fields of a package.json that the checks read. */
+export interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  description?: string;
+  license?: string;
+  type?: string;
+  sideEffects?: boolean;
+  main?: string;
+  module?: string;
+  types?: string;
+  exports?: unknown;
+  files?: string[];
+  repository?: { type: string; url: string; directory?: string };
+  homepage?: string;
+  bugs?: unknown;
+  engines?: Record<string, string>;
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** A package of the workspace. */
+export interface WorkspacePackage {
+  name: string;
+  version: string;
+  /** Absolute path of its directory. */
+  dir: string;
+  /** Its path relative to the repository root, with forward slashes (`packages/layers`). */
+  relativeDir: string;
+  manifest: Manifest;
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/**
+ * The directory globs of pnpm-workspace.yaml (`packages/*`, `apps/*`, ...).
+ * Only the `dir/*` form is used in this repository, so only it is supported.
+ */
+export function workspaceGlobs(root = repoRoot): string[] {
+  const yaml = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8');
+  const section = yaml.split(/^packages:\s*$/m)[1]?.split(/^\S/m)[0] ?? '';
+  const globs = [...section.matchAll(/^\s+-\s+['"]?([^'"\s#]+)['"]?/gm)].map((m) => m[1]);
+  for (const glob of globs) {
+    if (!/^[\w.-]+\/\*$/.test(glob)) {
+      throw new Error(`pnpm-workspace.yaml: only "dir/*" globs are supported here, got ${glob}`);
+    }
+  }
+  return globs;
+}
+
+/** Every package of the workspace (not the root), sorted by path. */
+export function workspacePackages(root = repoRoot): WorkspacePackage[] {
+  const found: WorkspacePackage[] = [];
+  for (const glob of workspaceGlobs(root)) {
+    const parent = glob.slice(0, -2);
+    let entries: string[];
+    try {
+      entries = readdirSync(join(root, parent));
+    } catch {
+      continue;
+    }
+    for (const entry of entries.sort()) {
+      const relativeDir = `${parent}/${entry}`;
+      let manifest: Manifest;
+      try {
+        manifest = readJson<Manifest>(join(root, relativeDir, 'package.json'));
+      } catch {
+        continue; // a directory without package.json (tools/torch-fixtures) is not a package
+      }
+      found.push({
+        name: manifest.name,
+        version: manifest.version,
+        dir: join(root, relativeDir),
+        relativeDir,
+        manifest,
+      });
+    }
+  }
+  return found;
+}
+
+/** The packages users install: every workspace package that is not private. */
+export function publishedPackages(root = repoRoot): WorkspacePackage[] {
+  return workspacePackages(root).filter((p) => !p.manifest.private);
+}
+
+/**
+ * A package and everything it needs at run time among `packages`, itself first.
+ * Only our own packages can appear: they have no third-party runtime dependencies.
+ */
+export function withDependencies(name: string, packages: readonly WorkspacePackage[]): string[] {
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  const order: string[] = [];
+  const visit = (current: string) => {
+    if (order.includes(current)) return;
+    const pkg = byName.get(current);
+    if (!pkg) throw new Error(`${current} is not a published package of this workspace`);
+    order.push(current);
+    for (const dep of Object.keys(pkg.manifest.dependencies ?? {})) visit(dep);
+  };
+  visit(name);
+  return order;
+}

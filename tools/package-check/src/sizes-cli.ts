@@ -1,0 +1,3 @@
+import { printSizes } from './sizes';
+
+await printSizes();

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { cleanEnv, run } from '../src/exec';
+import { type Manifest, publishedPackages, repoRoot } from '../src/repo';
+
+const require = createRequire(import.meta.url);
+const packed = inject('packed');
+const workspace = publishedPackages();
+const REPOSITORY = 'https://github.com/backprop-js/backprop';
+
+/** attw's CLI, run on a tarball: the node10, node16 (ESM and CJS) and bundler resolutions. */
+async function attw(tarball: string): Promise<unknown[]> {
+  const cliPackage = require.resolve('@arethetypeswrong/cli/package.json');
+  const bin = join(cliPackage, '..', 'dist', 'index.js');
+  // attw exits 1 when it finds problems; its JSON report is what the test reads either way.
+  const result = await run(process.execPath, [bin, tarball, '--format', 'json'], {
+    cwd: repoRoot,
+    env: cleanEnv(),
+    allowFailure: true,
+  });
+  const report = JSON.parse(result.stdout) as { analysis: { problems: unknown[] } };
+  return report.analysis.problems;
+}
+
+it('packs every published package: ndarray, layers, losses and optimizers', () => {
+  expect(packed.map((p) => p.name).sort()).toEqual([
+    '@backprop/layers',
+    '@backprop/losses',
+    '@backprop/ndarray',
+    '@backprop/optimizers',
+  ]);
+});
+
+describe.each(packed)('$name, as packed', (pkg) => {
+  const source = workspace.find((p) => p.name === pkg.name)!;
+  const manifest: Manifest = pkg.manifest;
+  let attwProblems: Promise<unknown[]>;
+  beforeAll(() => {
+    // Started here so the four attw runs overlap with the other checks.
+    attwProblems = attw(pkg.tarball);
+  });
+
+  it('has semver ranges where the workspace has workspace: ranges', () => {
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'] as const) {
+      for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
+        expect(range, `${field}.${dep}`).not.toMatch(/^workspace:/);
+      }
+    }
+    for (const [dep, range] of Object.entries(source.manifest.dependencies ?? {})) {
+      const target = workspace.find((p) => p.name === dep);
+      if (!target) continue;
+      expect(range, `workspace range of ${dep}`).toMatch(/^workspace:/);
+      expect(manifest.dependencies?.[dep], `packed range of ${dep}`).toBe(`^${target.version}`);
+    }
+  });
+
+  it('has no third-party runtime dependency', () => {
+    for (const dep of Object.keys(manifest.dependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
+  });
+
+  it('ships dist/, README.md, CHANGELOG.md and LICENSE, and nothing else', () => {
+    for (const file of pkg.files) {
+      expect(file).toMatch(/^(dist\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
+    }
+    for (const file of [
+      'dist/index.js',
+      'dist/index.cjs',
+      'dist/index.d.ts',
+      'dist/index.d.cts',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+    ]) {
+      expect(pkg.files).toContain(file);
+    }
+    expect(manifest.files).toEqual(['dist', 'README.md', 'CHANGELOG.md', 'LICENSE']);
+  });
+
+  it('is ESM with a CJS build, tree-shakable, typed for both, and says where it comes from', () => {
+    expect(manifest.type).toBe('module');
+    expect(manifest.sideEffects).toBe(false);
+    expect(manifest.license).toBe('MIT');
+    expect(manifest.engines?.node).toBe('>=20');
+    expect(manifest.exports).toEqual({
+      '.': {
+        import: { types: './dist/index.d.ts', default: './dist/index.js' },
+        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
+      },
+      './package.json': './package.json',
+    });
+    expect(manifest.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git`, directory: source.relativeDir });
+    expect(manifest.homepage).toBe(`${REPOSITORY}/tree/main/${source.relativeDir}#readme`);
+    expect(readFileSync(join(source.dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(repoRoot, 'LICENSE'), 'utf8'));
+  });
+
+  it('builds, type-checks and tests on its own, with its own scripts', () => {
+    expect(source.manifest.scripts).toMatchObject({
+      build: 'tsup',
+      typecheck: 'tsc --noEmit',
+      test: 'vitest run',
+    });
+  });
+
+  it('publint finds nothing, not even a suggestion', async () => {
+    const bytes = readFileSync(pkg.tarball);
+    const tarball = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const { messages, pkg: linted } = await publint({ pack: { tarball }, level: 'suggestion', strict: true });
+    expect(messages.map((m) => `${m.type}: ${formatMessage(m, linted) ?? m.code}`)).toEqual([]);
+  });
+
+  it('attw finds no problem in node10, node16 (from ESM and from CJS) or bundler resolution', async () => {
+    expect(await attwProblems).toEqual([]);
+  });
+});

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { bundle, formatKb, packageSize } from '../src/bundle';
+import { publishedPackages } from '../src/repo';
+
+// Bare imports resolve from here to the workspace's built packages, as from an app's node_modules.
+const resolveDir = fileURLToPath(new URL('.', import.meta.url));
+
+/** Names that exist only in the convolution and pooling code of @backprop/layers. */
+const CONV_AND_POOLING = ['im2col', 'col2im', 'Conv2d', 'MaxPool2d', 'AvgPool2d'];
+
+describe.each([
+  { label: 'ndarray left external', external: ['@backprop/ndarray'] },
+  { label: 'ndarray bundled too', external: [] },
+])('a bundle that imports only Linear ($label)', ({ external }) => {
+  it("leaves out Conv2d's im2col kernel and the pooling layers", async () => {
+    const code = await bundle(
+      "import { Linear } from '@backprop/layers';\nexport const model = new Linear(784, 10);\n",
+      resolveDir,
+      { external },
+    );
+    expect(code).toMatch(/\bLinear = class\b|\bclass Linear\b/);
+    for (const name of CONV_AND_POOLING) expect(code, name).not.toContain(name);
+  });
+
+  it('keeps them when Conv2d and MaxPool2d are imported (the check can see them)', async () => {
+    const code = await bundle(
+      "import { Conv2d, MaxPool2d } from '@backprop/layers';\nexport const layers = [new Conv2d(1, 8, 3), new MaxPool2d(2)];\n",
+      resolveDir,
+      { external },
+    );
+    for (const name of ['im2col', 'col2im', 'Conv2d', 'MaxPool2d']) expect(code, name).toContain(name);
+    expect(code).not.toContain('AvgPool2d');
+  });
+});
+
+it('measures each package: minified + gzipped ESM build', async () => {
+  const rows: string[] = [];
+  for (const pkg of publishedPackages()) {
+    const size = await packageSize(pkg);
+    expect(size.minified).toBeLessThan(size.raw);
+    expect(size.gzipped).toBeLessThan(size.minified);
+    rows.push(`${pkg.name.padEnd(22)} ${formatKb(size.gzipped).padStart(8)} min+gzip (${formatKb(size.minified)} min)`);
+  }
+  console.log(rows.join('\n'));
+});
