@@ -1,0 +1,152 @@
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { TorchGenerator } from '@backprop/ndarray';
+import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
+import { MnistDataError, loadDigits, normalize, prepareData, splitDataset } from './data';
+import { evaluate } from './evaluate';
+import { ModelFileError, loadModel, saveModel, writeFileAtomic } from './io';
+import { architectureFor, buildModel } from './models';
+import { type ReportStream, TrainingReporter, buildMetrics, formatConfusion, renderTrainingSvg, terminalChart } from './report';
+import { DivergedError, trainModel } from './train';
+
+/** Where the app writes, and the directory relative paths resolve against. */
+export interface AppIO {
+  stdout: ReportStream;
+  stderr: ReportStream;
+  /** The caller's directory: pnpm sets INIT_CWD to where `pnpm train` was typed. */
+  cwd: string;
+}
+
+const seconds = (since: number): number => (performance.now() - since) / 1000;
+
+async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
+  const { stdout } = io;
+  const started = performance.now();
+  const outDir = resolve(io.cwd, command.out);
+  const data = prepareData();
+  const { mean, std } = data.normalization;
+  stdout.write(
+    `Loaded ${(data.train.labels.length + data.test.labels.length).toLocaleString('en-US')} MNIST digits ` +
+      `(${data.train.labels.length.toLocaleString('en-US')} train / ${data.test.labels.length.toLocaleString('en-US')} test, fixed split), ` +
+      `standardized with the train mean ${mean.toFixed(4)} and std ${std.toFixed(4)} in ${seconds(started).toFixed(1)} s\n`,
+  );
+
+  // One generator for the whole run, as torch.manual_seed: the weights first, then each epoch's shuffle.
+  const rng = new TorchGenerator(command.seed);
+  const architecture = architectureFor(command.model);
+  const model = buildModel(architecture, rng);
+  const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
+  stdout.write(
+    `Model ${command.model}: ${model} (${parameterCount.toLocaleString('en-US')} parameters)\n` +
+      `Training ${command.epochs} epoch${command.epochs === 1 ? '' : 's'}, batch ${command.batchSize}, ${command.optimizer}${command.optimizer === 'sgd' ? ' (momentum 0.9)' : ''}, ` +
+      `lr ${command.lr} with cosine annealing, seed ${command.seed}\n`,
+  );
+
+  const reporter = new TrainingReporter(stdout, command.epochs);
+  let result: ReturnType<typeof trainModel>;
+  try {
+    result = trainModel(
+      model,
+      data.train,
+      data.test,
+      {
+        epochs: command.epochs,
+        batchSize: command.batchSize,
+        lr: command.lr,
+        optimizer: command.optimizer,
+        sampleShape: architecture.inputShape,
+        rng,
+      },
+      reporter,
+    );
+  } finally {
+    reporter.close();
+  }
+  const { history, final } = result;
+
+  const training = { optimizer: command.optimizer, lr: command.lr, epochs: command.epochs, batchSize: command.batchSize, schedule: 'cosine' };
+  const modelPath = join(outDir, 'model.safetensors');
+  saveModel(modelPath, model, { architecture, normalization: data.normalization, seed: command.seed, testAccuracy: final.accuracy, training });
+  const title = `${command.model} on MNIST: ${(100 * final.accuracy).toFixed(2)}% test accuracy`;
+  const svgPath = join(outDir, 'training.svg');
+  writeFileAtomic(svgPath, await renderTrainingSvg(history, title));
+  const metrics = buildMetrics(
+    {
+      model: command.model,
+      config: { ...training, model: command.model, seed: command.seed, out: outDir },
+      normalization: data.normalization,
+      totalSeconds: seconds(started),
+      trainSize: data.train.labels.length,
+    },
+    history,
+    final,
+  );
+  const metricsPath = join(outDir, 'metrics.json');
+  writeFileAtomic(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+
+  stdout.write(`\n${terminalChart(history, { color: stdout.isTTY === true })}\n${formatConfusion(final.confusion)}\n`);
+  const correct = Math.round(final.accuracy * final.count);
+  stdout.write(
+    `Test accuracy ${(100 * final.accuracy).toFixed(2)}% (${correct}/${final.count}), test loss ${final.loss.toFixed(4)}; ` +
+      `trained at ${Math.round(metrics.samplesPerSecond).toLocaleString('en-US')} samples/s, ${metrics.totalSeconds.toFixed(1)} s in all\n`,
+  );
+  const shown = (path: string) => {
+    const fromCwd = relative(io.cwd, path);
+    return fromCwd === '' || fromCwd.startsWith('..') ? path : fromCwd;
+  };
+  stdout.write(`Wrote ${shown(modelPath)}, ${shown(metricsPath)} and ${shown(svgPath)}\n`);
+  stdout.write(`Evaluate it again with: pnpm train --eval ${shown(modelPath)}\n`);
+  return 0;
+}
+
+async function runEvaluation(command: EvalCommand, io: AppIO): Promise<number> {
+  const path = resolve(io.cwd, command.modelFile);
+  const { model, metadata } = loadModel(path);
+  // The split is fixed; the model's own normalization (from its training set) applies, as in training.
+  const { test } = splitDataset(loadDigits());
+  const evaluation = evaluate(model, normalize(test, metadata.normalization), { sampleShape: metadata.architecture.inputShape });
+  const correct = Math.round(evaluation.accuracy * evaluation.count);
+  io.stdout.write(`Model ${metadata.architecture.name}: ${model}\n`);
+  io.stdout.write(formatConfusion(evaluation.confusion));
+  io.stdout.write(
+    `Test accuracy ${(100 * evaluation.accuracy).toFixed(2)}% (${correct}/${evaluation.count}), test loss ${evaluation.loss.toFixed(4)}` +
+      (metadata.testAccuracy === undefined ? '' : `; recorded when trained: ${(100 * metadata.testAccuracy).toFixed(2)}%`) +
+      '\n',
+  );
+  return 0;
+}
+
+/**
+ * Runs the app for `argv` (the arguments after the script) and returns the
+ * exit code: 0 done, 1 failed (missing data, a bad model file, divergence),
+ * 2 a bad command line.
+ */
+export async function main(argv: readonly string[], io: AppIO): Promise<number> {
+  try {
+    const command = parseCommandLine(argv);
+    if (command.kind === 'help') {
+      io.stdout.write(helpText());
+      return 0;
+    }
+    return command.kind === 'eval' ? await runEvaluation(command, io) : await runTraining(command, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`mnist: ${error.message}\nRun with --help for usage.\n`);
+      return error.exitCode;
+    }
+    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof MnistDataError) {
+      io.stderr.write(`mnist: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    cwd: process.env.INIT_CWD ?? process.cwd(),
+  });
+}

@@ -1,0 +1,160 @@
+import type { Generator } from '@backprop/ndarray';
+import { AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, type NeuralLayer, ReLU, Sequential } from '@backprop/layers';
+
+/** The models the app trains. */
+export const MODEL_NAMES = ['mlp', 'cnn'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+/**
+ * One layer of a model, as JSON: the constructor's name and arguments, read
+ * as PyTorch's (`Linear(784, 128)` is `{ type: 'Linear', inFeatures: 784, outFeatures: 128 }`).
+ */
+export type LayerSpec =
+  | { type: 'Linear'; inFeatures: number; outFeatures: number }
+  | { type: 'ReLU' }
+  | { type: 'Conv2d'; inChannels: number; outChannels: number; kernelSize: number; stride?: number; padding?: number }
+  | { type: 'MaxPool2d'; kernelSize: number; stride?: number }
+  | { type: 'AvgPool2d'; kernelSize: number; stride?: number }
+  | { type: 'Dropout'; p: number }
+  | { type: 'Flatten' };
+
+/**
+ * A model's architecture: what `model.safetensors` stores in its metadata so
+ * `--eval` can rebuild the model before loading the weights. The layers form
+ * one `Sequential`, so the state-dict names are torch's (`0.weight`, `3.bias`).
+ */
+export interface Architecture {
+  /** `mlp`, `cnn`, or any name for a custom stack. */
+  name: string;
+  /** Shape of one input sample: `[784]` for the MLP, `[1, 28, 28]` for the CNN. */
+  inputShape: number[];
+  layers: LayerSpec[];
+}
+
+/** 784 → 128 → ReLU → 10, torch's `nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))`. */
+export function mlpArchitecture(hidden = 128): Architecture {
+  return {
+    name: 'mlp',
+    inputShape: [784],
+    layers: [
+      { type: 'Linear', inFeatures: 784, outFeatures: hidden },
+      { type: 'ReLU' },
+      { type: 'Linear', inFeatures: hidden, outFeatures: 10 },
+    ],
+  };
+}
+
+/**
+ * Two 3×3 convolutions (8 then 16 channels, padding 1) each followed by ReLU
+ * and 2×2 max-pooling (28 → 14 → 7), then one Linear(16·7·7, 10).
+ */
+export function cnnArchitecture(channels: readonly [number, number] = [8, 16]): Architecture {
+  const [c1, c2] = channels;
+  return {
+    name: 'cnn',
+    inputShape: [1, 28, 28],
+    layers: [
+      { type: 'Conv2d', inChannels: 1, outChannels: c1, kernelSize: 3, padding: 1 },
+      { type: 'ReLU' },
+      { type: 'MaxPool2d', kernelSize: 2 },
+      { type: 'Conv2d', inChannels: c1, outChannels: c2, kernelSize: 3, padding: 1 },
+      { type: 'ReLU' },
+      { type: 'MaxPool2d', kernelSize: 2 },
+      { type: 'Flatten' },
+      { type: 'Linear', inFeatures: c2 * 7 * 7, outFeatures: 10 },
+    ],
+  };
+}
+
+/** The architecture of a named model. */
+export function architectureFor(name: ModelName): Architecture {
+  return name === 'mlp' ? mlpArchitecture() : cnnArchitecture();
+}
+
+/** An architecture description that cannot be built. */
+export class ArchitectureError extends Error {
+  override name = 'ArchitectureError';
+}
+
+const LAYER_KEYS: Record<LayerSpec['type'], { required: string[]; optional: string[] }> = {
+  Linear: { required: ['inFeatures', 'outFeatures'], optional: [] },
+  ReLU: { required: [], optional: [] },
+  Conv2d: { required: ['inChannels', 'outChannels', 'kernelSize'], optional: ['stride', 'padding'] },
+  MaxPool2d: { required: ['kernelSize'], optional: ['stride'] },
+  AvgPool2d: { required: ['kernelSize'], optional: ['stride'] },
+  Dropout: { required: ['p'], optional: [] },
+  Flatten: { required: [], optional: [] },
+};
+
+/**
+ * Checks that `value` (parsed JSON, e.g. from a model file's metadata)
+ * describes an {@link Architecture}; throws an {@link ArchitectureError}
+ * naming the first problem.
+ */
+export function parseArchitecture(value: unknown): Architecture {
+  const fail = (what: string): never => {
+    throw new ArchitectureError(`architecture: ${what}`);
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`expected an object, got ${JSON.stringify(value)}`);
+  const { name, inputShape, layers } = value as Record<string, unknown>;
+  if (typeof name !== 'string') fail(`'name' must be a string, got ${JSON.stringify(name)}`);
+  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    fail(`'inputShape' must be a non-empty array of positive integers, got ${JSON.stringify(inputShape)}`);
+  }
+  if (!Array.isArray(layers) || layers.length === 0) fail(`'layers' must be a non-empty array, got ${JSON.stringify(layers)}`);
+  (layers as unknown[]).forEach((layer, i) => {
+    const where = `layers[${i}]`;
+    if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) fail(`${where} must be an object, got ${JSON.stringify(layer)}`);
+    const { type, ...args } = layer as Record<string, unknown>;
+    const keys = LAYER_KEYS[type as LayerSpec['type']];
+    if (typeof type !== 'string' || keys === undefined) {
+      fail(`${where}.type is ${JSON.stringify(type)}; expected one of ${Object.keys(LAYER_KEYS).join(', ')}`);
+    }
+    for (const key of keys.required) {
+      if (!(key in args)) fail(`${where} (${type}) is missing '${key}'`);
+    }
+    for (const [key, v] of Object.entries(args)) {
+      if (!keys.required.includes(key) && !keys.optional.includes(key)) {
+        fail(`${where} (${type}) has unknown key '${key}'; expected ${[...keys.required, ...keys.optional].join(', ') || 'none'}`);
+      }
+      const ok = key === 'p' ? typeof v === 'number' && v >= 0 && v < 1 : Number.isInteger(v) && (v as number) >= (key === 'padding' ? 0 : 1);
+      if (!ok) fail(`${where} (${type}).${key} is ${JSON.stringify(v)}; expected ${key === 'p' ? 'a number in [0, 1)' : 'a positive integer'}`);
+    }
+  });
+  return value as Architecture;
+}
+
+/**
+ * Builds the `Sequential` an architecture describes, drawing every initial
+ * weight (and every dropout mask) from `rng`, so the same seed gives the same
+ * model bit for bit.
+ */
+export function buildModel(architecture: Architecture, rng: Generator): Sequential {
+  return new Sequential(...parseArchitecture(architecture).layers.map((spec) => buildLayer(spec, rng)));
+}
+
+/** One layer from its description. */
+function buildLayer(spec: LayerSpec, rng: Generator): NeuralLayer {
+  switch (spec.type) {
+    case 'Linear':
+      return new Linear(spec.inFeatures, spec.outFeatures, { rng });
+    case 'ReLU':
+      return new ReLU();
+    case 'Conv2d':
+      return new Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {
+        stride: spec.stride ?? 1,
+        padding: spec.padding ?? 0,
+        rng,
+      });
+    case 'MaxPool2d':
+      return new MaxPool2d(spec.kernelSize, spec.stride === undefined ? {} : { stride: spec.stride });
+    case 'AvgPool2d':
+      return new AvgPool2d(spec.kernelSize, spec.stride === undefined ? {} : { stride: spec.stride });
+    case 'Dropout':
+      return new Dropout(spec.p, { rng });
+    case 'Flatten':
+      return new Flatten();
+    default:
+      throw new ArchitectureError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)}`);
+  }
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { MODEL_DEFAULTS, UsageError, helpText, parseCommandLine } from '../src/cli';
+import { runApp } from './helpers';
+
+function usageError(args: string[]): UsageError {
+  try {
+    parseCommandLine(args);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    return error as UsageError;
+  }
+  throw new Error(`expected ${JSON.stringify(args)} to be rejected`);
+}
+
+describe('parseCommandLine', () => {
+  it('defaults to the MLP recipe', () => {
+    expect(parseCommandLine([])).toEqual({
+      kind: 'train',
+      model: 'mlp',
+      ...MODEL_DEFAULTS.mlp,
+      seed: 0,
+      out: 'runs/mlp',
+    });
+  });
+
+  it('takes each model its own defaults, and every flag', () => {
+    expect(parseCommandLine(['--model', 'cnn'])).toMatchObject({ model: 'cnn', ...MODEL_DEFAULTS.cnn, out: 'runs/cnn' });
+    expect(
+      parseCommandLine(['--model=cnn', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--optimizer', 'adamw', '--seed', '42', '--out', 'runs/x']),
+    ).toEqual({ kind: 'train', model: 'cnn', epochs: 3, batchSize: 32, lr: 0.001, optimizer: 'adamw', seed: 42, out: 'runs/x' });
+  });
+
+  it('reads --help and --eval', () => {
+    expect(parseCommandLine(['--help'])).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['-h', '--epochs', 'x'])).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['--eval', 'runs/mlp/model.safetensors'])).toEqual({ kind: 'eval', modelFile: 'runs/mlp/model.safetensors' });
+  });
+
+  it('rejects each bad flag with a message naming it', () => {
+    const cases: [string[], RegExp | string][] = [
+      [['--modle', 'cnn'], 'unknown flag --modle; run with --help to see the flags'],
+      [['-x'], 'unknown flag -x'],
+      [['--model', 'rnn'], "--model must be one of mlp, cnn, got 'rnn'"],
+      [['--epochs', '0'], "--epochs must be an integer from 1 to 1000, got '0'"],
+      [['--epochs', '2.5'], "--epochs must be an integer from 1 to 1000, got '2.5'"],
+      [['--epochs', 'ten'], "--epochs must be an integer from 1 to 1000, got 'ten'"],
+      [['--epochs'], '--epochs needs a value (e.g. --epochs 3)'],
+      [['--epochs', '--lr', '0.1'], /--epochs needs a value, but the next argument looks like a flag/],
+      [['--batch-size', '0'], "--batch-size must be an integer from 1 to 8000, got '0'"],
+      [['--batch-size', '9000'], "--batch-size must be an integer from 1 to 8000, got '9000'"],
+      [['--lr', '0'], "--lr must be a number > 0 and <= 10, got '0'"],
+      [['--lr=-0.1'], "--lr must be a number > 0 and <= 10, got '-0.1'"],
+      [['--lr', 'fast'], "--lr must be a number > 0 and <= 10, got 'fast'"],
+      [['--lr', 'Infinity'], "--lr must be a number > 0 and <= 10, got 'Infinity'"],
+      [['--optimizer', 'lbfgs'], "--optimizer must be one of sgd, adam, adamw, got 'lbfgs'"],
+      [['--seed', '-1'], /--seed needs a value/],
+      [['--seed=-1'], "--seed must be an integer from 0 to 9007199254740991, got '-1'"],
+      [['--seed', '1.5'], "--seed must be an integer from 0 to 9007199254740991, got '1.5'"],
+      [['--out', ''], '--out needs a value, got an empty string'],
+      [['--help=yes'], '--help takes no value'],
+      [['cnn'], "unexpected argument 'cnn'; flags take the form --name value"],
+      [['--eval', 'm.safetensors', '--epochs', '3'], '--epochs cannot be used with --eval'],
+    ];
+    for (const [args, message] of cases) {
+      const error = usageError(args);
+      if (typeof message === 'string') expect(error.message, JSON.stringify(args)).toContain(message);
+      else expect(error.message, JSON.stringify(args)).toMatch(message);
+    }
+  });
+
+  it('documents every flag in --help', () => {
+    const help = helpText();
+    for (const flag of ['--model', '--epochs', '--batch-size', '--lr', '--optimizer', '--seed', '--out', '--eval', '--help']) {
+      expect(help).toContain(flag);
+    }
+    expect(help).toContain(`cnn ${MODEL_DEFAULTS.cnn.epochs}`);
+  });
+});
+
+describe('the command line, run as a process', () => {
+  it('--help prints the help and exits 0', () => {
+    const result = runApp(['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(helpText());
+  });
+
+  it('a bad flag prints a clear message on stderr and exits 2', () => {
+    const result = runApp(['--epochs', 'zero']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe("mnist: --epochs must be an integer from 1 to 1000, got 'zero'\nRun with --help for usage.\n");
+  });
+});

@@ -1,0 +1,45 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { MetricsFile } from '../src/report';
+import { runApp } from './helpers';
+
+describe('the app, end to end', () => {
+  it('trains, writes metrics.json, model.safetensors and training.svg under --out, and --eval reads the model back', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mnist-main-'));
+    const run = runApp(['--epochs', '1', '--batch-size', '128', '--seed', '3', '--out', 'runs/one'], cwd);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    // --out is relative to the caller's directory (INIT_CWD), not the app's.
+    const out = join(cwd, 'runs', 'one');
+    for (const file of ['metrics.json', 'model.safetensors', 'training.svg']) expect(existsSync(join(out, file)), file).toBe(true);
+    expect(readFileSync(join(out, 'training.svg'), 'utf8').startsWith('<svg')).toBe(true);
+
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
+    expect(metrics.model).toBe('mlp');
+    expect(metrics.config).toMatchObject({ epochs: 1, batchSize: 128, seed: 3, optimizer: 'sgd' });
+    expect(metrics.epochs).toHaveLength(1);
+    expect(metrics.testAccuracy).toBeGreaterThan(0.85);
+    expect(metrics.testAccuracy).toBeLessThanOrEqual(1);
+    expect(metrics.epochs[0].testAccuracy).toBe(metrics.testAccuracy);
+    expect(metrics.confusionMatrix.flat().reduce((a, b) => a + b)).toBe(2000);
+
+    const percent = `${(100 * metrics.testAccuracy).toFixed(2)}%`;
+    expect(run.stdout).toMatch(/^Loaded 10,000 MNIST digits \(8,000 train \/ 2,000 test, fixed split\)/);
+    expect(run.stdout).toMatch(/\nepoch 1\/1 {2}train loss \d\.\d{4} {2}test loss \d\.\d{4} {2}test accuracy /);
+    expect(run.stdout).toContain('Confusion matrix');
+    expect(run.stdout).toContain(`Test accuracy ${percent}`);
+    expect(run.stdout).toContain('Wrote runs/one/model.safetensors, runs/one/metrics.json and runs/one/training.svg');
+
+    const evaluation = runApp(['--eval', 'runs/one/model.safetensors'], cwd);
+    expect(evaluation.stderr).toBe('');
+    expect(evaluation.status).toBe(0);
+    expect(evaluation.stdout).toContain(`Test accuracy ${percent} (${Math.round(metrics.testAccuracy * 2000)}/2000)`);
+    expect(evaluation.stdout).toContain(`recorded when trained: ${percent}`);
+
+    const missing = runApp(['--eval', 'runs/none.safetensors'], cwd);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^mnist: cannot read model file .*none\.safetensors: ENOENT/);
+  });
+});
