@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { NeuralLayer } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import type { Generator, NDArray } from '@backprop/ndarray';
+import { type Generator, type NDArray, ValueError } from '@backprop/ndarray';
 import { Adam, AdamW, CosineAnnealingLR, type Optimizer, SGD } from '@backprop/optimizers';
 import type { Dataset } from './data';
 import { type Evaluation, evaluate } from './evaluate';
@@ -160,16 +160,14 @@ export function trainModel(
       }
       model.backward(lossFn.backward());
       lastLr = optimizer.lr;
-      const badGrad = params.find((p) => firstNonFinite(p.grad) >= 0);
-      if (badGrad !== undefined) {
-        throw new DivergedError(
-          `training diverged at epoch ${epoch}, step ${step}: the gradient of '${badGrad.name}' is not finite ` +
-            `(loss ${loss}, learning rate ${optimizer.lr}); try a smaller --lr`,
-          epoch,
-          step,
-        );
+      try {
+        optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter
+      } catch (error) {
+        if (error instanceof ValueError) {
+          throw new DivergedError(`training diverged at epoch ${epoch}, step ${step}: ${error.message}`, epoch, step);
+        }
+        throw error;
       }
-      optimizer.step();
       optimizer.zeroGrad();
       scheduler?.step();
       lossSum += loss * y.length;

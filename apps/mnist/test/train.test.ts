@@ -1,4 +1,5 @@
-import { TorchGenerator } from '@backprop/ndarray';
+import { Linear, NeuralLayer, Sequential } from '@backprop/layers';
+import { type NDArray, TorchGenerator } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { type Dataset, prepareData, subset } from '../src/data';
 import { evaluate } from '../src/evaluate';
@@ -67,10 +68,28 @@ describe('training', () => {
     }
     expect(error).toBeInstanceOf(DivergedError);
     expect((error as DivergedError).message).toMatch(
-      /^training diverged at epoch 1, step \d+: (logit \d+ of the batch is (NaN|-?Infinity)|the loss is|the gradient of)/,
+      /^training diverged at epoch 1, step \d+: (logit \d+ of the batch is (NaN|-?Infinity)|the loss is)/,
     );
     expect((error as DivergedError).message).toContain('try a smaller --lr');
     expect((error as DivergedError).epoch).toBe(1);
+  });
+
+  it("stops with the optimizer's message when a gradient goes bad while the loss is finite", () => {
+    // A layer that passes its input through but sends NaN back: the loss stays finite,
+    // so only the optimizer's check can stop the run, naming the parameter.
+    class PoisonedBackward extends NeuralLayer {
+      forward(input: NDArray): NDArray {
+        return input;
+      }
+      backward(outputGrad: NDArray): NDArray {
+        return outputGrad.clone().fill(Number.NaN);
+      }
+    }
+    const rng = new TorchGenerator(0);
+    const model = new Sequential(new Linear(784, 10, { rng }), new PoisonedBackward());
+    expect(() =>
+      trainModel(model, train600, test500, { epochs: 1, batchSize: 32, lr: 0.1, optimizer: 'sgd', sampleShape: [784], rng }),
+    ).toThrow(/^training diverged at epoch 1, step 1: SGD\.step: step 1: the grad of '0\.weight' \(parameter 0\) holds NaN at index \[0, 0\]/);
   });
 
   it('rejects a bad epoch count', () => {
