@@ -11,6 +11,7 @@ Run every script with Debian's PyTorch: /usr/bin/python3 tools/torch-fixtures/<n
 import json
 import math
 import os
+import struct
 import sys
 
 import torch
@@ -43,4 +44,32 @@ def write(package, name, payload):
     with open(path, "w") as f:
         json.dump({"meta": meta, **payload}, f, separators=(",", ":"))
         f.write("\n")
+    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
+
+
+SAFETENSORS_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.int64: "I64"}
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """safetensors.torch.save_file, written by its specification (the package is
+    not in Debian): an 8-byte little-endian header length, a JSON header padded
+    with spaces to 8 bytes, then the tensors' little-endian bytes in the order
+    the reference writer uses (by dtype alignment, largest first, then by name)."""
+    order = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
+    header, blobs, offset = {}, [], 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, t in order:
+        t = t.detach().contiguous()
+        raw = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": SAFETENSORS_CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for raw in blobs:
+            f.write(raw)
     print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")

@@ -15,15 +15,13 @@ training mode.
 
 Run from the repository root: /usr/bin/python3 tools/torch-fixtures/layers.py
 """
-import json
 import math
 import os
-import struct
 
 import torch
 from torch import nn
 
-from common import ROOT, tensor, write
+from common import ROOT, tensor, write, write_safetensors
 
 PACKAGE = "layers"
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -196,31 +194,6 @@ def sequential_cases():
     return cases
 
 
-SAFETENSORS_CODES = {torch.float32: "F32", torch.float64: "F64"}
-
-
-def save_safetensors(state_dict, path):
-    """safetensors.torch.save_file, written out by hand (the package is not installed here):
-    an 8-byte little-endian header length, a JSON header padded with spaces to 8 bytes,
-    then each tensor's little-endian bytes in the header's order."""
-    header, chunks, offset = {}, [], 0
-    for name, t in state_dict.items():
-        data = t.detach().contiguous().numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": SAFETENSORS_CODES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
-    print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
-
-
 def state_dict_fixture():
     """A torch Sequential(Linear, ReLU, Linear) state_dict as safetensors, with an input, the
     outputs and gradients the loaded model must reproduce."""
@@ -229,8 +202,8 @@ def state_dict_fixture():
         torch.set_default_dtype(dtype)
         torch.manual_seed(50)
         model = mlp()
-        save_safetensors(model.state_dict(), os.path.join(
-            ROOT, "packages", PACKAGE, "test", "fixtures", f"mlp-state-dict-{dname}.safetensors"))
+        write_safetensors(os.path.join(ROOT, "packages", PACKAGE, "test", "fixtures", f"mlp-state-dict-{dname}.safetensors"),
+                          model.state_dict(), {"format": "pt"})
         case = record(model, away_from_zero(randn([6, 4], 1100, dtype)), 1101)
         cases.append({"file": f"mlp-state-dict-{dname}.safetensors", "dtype": dname, **case})
     torch.set_default_dtype(torch.float32)

