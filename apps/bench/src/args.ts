@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { CONTENDERS, type ContenderName, TASKS, type TaskName } from './types';
+
+export const USAGE = `Usage: pnpm bench [--quick] [--only NAMES] [--json PATH] [--help]
+
+Benchmarks @backprop (ours) against TensorFlow.js ${'4.22'} (cpu and wasm backends)
+on the same tasks and data, one child process per contender, one after another.
+
+  --quick         tiny sizes (seconds, for the test); numbers mean nothing
+  --only NAMES    comma-separated contenders and/or tasks to run:
+                    contenders: ${CONTENDERS.join(', ')}
+                    tasks:      ${TASKS.join(', ')}
+                  e.g. --only ours,tfjs-wasm  or  --only matmul  or  --only ours,mlp
+  --json PATH     where to write the results (default apps/bench/results/latest.json)
+  --help          this text
+`;
+
+export interface CliOptions {
+  quick: boolean;
+  contenders: ContenderName[];
+  tasks: TaskName[];
+  json: string | undefined;
+  help: boolean;
+}
+
+/** Parses the command line; throws an Error with a readable message on a bad one. */
+export function parseCli(argv: string[]): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const names = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const contenders: ContenderName[] = [];
+  const tasks: TaskName[] = [];
+  for (const name of names) {
+    if ((CONTENDERS as readonly string[]).includes(name)) contenders.push(name as ContenderName);
+    else if ((TASKS as readonly string[]).includes(name)) tasks.push(name as TaskName);
+    else {
+      throw new Error(
+        `--only: unknown name '${name}'; expected contenders (${CONTENDERS.join(', ')}) or tasks (${TASKS.join(', ')})`,
+      );
+    }
+  }
+  return {
+    quick: values.quick ?? false,
+    contenders: contenders.length > 0 ? CONTENDERS.filter((c) => contenders.includes(c)) : [...CONTENDERS],
+    tasks: tasks.length > 0 ? TASKS.filter((t) => tasks.includes(t)) : [...TASKS],
+    json: values.json,
+    help: values.help ?? false,
+  };
+}

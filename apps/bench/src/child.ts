@@ -1,0 +1,47 @@
+/**
+ * One contender's measurements, in a process of its own so that no
+ * contender's JIT state, garbage or heap reaches another's numbers. Started
+ * by main.ts; writes a ContenderReport as JSON to --out.
+ *
+ *   node --expose-gc --import tsx src/child.ts --contender ours --tasks matmul,mlp --out report.json [--quick]
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { makeConfig } from './config';
+import { runOurs } from './contenders/ours';
+import { loadBenchData } from './data';
+import type { ContenderName, ContenderReport, TaskName } from './types';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      contender: { type: 'string' },
+      tasks: { type: 'string' },
+      out: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const contender = values.contender as ContenderName;
+  const tasks = new Set((values.tasks ?? '').split(',').filter(Boolean) as TaskName[]);
+  const config = makeConfig(values.quick ?? false);
+  const data = loadBenchData(config.trainSize, config.testSize, config.splitSeed);
+  let report: ContenderReport;
+  if (contender === 'ours') {
+    report = await runOurs(config, data, tasks);
+  } else {
+    // Loaded only here, so ours' process never contains TF.js.
+    const { runTfjs } = await import('./contenders/tfjs');
+    report = await runTfjs(contender, config, data, tasks);
+  }
+  writeFileSync(values.out!, JSON.stringify(report));
+}
+
+main().then(
+  // TF.js's wasm runtime keeps handles open; the report is written, so leave now.
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

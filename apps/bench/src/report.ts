@@ -1,0 +1,100 @@
+import { formatValue } from './stats';
+import { CONTENDERS, type ContenderReport, type Measurement, type Ratio, TASKS } from './types';
+
+const speed = (m: Measurement) => (m.better === 'higher' ? m.value : 1 / m.value);
+const label = (m: { contender: string; variant?: string }) => (m.variant ? `${m.contender} (${m.variant})` : m.contender);
+
+/**
+ * ours ÷ peer for every peer measurement that has an ours counterpart (same
+ * task and case), as a speed ratio: throughput ÷ throughput, or the peer's
+ * latency ÷ ours. Above 1, ours is faster.
+ */
+export function computeRatios(reports: ContenderReport[]): Ratio[] {
+  const all = reports.flatMap((r) => r.measurements);
+  const ours = new Map(all.filter((m) => m.contender === 'ours').map((m) => [`${m.task}|${m.case}`, m]));
+  const ratios: Ratio[] = [];
+  for (const m of all) {
+    if (m.contender === 'ours') continue;
+    const o = ours.get(`${m.task}|${m.case}`);
+    if (o) ratios.push({ task: m.task, case: m.case, peer: label(m), ratio: speed(o) / speed(m) });
+  }
+  return ratios;
+}
+
+function caseOrder(c: string): number {
+  const n = /(\d+)/.exec(c);
+  return (n ? Number(n[1]) : 0) + (c.includes('float64') ? 0.5 : 0);
+}
+
+/** The results as one Markdown table: per task and case, one row per contender. */
+export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string {
+  type Row = { task: string; case: string; who: string; result: string; ratio: string; check: string; order: number };
+  const rows: Row[] = [];
+  const ratioOf = new Map(ratios.map((r) => [`${r.task}|${r.case}|${r.peer}`, r.ratio]));
+  for (const report of reports) {
+    for (const m of report.measurements) {
+      const ratio = ratioOf.get(`${m.task}|${m.case}|${label(m)}`);
+      let check = '';
+      if (m.check) check = `err ${m.check.maxRelError.toExponential(1)} ${m.check.pass ? '✓' : '✗ FAIL'}`;
+      else if (m.accuracy !== undefined) {
+        check = `acc ${(m.accuracy * 100).toFixed(1)}%${m.trainedSteps !== undefined ? ` after ${m.trainedSteps} steps only` : ''}`;
+      }
+      rows.push({
+        task: m.task,
+        case: m.case,
+        who: label(m),
+        result: `${formatValue(m.value)} ${m.metric}`,
+        ratio: m.contender === 'ours' ? '—' : ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        check,
+        order: CONTENDERS.indexOf(m.contender) * 2 + (m.variant === 'fit' ? 1 : 0),
+      });
+    }
+    for (const u of report.unsupported) {
+      rows.push({
+        task: u.task,
+        case: u.case,
+        who: label(u),
+        result: 'not supported',
+        ratio: '',
+        check: u.reason.length > 60 ? `${u.reason.slice(0, 57)}...` : u.reason,
+        order: CONTENDERS.indexOf(u.contender) * 2,
+      });
+    }
+  }
+  rows.sort(
+    (a, b) =>
+      TASKS.indexOf(a.task as never) - TASKS.indexOf(b.task as never) ||
+      caseOrder(a.case) - caseOrder(b.case) ||
+      a.case.localeCompare(b.case) ||
+      a.order - b.order,
+  );
+  const header = ['task', 'case', 'contender', 'result', 'ours ÷ peer', 'check'];
+  const body = rows.map((r) => [r.task, r.case, r.who, r.result, r.ratio, r.check]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 3 || i === 4 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(header), rule, ...body.map(line)].join('\n');
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+
+/** The heap lines of ours' timed MLP epochs. */
+export function renderHeap(reports: ContenderReport[]): string[] {
+  const ours = reports.find((r) => r.contender === 'ours');
+  const lines: string[] = [];
+  for (const m of ours?.measurements ?? []) {
+    if (m.task !== 'mlp' || !m.heap) continue;
+    const h = m.heap;
+    const g = h.gcDuringTimed;
+    lines.push(
+      `ours MLP ${m.case}: heap used ${mb(h.before.heapUsed)} → ${mb(h.after.heapUsed)}, ` +
+        `array buffers ${mb(h.before.arrayBuffers)} → ${mb(h.after.arrayBuffers)} around ${h.steps} timed steps` +
+        `${h.gcForced ? ' (after a forced GC)' : ' (no --expose-gc: no forced GC)'}; ` +
+        `GCs during them: ${g.minor} minor, ${g.major} major, ${g.other} other, ${g.pauseMs.toFixed(0)} ms paused` +
+        (h.allocation
+          ? `; allocates ${h.allocation.gcs > 0 ? '≥ ' : ''}${(h.allocation.bytesPerStep / 1024).toFixed(0)} KB of typed arrays per step`
+          : ''),
+    );
+  }
+  return lines;
+}
