@@ -85,4 +85,11 @@ export {
   manualSeed,
   randperm,
 } from './random/index';
-export { getBackend, setBackend, jsBackend, type Backend, type BinaryOp, type UnaryOp, type ReduceOp } from './kernels/index';
+export {
+  getBackend,
+  setBackend,
+  jsBackend,
+  wasmBackend,
+  createWasmBackend,
+  type WasmBackendOptions,
+  type Backend, type BinaryOp, type UnaryOp, type ReduceOp } from './kernels/index';
