@@ -37,9 +37,15 @@ def tensor(t):
 
 def write(package, name, payload):
     """Writes packages/<package>/test/fixtures/<name>.json and reports it."""
-    folder = os.path.join(ROOT, "packages", package, "test", "fixtures")
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name + ".json")
+    write_json(os.path.join("packages", package, "test", "fixtures", name + ".json"), payload)
+
+
+def write_json(relpath, payload):
+    """Writes a fixture at a path relative to the repository root (for the
+    tools/ workspaces, whose fixtures live outside packages/), with the same
+    meta header and number format as write()."""
+    path = os.path.join(ROOT, relpath)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     meta = {"generator": os.path.relpath(sys.argv[0], ROOT), "torch": torch.__version__}
     with open(path, "w") as f:
         json.dump({"meta": meta, **payload}, f, separators=(",", ":"))
