@@ -42,7 +42,7 @@ export class LinearLR extends LRScheduler {
     // torch 1.13 accepts startFactor 0 and then divides by zero at epoch 1.
     const startFactor = checkInterval(op, 'startFactor', o.startFactor, { min: 0, max: 1, minOpen: true });
     const endFactor = checkInterval(op, 'endFactor', o.endFactor, { min: 0, max: 1 });
-    const totalIters = checkInterval(op, 'totalIters', o.totalIters, { min: 1, integer: true });
+    const totalIters = checkInterval(op, 'totalIters', o.totalIters, { min: 0, integer: true });
     this.startFactor = startFactor;
     this.endFactor = endFactor;
     this.totalIters = totalIters;

@@ -73,6 +73,19 @@ describe('LRScheduler basics', () => {
     expect(lrs).toEqual([1, 0.5, 0.5, 0.125, 0.125, 0.125]);
   });
 
+  test('LinearLR with totalIters 0 holds startFactor·base for ever, as torch 1.13 does', () => {
+    // torch: LinearLR(SGD(lr=0.1), start_factor=0.5, total_iters=0) gives 0.05, 0.05, 0.05, 0.05.
+    const opt = new SGD([new Parameter(zeros([1]), 'w')], { lr: 0.1 });
+    const scheduler = new LinearLR(opt, { startFactor: 0.5, endFactor: 1, totalIters: 0 });
+    const lrs = [opt.lr];
+    for (let i = 0; i < 3; i++) {
+      opt.step();
+      scheduler.step();
+      lrs.push(opt.lr);
+    }
+    expect(lrs).toEqual([0.05, 0.05, 0.05, 0.05]);
+  });
+
   test('LinearLR starts at startFactor·base and reaches endFactor·base at totalIters', () => {
     const opt = sgd(0.2);
     const scheduler = new LinearLR(opt, { startFactor: 0.25, totalIters: 4 });

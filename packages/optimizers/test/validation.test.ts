@@ -325,7 +325,7 @@ describe('scheduler options', () => {
     ['MultiStepLR milestone 2.5', () => new MultiStepLR(opt(), { milestones: [1, 2.5] }), /^MultiStepLR: milestones\[1\] must be an integer >= 0, got 2\.5$/],
     ['LinearLR startFactor 0', () => new LinearLR(opt(), { startFactor: 0 }), /^LinearLR: startFactor must be a number in \(0, 1\], got 0$/],
     ['LinearLR endFactor 1.5', () => new LinearLR(opt(), { endFactor: 1.5 }), /^LinearLR: endFactor must be a number in \[0, 1\], got 1\.5$/],
-    ['LinearLR totalIters 0', () => new LinearLR(opt(), { totalIters: 0 }), /^LinearLR: totalIters must be an integer >= 1, got 0$/],
+    ['LinearLR totalIters -1', () => new LinearLR(opt(), { totalIters: -1 }), /^LinearLR: totalIters must be an integer >= 0, got -1$/],
   ];
   test.each(cases)('%s', (_name, build, message) => {
     expect(build).toThrow(ValueError);
