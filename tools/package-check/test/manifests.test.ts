@@ -99,7 +99,7 @@ describe.each(packed)('$name, as packed', (pkg) => {
 
   it('builds, type-checks and tests on its own, with its own scripts', () => {
     // Each ends in the package's own tool; a package may prepare first (ndarray compiles its WASM kernels).
-    const scripts = source.manifest.scripts;
+    const scripts: Record<string, string> = source.manifest.scripts ?? {};
     expect(scripts.build).toMatch(/(^|&& )tsup$/);
     expect(scripts.typecheck).toMatch(/(^|&& )tsc --noEmit$/);
     expect(scripts.test).toMatch(/(^|&& )vitest run$/);
