@@ -1,6 +1,7 @@
 import {
   DTypeError,
   NDArray,
+  checkFinite,
   ShapeError,
   ValueError,
   describe,
@@ -161,6 +162,8 @@ export function checkClassWeight(op: string, weight: NDArray | undefined, predic
         `${formatShape(prediction.shape)} has ${classes} classes; expected weight of shape [${classes}]`,
     );
   }
+  // The weight is read live, so a value changed in place is checked at every forward.
+  checkFinite(op, 'weight', weight);
 }
 
 /** Grows a scratch buffer only when needed, so repeated calls of one shape allocate nothing. */

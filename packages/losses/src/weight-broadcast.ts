@@ -1,4 +1,4 @@
-import type { NDArray, TypedArray } from '@backprop/ndarray';
+import { type NDArray, type TypedArray, checkFinite } from '@backprop/ndarray';
 import { broadcastIndex, checkSameDType } from './validate';
 
 /**
@@ -27,6 +27,8 @@ export class WeightBroadcast {
     const weight = this.weight;
     if (weight === undefined) return;
     checkSameDType(this.op, 'prediction', prediction, this.name, weight);
+    // Read live, so checked at every forward: a NaN set in place must not turn into a NaN loss.
+    checkFinite(this.op, this.name, weight);
     const key = prediction.shape.join(',');
     if (key !== this.shapeKey) {
       this.map = broadcastIndex(this.op, this.name, weight.shape, prediction.shape);

@@ -249,3 +249,22 @@ describe('backward', () => {
     expect(() => loss.backward(Number.NaN)).toThrow('MSELoss.backward: outputGrad must be a finite number, got NaN');
   });
 });
+
+describe('weights changed in place after construction', () => {
+  it('are checked at every forward, so a NaN weight fails instead of giving a NaN loss', async () => {
+    const { array } = await import('@backprop/ndarray');
+    const w = array([1, 2], { dtype: 'float64' });
+    const bce = new BCELoss({ weight: w });
+    const p = array([0.2, 0.7], { dtype: 'float64' });
+    const y = array([0, 1], { dtype: 'float64' });
+    expect(Number.isFinite(bce.forward(p, y))).toBe(true);
+    w.data[1] = Number.NaN;
+    expect(() => bce.forward(p, y)).toThrow('BCELoss: weight holds NaN at index [1] (shape [2]); expected finite values');
+    const cw = array([1, 1, 1], { dtype: 'float64' });
+    const ce = new CrossEntropyLoss({ weight: cw });
+    const logits = array([[1, 2, 3]], { dtype: 'float64' });
+    expect(Number.isFinite(ce.forward(logits, [2]))).toBe(true);
+    cw.data[0] = Number.POSITIVE_INFINITY;
+    expect(() => ce.forward(logits, [2])).toThrow('CrossEntropyLoss: weight holds Infinity at index [0] (shape [3]); expected finite values');
+  });
+});
