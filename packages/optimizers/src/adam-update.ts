@@ -25,7 +25,7 @@ export interface AdamStepOptions {
   eps: number;
   /** Added to the gradient (Adam's L2 penalty). */
   l2: number;
-  /** Multiplies the parameter by 1 − lr·decoupled first (AdamW); 0 for Adam. */
+  /** Multiplies the parameter by 1 − lr·decoupled first (AdamW); null for Adam. */
   decoupled: number | null;
   amsgrad: boolean;
   maximize: boolean;

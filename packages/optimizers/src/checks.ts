@@ -6,13 +6,6 @@
  */
 import { ValueError, describe } from '@backprop/ndarray';
 
-/** Throws unless `value` is a boolean. */
-export function checkBoolean(op: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') {
-    throw new ValueError(`${op}: ${name} must be true or false, got ${describe(value)}`);
-  }
-  return value;
-}
 
 /**
  * Throws unless `value` is a finite number in the interval, written the
@@ -51,3 +44,6 @@ export function checkInterval(
 export function checkLr(op: string, value: unknown, name = 'lr'): number {
   return checkInterval(op, name, value, { min: 0 });
 }
+
+// Shared with every package: the one definition lives in @backprop/ndarray.
+export { checkBoolean } from '@backprop/ndarray';

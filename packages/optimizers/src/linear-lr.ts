@@ -8,7 +8,7 @@ export interface LinearLROptions {
   startFactor?: number;
   /** The fraction reached at `totalIters`, in [0, 1] (default 1). */
   endFactor?: number;
-  /** Epochs over which the fraction moves linearly, an integer >= 1 (default 5). */
+  /** Epochs over which the fraction moves linearly, an integer >= 0 (default 5; 0 holds startFactor, as torch). */
   totalIters?: number;
 }
 

@@ -68,19 +68,6 @@ export interface OptimizerSpec<O extends OptimizerOptions> {
   required(options: O): readonly string[];
 }
 
-/**
- * The base of every optimizer, as `torch.optim.Optimizer`: it owns the
- * parameter groups and the per-parameter state, checks gradients, and
- * provides `zeroGrad`, `lr`, `stateDict` and `loadStateDict`. A subclass
- * supplies its {@link OptimizerSpec}, creates a parameter's state and updates
- * one parameter.
- *
- * Parameters are {@link Parameter}s from `@backprop/ndarray`, which layers
- * own; each step reads `param.grad` and writes `param.value.data` in place.
- * Every parameter takes part in every step (a zero gradient still moves a
- * parameter under momentum or weight decay), which is torch's behaviour after
- * `zero_grad()` with its 1.13 default `set_to_none=False`.
- */
 /** What `step()` does when a gradient holds NaN or ±Infinity. */
 export type NonFinitePolicy = 'error' | 'skip';
 
@@ -94,6 +81,19 @@ export interface OptimizerBehaviour {
   nonFinite?: NonFinitePolicy;
 }
 
+/**
+ * The base of every optimizer, as `torch.optim.Optimizer`: it owns the
+ * parameter groups and the per-parameter state, checks gradients, and
+ * provides `zeroGrad`, `lr`, `stateDict` and `loadStateDict`. A subclass
+ * supplies its {@link OptimizerSpec}, creates a parameter's state and updates
+ * one parameter.
+ *
+ * Parameters are {@link Parameter}s from `@backprop/ndarray`, which layers
+ * own; each step reads `param.grad` and writes `param.value.data` in place.
+ * Every parameter takes part in every step (a zero gradient still moves a
+ * parameter under momentum or weight decay), which is torch's behaviour after
+ * `zero_grad()` with its 1.13 default `set_to_none=False`.
+ */
 export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S extends object = object> {
   /** The parameter groups, in order (torch's `param_groups`). */
   readonly paramGroups: ParamGroup<O>[] = [];
@@ -261,7 +261,11 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
     const op = `${this.name}.step`;
     let index = 0;
     for (const [g, group] of this.paramGroups.entries()) {
+      // Options may be changed in place between steps (a scheduler sets lr, a
+      // user may set betas): check them all again, as cheap as it is, so a bad
+      // value fails here instead of turning the parameters into NaN.
       checkLr(op, group.lr, `paramGroups[${g}].lr`);
+      this.spec.normalize(group as unknown as O, `${op}: paramGroups[${g}]`);
       for (const param of group.params) this.checkGrad(op, param, index++);
     }
     // Every gradient is checked before any parameter moves, so a bad one leaves the model as it was.

@@ -182,6 +182,19 @@ describe('gradients at step()', () => {
     expect(() => opt.step()).toThrow(/step 2: the grad of '2\.weight' \(parameter 1\) holds Infinity at index \[0\]/);
   });
 
+  test('options changed in place between steps are checked again before the next step', () => {
+    const a = param([1, 2], 'w');
+    const adam = new Adam([a], { lr: 0.1 });
+    a.grad.data.set([1, 1]);
+    adam.paramGroups[0].betas = [1, 0.999];
+    expect(() => adam.step()).toThrow(/^Adam\.step: paramGroups\[0\]: betas\[0\] must be/);
+    expect(Array.from(a.value.data)).toEqual([1, 2]);
+    const sgd = new SGD([a], { lr: 0.1 });
+    sgd.paramGroups[0].weightDecay = Number.NaN;
+    expect(() => sgd.step()).toThrow(/^SGD\.step: paramGroups\[0\]: weightDecay must be/);
+    expect(Array.from(a.value.data)).toEqual([1, 2]);
+  });
+
   test("nonFinite: 'skip' skips the whole step, as a loss scaler does", () => {
     const a = param([1, 2], '0.weight');
     const b = param([3, 4], '0.bias');
