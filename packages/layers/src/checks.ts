@@ -5,9 +5,11 @@
 import {
   type DType,
   DTypeError,
+  type Generator,
   NDArray,
   ShapeError,
   ValueError,
+  defaultGenerator,
   describe,
   formatShape,
   shapesEqual,
@@ -70,10 +72,15 @@ export function checkSize(op: string, name: string, value: unknown, min = 1): nu
   return value;
 }
 
-/** A boolean option. */
-export function checkBoolean(op: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') {
-    throw new ValueError(`${op}: ${name} must be true or false, got ${describe(value)}`);
+
+/** The `rng` option: a Generator, or the default one when absent. */
+export function checkRng(op: string, value: unknown): Generator {
+  const rng = value ?? defaultGenerator;
+  if (rng === null || typeof rng !== 'object' || typeof (rng as Generator).uniform !== 'function') {
+    throw new ValueError(`${op}: rng must be a Generator (such as new TorchGenerator(seed)), got ${describe(rng)}`);
   }
-  return value;
+  return rng as Generator;
 }
+
+// Shared with every package: the one definition lives in @backprop/ndarray.
+export { checkBoolean } from '@backprop/ndarray';

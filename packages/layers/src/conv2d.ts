@@ -12,7 +12,7 @@ import {
   gemm,
   zeros,
 } from '@backprop/ndarray';
-import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkSize } from './checks';
+import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type ConvGeometry, col2im, convOutputSize, im2col } from './im2col';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
@@ -91,7 +91,7 @@ export class Conv2d extends NeuralLayer {
     this.registerParameter('weight', this.weight);
     this.bias = bias ? new Parameter(zeros([outChannels], { dtype: this.dtype }), 'bias') : null;
     if (this.bias) this.registerParameter('bias', this.bias);
-    this.resetParameters(options.rng);
+    this.resetParameters(checkRng(op, options.rng));
   }
 
   /**

@@ -4,11 +4,10 @@ import {
   type NDArray,
   ValueError,
   checkOptions,
-  defaultGenerator,
   describe,
   zeros,
 } from '@backprop/ndarray';
-import { checkArrayArg, checkOutputGrad } from './checks';
+import { checkArrayArg, checkOutputGrad, checkRng } from './checks';
 import { NeuralLayer } from './layer';
 
 /** Options of {@link Dropout}. */
@@ -63,14 +62,8 @@ export class Dropout extends NeuralLayer {
         `${op}: p (the probability of zeroing an element) must be a number in [0, 1], got ${describe(p)}`,
       );
     }
-    const rng = options.rng ?? defaultGenerator;
-    if (rng === null || typeof rng !== 'object' || typeof rng.uniform !== 'function') {
-      throw new ValueError(
-        `${op}: rng must be a Generator (such as new TorchGenerator(seed)), got ${describe(rng)}`,
-      );
-    }
     this.p = p;
-    this.rng = rng;
+    this.rng = checkRng(op, options.rng);
   }
 
   override toString(): string {

@@ -11,7 +11,7 @@ import {
   gemm,
   zeros,
 } from '@backprop/ndarray';
-import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkSize } from './checks';
+import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
 
@@ -71,7 +71,7 @@ export class Linear extends NeuralLayer {
     this.registerParameter('weight', this.weight);
     this.bias = bias ? new Parameter(zeros([outFeatures], { dtype: this.dtype }), 'bias') : null;
     if (this.bias) this.registerParameter('bias', this.bias);
-    this.resetParameters(options.rng);
+    this.resetParameters(checkRng(op, options.rng));
   }
 
   /**

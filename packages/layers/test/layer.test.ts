@@ -133,3 +133,14 @@ describe('every layer', () => {
   });
 });
 
+
+describe('the rng option', () => {
+  it('is checked by the layer that takes it, naming that layer', async () => {
+    const { Linear, Conv2d, Dropout } = await import('../src/index');
+    expect(() => new Linear(3, 2, { rng: {} as never })).toThrow(
+      'Linear(3, 2): rng must be a Generator (such as new TorchGenerator(seed)), got an object with keys []',
+    );
+    expect(() => new Conv2d(1, 2, 3, { rng: 5 as never })).toThrow(/^Conv2d\(1, 2, 3\): rng must be a Generator .*got 5$/);
+    expect(() => new Dropout(0.5, { rng: 'seed' as never })).toThrow(/^Dropout\(0\.5\): rng must be a Generator .*got 'seed'$/);
+  });
+});
