@@ -61,6 +61,14 @@ export function checkChoice<T extends string>(
   return value as T;
 }
 
+/** Throws unless `value` is a boolean, naming the option. */
+export function checkBoolean(op: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new ValueError(`${op}: ${name} must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
 /**
  * Throws unless `value` is a finite number within the bounds.
  * `min`/`max` are inclusive unless `exclusiveMin`/`exclusiveMax` say otherwise.

@@ -6,6 +6,7 @@ export {
   ValueError,
   formatShape,
   checkOptions,
+  checkBoolean,
   checkChoice,
   checkNumber,
   describe,

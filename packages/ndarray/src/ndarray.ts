@@ -1,5 +1,5 @@
 import { type DType, type TypedArray, allocate, checkDType, dtypeOf } from './dtype';
-import { ShapeError, ValueError, formatShape } from './errors';
+import { ShapeError, ValueError, describe, formatShape } from './errors';
 import { formatArray } from './format';
 import { type Shape, checkShape, sizeOf, stridesOf } from './shape';
 
@@ -37,7 +37,7 @@ export class NDArray {
   constructor(data: TypedArray, shape: Shape) {
     if (!(data instanceof Float32Array || data instanceof Float64Array)) {
       throw new ValueError(
-        `NDArray: data must be a Float32Array or Float64Array, got ${Object.prototype.toString.call(data)}`,
+        `NDArray: data must be a Float32Array or Float64Array, got ${describe(data)}`,
       );
     }
     const dims = checkShape('NDArray', shape);
