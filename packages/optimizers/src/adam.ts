@@ -22,7 +22,8 @@ export interface AdamOptions {
   maximize: boolean;
 }
 
-const SPEC: OptimizerSpec<AdamOptions> = {
+/** Adam's spec; AdamW's is the same but for its name and default weightDecay. */
+export const ADAM_SPEC: OptimizerSpec<AdamOptions> = {
   name: 'Adam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
   normalize: (o, op) => ({
@@ -58,7 +59,7 @@ const SPEC: OptimizerSpec<AdamOptions> = {
  */
 export class Adam extends Optimizer<AdamOptions, AdamState> {
   constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> & OptimizerBehaviour = {}) {
-    super(params, options, SPEC);
+    super(params, options, ADAM_SPEC);
   }
 
   protected override initState(param: Parameter, group: ParamGroup<AdamOptions>): AdamState {

@@ -1,7 +1,6 @@
 import type { Parameter } from '@backprop/ndarray';
 import { type AdamState, adamUpdate, initAdamState } from './adam-update';
-import { checkBetas } from './betas';
-import { checkBoolean, checkInterval, checkLr } from './checks';
+import { ADAM_SPEC } from './adam';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link AdamW}, as `torch.optim.AdamW`'s. */
@@ -20,20 +19,11 @@ export interface AdamWOptions {
   maximize: boolean;
 }
 
+// The options and their checks are Adam's; only the name and the default decay differ.
 const SPEC: OptimizerSpec<AdamWOptions> = {
+  ...ADAM_SPEC,
   name: 'AdamW',
-  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false },
-  normalize: (o, op) => ({
-    lr: checkLr(op, o.lr),
-    betas: checkBetas(op, o.betas),
-    eps: checkInterval(op, 'eps', o.eps, { min: 0 }),
-    weightDecay: checkInterval(op, 'weightDecay', o.weightDecay, { min: 0 }),
-    amsgrad: checkBoolean(op, 'amsgrad', o.amsgrad),
-    maximize: checkBoolean(op, 'maximize', o.maximize),
-  }),
-  counters: ['step'],
-  buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
-  required: (o) => (o.amsgrad ? ['step', 'expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['step', 'expAvg', 'expAvgSq']),
+  defaults: { ...ADAM_SPEC.defaults, weightDecay: 1e-2 },
 };
 
 /**

@@ -1,6 +1,6 @@
 import { checkOptions, describe, ValueError } from '@backprop/ndarray';
 import { checkInterval, checkLr } from './checks';
-import { Optimizer, type OptimizerOptions } from './optimizer';
+import { Optimizer, type OptimizerOptions, copyOptions } from './optimizer';
 
 /**
  * A scheduler's state as plain data (torch's `scheduler.state_dict()`): the
@@ -91,7 +91,7 @@ export abstract class LRScheduler {
   /** The scheduler's state as plain data, as torch's `state_dict()`. */
   stateDict(): LRSchedulerStateDict {
     return {
-      ...copy(this.options),
+      ...copyOptions(this.options),
       lastEpoch: this.lastEpoch,
       baseLrs: this.baseLrs.slice(),
       lastLr: this.lastLr.slice(),
@@ -134,8 +134,3 @@ function checkLrList(op: string, name: string, value: unknown, groups: number): 
   return value.map((lr, i) => checkLr(op, lr, `${name}[${i}]`));
 }
 
-function copy(options: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) out[key] = Array.isArray(value) ? value.slice() : value;
-  return out;
-}

@@ -461,7 +461,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
 }
 
 /** A copy of a group's options that shares no arrays with it (betas). */
-function copyOptions(options: object): Record<string, unknown> {
+export function copyOptions(options: object): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) out[key] = Array.isArray(value) ? value.slice() : value;
   return out;
