@@ -5,7 +5,7 @@
  * *output* (relu′(0) = 0, tanh′ = 1 − y², sigmoid′ = (1 − y)·y), leaky_relu
  * from the input (leaky_relu′(0) = negative_slope).
  */
-import { NDArray, relu, sigmoid, tanh } from '@backprop/ndarray';
+import { type NDArray, relu, sigmoid, tanh, zeros, zerosLike } from '@backprop/ndarray';
 
 /** The activations `Dense` takes. */
 export type ActivationName = 'relu' | 'none' | 'tanh' | 'sigmoid';
@@ -34,7 +34,7 @@ export function activationBackward(name: ActivationName, outputGrad: NDArray, ou
   if (name === 'none') return outputGrad;
   const g = outputGrad.data;
   const y = output.data;
-  const dx = new NDArray(g.constructor === Float64Array ? new Float64Array(g.length) : new Float32Array(g.length), output.shape);
+  const dx = zeros(output.shape, { dtype: outputGrad.dtype });
   const d = dx.data;
   switch (name) {
     case 'relu':
@@ -54,7 +54,7 @@ export function activationBackward(name: ActivationName, outputGrad: NDArray, ou
 /** leaky_relu(x) = x if x > 0 else x·slope, into a new array. */
 export function leakyReluForward(x: NDArray, negativeSlope: number): NDArray {
   const a = x.data;
-  const out = new NDArray(a.constructor === Float64Array ? new Float64Array(a.length) : new Float32Array(a.length), x.shape);
+  const out = zerosLike(x);
   const o = out.data;
   for (let i = 0; i < a.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] * negativeSlope;
   return out;
@@ -64,7 +64,7 @@ export function leakyReluForward(x: NDArray, negativeSlope: number): NDArray {
 export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeSlope: number): NDArray {
   const g = outputGrad.data;
   const x = input.data;
-  const dx = new NDArray(g.constructor === Float64Array ? new Float64Array(g.length) : new Float32Array(g.length), input.shape);
+  const dx = zeros(input.shape, { dtype: outputGrad.dtype });
   const d = dx.data;
   for (let i = 0; i < g.length; i++) d[i] = x[i] > 0 ? g[i] : g[i] * negativeSlope;
   return dx;

@@ -1,4 +1,4 @@
-import { NDArray, type TypedArray, ValueError, checkFinite, checkNumber, formatShape, shapesEqual } from '@backprop/ndarray';
+import { NDArray, type TypedArray, ValueError, zeros, checkFinite, checkNumber, formatShape, shapesEqual } from '@backprop/ndarray';
 import {
   type ClassIndices,
   type ClassLayout,
@@ -132,8 +132,8 @@ export class CrossEntropyLoss extends Loss {
     const layout = this.layout;
     if (shape === undefined || layout === undefined) return this.notReady();
     const scale = this.gradScale(outputGrad, this.divisor);
-    const size = layout.rows * layout.classes;
-    const grad = this.savedDType === 'float64' ? new Float64Array(size) : new Float32Array(size);
+    const result = zeros(shape, { dtype: this.savedDType });
+    const grad = result.data;
     const { outer, classes: C, inner } = layout;
     const exps = this.exps;
     const rowInv = this.rowInv;
@@ -173,7 +173,7 @@ export class CrossEntropyLoss extends Loss {
         grad[k] = scale * (exps[k] * rowScale - spread * wy - (1 - eps) * wy);
       }
     }
-    return new NDArray(grad, shape);
+    return result;
   }
 
   /**

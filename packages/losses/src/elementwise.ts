@@ -1,4 +1,4 @@
-import { NDArray, type TypedArray } from '@backprop/ndarray';
+import { type NDArray, type TypedArray, zerosLike } from '@backprop/ndarray';
 import { Loss, type LossOptions } from './loss';
 import { checkElementwiseTarget, checkInput, checkNotEmpty, roundingFor } from './validate';
 
@@ -41,11 +41,9 @@ export abstract class ElementwiseLoss extends Loss {
     const target = this.savedTarget;
     if (prediction === undefined || target === undefined) return this.notReady();
     const scale = this.gradScale(outputGrad, prediction.size);
-    const grad = prediction.data instanceof Float64Array
-      ? new Float64Array(prediction.size)
-      : new Float32Array(prediction.size);
-    this.gradInto(prediction.data, target.data, grad, scale, roundingFor(prediction.dtype));
-    return new NDArray(grad, prediction.shape);
+    const grad = zerosLike(prediction);
+    this.gradInto(prediction.data, target.data, grad.data, scale, roundingFor(prediction.dtype));
+    return grad;
   }
 
   /** Extra checks on values and options against this prediction (ranges, weight shapes). */

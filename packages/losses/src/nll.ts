@@ -1,4 +1,4 @@
-import { NDArray, ValueError, checkNumber, formatShape } from '@backprop/ndarray';
+import { type NDArray, ValueError, checkNumber, formatShape, zeros } from '@backprop/ndarray';
 import {
   type ClassIndices,
   type ClassLayout,
@@ -94,8 +94,8 @@ export class NLLLoss extends Loss {
     const layout = this.layout;
     if (shape === undefined || layout === undefined) return this.notReady();
     const scale = this.gradScale(outputGrad, this.divisor);
-    const size = layout.rows * layout.classes;
-    const grad = this.savedDType === 'float64' ? new Float64Array(size) : new Float32Array(size);
+    const result = zeros(shape, { dtype: this.savedDType });
+    const grad = result.data;
     const w = this.weight?.data;
     const { outer, classes: C, inner } = layout;
     for (let o = 0; o < outer; o++) {
@@ -105,6 +105,6 @@ export class NLLLoss extends Loss {
         grad[o * C * inner + y * inner + s] = -scale * (w === undefined ? 1 : w[y]);
       }
     }
-    return new NDArray(grad, shape);
+    return result;
   }
 }

@@ -1,3 +1,4 @@
+import { allocate } from './dtype';
 import { ValueError, describe } from './errors';
 import { NDArray } from './ndarray';
 
@@ -33,7 +34,7 @@ export class Parameter {
     }
     this.value = value;
     this.name = name;
-    this.grad = new NDArray(value.dtype === 'float64' ? new Float64Array(value.size) : new Float32Array(value.size), value.shape);
+    this.grad = new NDArray(allocate(value.dtype, value.size), value.shape);
   }
 
   get shape(): readonly number[] {
