@@ -304,8 +304,14 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
     for (const group of this.paramGroups) {
       for (const param of group.params) {
         const g = param.grad.data;
-        for (let flat = 0; flat < g.length; flat++) {
-          if (g[flat] - g[flat] !== 0) return { param, index, flat };
+        // NaN and ±Infinity times 0 are NaN, which sticks: one branch-free pass
+        // over a healthy gradient, and a second only to find where a bad one is.
+        let poison = 0;
+        for (let flat = 0; flat < g.length; flat++) poison += g[flat] * 0;
+        if (poison !== 0) {
+          for (let flat = 0; flat < g.length; flat++) {
+            if (g[flat] - g[flat] !== 0) return { param, index, flat };
+          }
         }
         index++;
       }

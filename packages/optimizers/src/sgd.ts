@@ -104,13 +104,18 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
     const momentum = round(group.momentum, f32);
     const gradScale = round(1 - group.dampening, f32);
     const nesterov = group.nesterov;
+    const unitScale = gradScale === 1;
     const first = state.momentumBuffer === undefined;
     if (first) state.momentumBuffer = zerosLike(param.value);
     const buffer = state.momentumBuffer!.data;
     for (let i = 0; i < value.length; i++) {
       let g = sign * grad[i];
       if (decay) g = fma(weightDecay, value[i], g, f32);
-      const b = first ? g : fma(gradScale, g, round(buffer[i] * momentum, f32), f32);
+      const kept = round(buffer[i] * momentum, f32);
+      // With τ = 0, (1 − τ)·g + μb is a plain sum, and a sum of two floats rounded
+      // once in double and once to float is already correctly rounded: the same
+      // bits as the fused multiply-add, several times faster.
+      const b = first ? g : unitScale ? round(g + kept, f32) : fma(gradScale, g, kept, f32);
       buffer[i] = b;
       g = nesterov ? fma(momentum, b, g, f32) : b;
       value[i] = fma(negLr, g, value[i], f32);
