@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       const y = new Int32Array(indices.length);
       gatherBatch(data, indices, x.data as Float32Array, y);
       lossFn.forward(model.forward(x), y);
-      model.backward(lossFn.backward());
+      model.backwardParameters(lossFn.backward());
       opt.step();
       opt.zeroGrad();
     }

@@ -158,7 +158,7 @@ export function trainModel(
       if (!Number.isFinite(loss)) {
         throw new DivergedError(`training diverged at epoch ${epoch}, step ${step}: the loss is ${loss}; try a smaller --lr`, epoch, step);
       }
-      model.backward(lossFn.backward());
+      model.backwardParameters(lossFn.backward());
       lastLr = optimizer.lr;
       try {
         optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter

@@ -183,6 +183,15 @@ export class Conv2d extends NeuralLayer {
   }
 
   backward(outputGrad: NDArray): NDArray {
+    return this.backwardPass(outputGrad, true)!;
+  }
+
+  /** dW and db alone: skips the input gradient's gemm and col2im. */
+  override backwardParameters(outputGrad: NDArray): void {
+    this.backwardPass(outputGrad, false);
+  }
+
+  private backwardPass(outputGrad: NDArray, inputGrad: boolean): NDArray | undefined {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype);
     const input = this.input!;
     const g = this.geometry!;
@@ -193,16 +202,18 @@ export class Conv2d extends NeuralLayer {
     const patch = c * kh * kw;
     const cols = this.scratch('cols', patch * positions);
     const colsArray = new NDArray(cols, [patch, positions]);
-    const colsGrad = new NDArray(this.scratch('colsGrad', patch * positions), [patch, positions]);
     const weight2d = new NDArray(this.weight.value.data, [o, patch]);
     const weightGrad2d = new NDArray(this.weight.grad.data, [o, patch]);
-    const dx = zeros(input.shape, { dtype: this.dtype });
+    const colsGrad = inputGrad ? new NDArray(this.scratch('colsGrad', patch * positions), [patch, positions]) : undefined;
+    const dx = inputGrad ? zeros(input.shape, { dtype: this.dtype }) : undefined;
     for (let b = 0; b < n; b++) {
       const gB = new NDArray(grad.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
       im2col(input.data, b * c * h * w, g, cols);
       gemm(gB, colsArray, { transB: true, out: weightGrad2d, accumulate: true }); // dW += g·colsᵀ
-      gemm(weight2d, gB, { transA: true, out: colsGrad }); // dcols = Wᵀ·g
-      col2im(colsGrad.data, g, dx.data, b * c * h * w);
+      if (colsGrad !== undefined && dx !== undefined) {
+        gemm(weight2d, gB, { transA: true, out: colsGrad }); // dcols = Wᵀ·g
+        col2im(colsGrad.data, g, dx.data, b * c * h * w);
+      }
       if (this.bias) {
         const bd = this.bias.grad.data;
         const gd = gB.data;

@@ -58,7 +58,16 @@ export class Dense extends Linear {
   }
 
   override backward(outputGrad: NDArray): NDArray {
+    return super.backward(this.affineGrad(outputGrad));
+  }
+
+  override backwardParameters(outputGrad: NDArray): void {
+    super.backwardParameters(this.affineGrad(outputGrad));
+  }
+
+  /** dLoss/d(x·Wᵀ + b) from dLoss/dOutput, through the activation. */
+  private affineGrad(outputGrad: NDArray): NDArray {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.output?.shape, this.dtype);
-    return super.backward(activationBackward(this.activation, grad, this.output!));
+    return activationBackward(this.activation, grad, this.output!);
   }
 }

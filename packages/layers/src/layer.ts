@@ -86,6 +86,26 @@ export abstract class NeuralLayer {
    */
   abstract backward(outputGrad: NDArray): NDArray;
 
+  /**
+   * The backward pass of a training step whose input is data: adds
+   * dLoss/dParameter into each parameter's `grad` exactly as `backward` does,
+   * but skips dLoss/dInput, which nothing needs when the input is a batch of
+   * samples. PyTorch skips it the same way for an input that does not require
+   * grad; for the first `Linear` of an MLP it is a third of the multiply-adds.
+   *
+   * Layers that can save work override it (`Linear`, `Conv2d`, `Sequential`,
+   * which runs `backward` through every layer but the first); the default
+   * runs `backward` and drops its result, so every layer supports it.
+   *
+   * @example
+   * lossFn.forward(model.forward(x), y);
+   * model.backwardParameters(lossFn.backward()); // same grads as model.backward(...)
+   * optimizer.step();
+   */
+  backwardParameters(outputGrad: NDArray): void {
+    this.backward(outputGrad);
+  }
+
   /** The layer as errors name it, e.g. `Linear(10, 2)` (torch's repr, shortened). */
   toString(): string {
     return `${this.constructor.name}()`;

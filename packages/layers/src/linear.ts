@@ -122,6 +122,17 @@ export class Linear extends NeuralLayer {
   }
 
   backward(outputGrad: NDArray): NDArray {
+    const g = this.accumulateGrads(outputGrad);
+    return gemm(g, this.weight.value).reshape(this.inputShape!); // dx = g·W
+  }
+
+  /** dW and db alone: the input gradient's gemm (as large as dW's) is skipped. */
+  override backwardParameters(outputGrad: NDArray): void {
+    this.accumulateGrads(outputGrad);
+  }
+
+  /** Adds dW and db for `outputGrad`; returns it as a [rows, outFeatures] view. */
+  private accumulateGrads(outputGrad: NDArray): NDArray {
     const op = this.toString();
     const grad = checkOutputGrad(op, outputGrad, this.outputShape, this.dtype);
     const x = this.input2d!;
@@ -141,7 +152,7 @@ export class Linear extends NeuralLayer {
       const bd = this.bias.grad.data;
       for (let j = 0; j < n; j++) bd[j] += sums[j];
     }
-    return gemm(g, this.weight.value).reshape(this.inputShape!); // dx = g·W
+    return g;
   }
 
   private biasScratch(): Float64Array {

@@ -67,13 +67,24 @@ export class Sequential extends NeuralLayer {
   }
 
   backward(outputGrad: NDArray): NDArray {
+    return this.backwardTo(0, outputGrad, 'backward');
+  }
+
+  /** Backward through every layer but the first, which only accumulates its parameters' grads. */
+  override backwardParameters(outputGrad: NDArray): void {
+    if (this.items.length === 0) return;
+    this.items[0].backwardParameters(this.backwardTo(1, outputGrad, 'backwardParameters'));
+  }
+
+  /** Runs `backward` from the last layer down to layer `first`; returns the gradient that layer hands back. */
+  private backwardTo(first: number, outputGrad: NDArray, op: string): NDArray {
     if (this.outputShape === undefined) {
       throw new ValueError(
-        `${this}: backward() called before forward(); run forward(input) first so the layers have the values their gradients need`,
+        `${this}: ${op}() called before forward(); run forward(input) first so the layers have the values their gradients need`,
       );
     }
     let g = outputGrad;
-    for (let i = this.items.length - 1; i >= 0; i--) g = this.items[i].backward(g);
+    for (let i = this.items.length - 1; i >= first; i--) g = this.items[i].backward(g);
     return g;
   }
 

@@ -54,7 +54,7 @@ function oursTrainer(model: Sequential, data: BenchData, config: BenchConfig, in
         gatherBatch(data, indices, x.data as Float32Array, y);
         const logits = model.forward(x);
         lossFn.forward(logits, y);
-        model.backward(lossFn.backward());
+        model.backwardParameters(lossFn.backward());
         opt.step();
         opt.zeroGrad();
       }
