@@ -10,9 +10,15 @@
 // the micro-kernels use mul + add.
 //
 // Memory layout (bytes from the first 64-byte boundary at or above
-// __heap_base): packed A, packed B, a tile scratch, then the operands the
-// host places from `dataStart()` on. Nothing is allocated here: the host grows
-// memory before each call.
+// __heap_base): this instance's scratch (packed A, packed B, a tile), then
+// the operands the host places from `dataStart()` on. Nothing is allocated
+// here: the host grows memory before each call.
+//
+// Threads: the same source is also compiled against an imported shared
+// memory; every thread then runs its own instance, moves its scratch to a
+// region of its own with `setScratch`, and computes a block of C's rows or
+// columns (`i0…i1`, `j0…j1`). Each element of C sees the same operations in
+// the same order whatever the block, so the split changes no bit.
 
 // Depth of one packed panel, rows of A packed at once, columns of B packed at once.
 const KC: i32 = 256;
@@ -25,15 +31,30 @@ const MR: i32 = 4;
 const NR32: i32 = 8;
 const NR64: i32 = 4;
 
+/** Bytes of one thread's scratch: packed A, packed B and a tile (a multiple of 64). */
+const SCRATCH_BYTES: usize = <usize>(MC * KC * 8 + NC * KC * 8 + 256);
 const BASE: usize = (__heap_base + 63) & ~(<usize>63);
-const PACK_A: usize = BASE;
-const PACK_B: usize = PACK_A + <usize>(MC * KC * 8);
-const TILE: usize = PACK_B + <usize>(NC * KC * 8);
-const DATA: usize = TILE + 256;
 
-/** First byte the host may use for A, B and C (64-byte aligned). */
+// This instance's scratch; globals are per instance, so threads never share them.
+let PACK_A: usize = BASE;
+let PACK_B: usize = PACK_A + <usize>(MC * KC * 8);
+let TILE: usize = PACK_B + <usize>(NC * KC * 8);
+
+/** First byte the host may use for A, B and C (64-byte aligned), after the first scratch. */
 export function dataStart(): usize {
-  return DATA;
+  return BASE + SCRATCH_BYTES;
+}
+
+/** Size of one thread's scratch, for the host to lay out more of them. */
+export function scratchBytes(): usize {
+  return SCRATCH_BYTES;
+}
+
+/** Moves this instance's scratch to `at` (64-byte aligned, scratchBytes() long). */
+export function setScratch(at: usize): void {
+  PACK_A = at;
+  PACK_B = at + <usize>(MC * KC * 8);
+  TILE = PACK_B + <usize>(NC * KC * 8);
 }
 
 // @ts-ignore: decorator
@@ -282,26 +303,30 @@ function kernelF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i3
 
 /**
  * float32 GEMM over operands at byte addresses a (m×k, or k×m when transA),
- * b (k×n, or n×k when transB) and c (m×n). m, n, k > 0.
+ * b (k×n, or n×k when transB) and c (m×n), for the block of C's rows
+ * i0…i1 and columns j0…j1 (the whole of C: 0, m, 0, n). m, n, k > 0.
  */
-export function gemmF32(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): void {
+export function gemmF32(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool,
+  i0: i32, i1: i32, j0: i32, j1: i32,
+): void {
   const ldc = <usize>n * 4;
-  for (let j0 = 0; j0 < n; j0 += NC) {
-    const nc = imin(NC, n - j0);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = imin(NC, j1 - jc);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = imin(KC, k - p0);
       // The first depth block writes C (unless accumulating); later blocks add to it.
       const add = accumulate || p0 > 0;
-      packB<f32>(b, transB, n, k, j0, nc, p0, kc, NR32);
-      for (let i0 = 0; i0 < m; i0 += MC) {
-        const mc = imin(MC, m - i0);
-        packA<f32>(a, transA, m, k, i0, mc, p0, kc);
+      packB<f32>(b, transB, n, k, jc, nc, p0, kc, NR32);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = imin(MC, i1 - ic);
+        packA<f32>(a, transA, m, k, ic, mc, p0, kc);
         for (let jr = 0; jr < nc; jr += NR32) {
           const cols = imin(NR32, nc - jr);
           const bPanel = PACK_B + <usize>(jr * kc) * 4;
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = imin(MR, mc - ir);
-            const cp = c + <usize>(i0 + ir) * ldc + <usize>(j0 + jr) * 4;
+            const cp = c + <usize>(ic + ir) * ldc + <usize>(jc + jr) * 4;
             kernelF32(kc, PACK_A + <usize>(ir * kc) * 4, bPanel, cp, ldc, rows, cols, add);
           }
         }
@@ -311,23 +336,26 @@ export function gemmF32(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: u
 }
 
 /** float64 GEMM; arguments as gemmF32. */
-export function gemmF64(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): void {
+export function gemmF64(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool,
+  i0: i32, i1: i32, j0: i32, j1: i32,
+): void {
   const ldc = <usize>n * 8;
-  for (let j0 = 0; j0 < n; j0 += NC) {
-    const nc = imin(NC, n - j0);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = imin(NC, j1 - jc);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = imin(KC, k - p0);
       const add = accumulate || p0 > 0;
-      packB<f64>(b, transB, n, k, j0, nc, p0, kc, NR64);
-      for (let i0 = 0; i0 < m; i0 += MC) {
-        const mc = imin(MC, m - i0);
-        packA<f64>(a, transA, m, k, i0, mc, p0, kc);
+      packB<f64>(b, transB, n, k, jc, nc, p0, kc, NR64);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = imin(MC, i1 - ic);
+        packA<f64>(a, transA, m, k, ic, mc, p0, kc);
         for (let jr = 0; jr < nc; jr += NR64) {
           const cols = imin(NR64, nc - jr);
           const bPanel = PACK_B + <usize>(jr * kc) * 8;
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = imin(MR, mc - ir);
-            const cp = c + <usize>(i0 + ir) * ldc + <usize>(j0 + jr) * 8;
+            const cp = c + <usize>(ic + ir) * ldc + <usize>(jc + jr) * 8;
             kernelF64(kc, PACK_A + <usize>(ir * kc) * 8, bPanel, cp, ldc, rows, cols, add);
           }
         }

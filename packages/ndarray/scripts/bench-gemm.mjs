@@ -1,8 +1,9 @@
 // GFLOP/s of gemm (C = A·B, n×n) on the TypeScript and WebAssembly SIMD
-// backends, float32 and float64, against the built package (run `pnpm build`
-// first): median of 5 timed runs after a warm-up.
+// backends, float32 and float64, and on WebAssembly with two threads
+// (setNumThreads(2)), against the built package (run `pnpm build` first):
+// median of 5 timed runs after a warm-up.
 //   node scripts/bench-gemm.mjs [sizes...]     e.g. node scripts/bench-gemm.mjs 64 256
-import { jsBackend, wasmBackend } from '../dist/index.js';
+import { jsBackend, setNumThreads, wasmBackend } from '../dist/index.js';
 
 const sizes = process.argv.slice(2).map(Number);
 if (sizes.length === 0) sizes.push(64, 128, 256, 512, 1024);
@@ -41,5 +42,14 @@ for (const dtype of ['float32', 'float64']) {
     const wasm = wasmBackend ? gflops(wasmBackend, dtype, n) : Number.NaN;
     rows.push({ dtype, n, 'js GFLOP/s': js.toFixed(2), 'wasm GFLOP/s': wasm.toFixed(2), speedup: (wasm / js).toFixed(1) });
   }
+}
+if (wasmBackend) {
+  await setNumThreads(2);
+  for (const row of rows) {
+    const two = gflops(wasmBackend, row.dtype, row.n);
+    row['wasm 2 threads'] = two.toFixed(2);
+    row['2t ÷ 1t'] = (two / Number(row['wasm GFLOP/s'])).toFixed(2);
+  }
+  await setNumThreads(1);
 }
 console.table(rows);

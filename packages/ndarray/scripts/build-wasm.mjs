@@ -14,18 +14,38 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'assembly', 'gemm.ts');
 const target = join(root, 'src', 'kernels', 'wasm', 'gemm-bytes.ts');
 
-const args = [
+const common = [
     '--outFile', 'gemm.wasm',
     '-O3',
     '--runtime', 'stub',
     '--enable', 'simd',
     '--noAssert',
-    // No abort/trace/seed imports: the module instantiates with no imports object.
+    // No abort/trace/seed imports: the single-threaded module instantiates with no imports object.
     '--use', 'abort=',
     '--use', 'trace=',
     '--use', 'seed=',
     // 1 page to start; the host grows it for each call's operands.
     '--initialMemory', '1',
+];
+
+/** Pages of the threaded variant's shared memory at most (1 GiB); larger products stay single-threaded. */
+const SHARED_MAXIMUM_PAGES = 16384;
+
+// Two modules from one source: the default owns its memory; the threaded one
+// imports a shared memory (env.memory) that every thread's instance uses.
+const variants = [
+  { name: 'GEMM_WASM_BASE64', args: common, imports: [] },
+  {
+    name: 'GEMM_SHARED_WASM_BASE64',
+    args: [
+      ...common,
+      '--enable', 'threads',
+      '--importMemory',
+      '--sharedMemory',
+      '--maximumMemory', String(SHARED_MAXIMUM_PAGES),
+    ],
+    imports: ['env.memory'],
+  },
 ];
 
 const require = createRequire(import.meta.url);
@@ -48,45 +68,57 @@ if (previous?.startsWith(`${header}\n`)) {
 }
 
 const { default: asc } = await import('assemblyscript/asc');
-let wasm;
-const { error, stderr } = await asc.main(
-  [source, ...args],
-  {
-    writeFile(name, contents) {
-      if (name.endsWith('.wasm')) wasm = contents;
+
+/** Compiles one variant and checks its imports, exports and size. */
+async function compile({ name, args, imports: expectedImports }) {
+  let wasm;
+  const { error, stderr } = await asc.main([source, ...args], {
+    writeFile(file, contents) {
+      if (file.endsWith('.wasm')) wasm = contents;
     },
-  },
-);
-if (error) {
-  process.stderr.write(stderr.toString());
-  throw error;
-}
-if (!wasm) throw new Error('build-wasm: asc produced no .wasm output');
+  });
+  if (error) {
+    process.stderr.write(stderr.toString());
+    throw error;
+  }
+  if (!wasm) throw new Error(`build-wasm: asc produced no .wasm output for ${name}`);
 
-// Refuse a module that needs anything from its host, or lacks the exports the loader uses.
-const module = new WebAssembly.Module(wasm);
-const imports = WebAssembly.Module.imports(module);
-if (imports.length > 0) throw new Error(`build-wasm: unexpected imports ${JSON.stringify(imports)}`);
-const exports = WebAssembly.Module.exports(module).map((e) => e.name).sort();
-for (const name of ['dataStart', 'gemmF32', 'gemmF64', 'memory']) {
-  if (!exports.includes(name)) throw new Error(`build-wasm: missing export ${name} (got ${exports.join(', ')})`);
+  // Refuse a module that needs anything else from its host, or lacks the exports the loader uses.
+  const module = new WebAssembly.Module(wasm);
+  const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
+  if (imports.join() !== expectedImports.join()) {
+    throw new Error(`build-wasm: ${name} imports ${JSON.stringify(imports)}, expected ${JSON.stringify(expectedImports)}`);
+  }
+  const exports = WebAssembly.Module.exports(module).map((e) => e.name).sort();
+  const required = ['dataStart', 'gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'];
+  if (expectedImports.length === 0) required.push('memory');
+  for (const exported of required) {
+    if (!exports.includes(exported)) throw new Error(`build-wasm: ${name} lacks export ${exported} (got ${exports.join(', ')})`);
+  }
+
+  // Chrome refuses synchronous `new WebAssembly.Module` on the main thread above
+  // 4 KB, and the loader compiles synchronously: keep the module under that.
+  if (wasm.length > 4096) {
+    throw new Error(`build-wasm: ${name} is ${wasm.length} bytes; browsers compile at most 4096 synchronously on the main thread`);
+  }
+  return { name, wasm, exports };
 }
 
-// Chrome refuses synchronous `new WebAssembly.Module` on the main thread above
-// 4 KB, and the loader compiles synchronously: keep the module under that.
-if (wasm.length > 4096) {
-  throw new Error(`build-wasm: module is ${wasm.length} bytes; browsers compile at most 4096 synchronously on the main thread`);
-}
+const built = [];
+for (const variant of variants) built.push(await compile(variant));
 
-const base64 = Buffer.from(wasm).toString('base64');
 const text = `${header}
-/** The WebAssembly SIMD GEMM module (${wasm.length} bytes), base64-encoded. */
-export const GEMM_WASM_BASE64 =
-  '${base64}';
-`;
+${built
+  .map(
+    ({ name, wasm }) => `/** ${name === 'GEMM_WASM_BASE64' ? 'The WebAssembly SIMD GEMM module' : 'The same, on an imported shared memory (threads)'} (${wasm.length} bytes), base64-encoded. */
+export const ${name} =
+  '${Buffer.from(wasm).toString('base64')}';
+`,
+  )
+  .join('')}`;
 mkdirSync(dirname(target), { recursive: true });
 // Write then rename: turbo may run build and typecheck at once, and neither may read half a file.
 const temporary = `${target}.${process.pid}.tmp`;
 writeFileSync(temporary, text);
 renameSync(temporary, target);
-console.log(`build-wasm: ${wasm.length} bytes -> ${target.slice(root.length + 1)} (exports: ${exports.join(', ')})`);
+console.log(`build-wasm: ${built.map(({ name, wasm }) => `${name} ${wasm.length} bytes`).join(', ')} -> ${target.slice(root.length + 1)}`);

@@ -92,5 +92,7 @@ export {
   jsBackend,
   wasmBackend,
   createWasmBackend,
+  getNumThreads,
+  setNumThreads,
   type WasmBackendOptions,
   type Backend, type BinaryOp, type UnaryOp, type ReduceOp } from './kernels/index';

@@ -26,3 +26,4 @@ export function setBackend(backend: Backend): Backend {
 
 export { jsBackend };
 export { createWasmBackend, wasmBackend, type WasmBackendOptions } from './wasm/index';
+export { getNumThreads, setNumThreads } from './wasm/threads';

@@ -12,6 +12,7 @@ import type { TypedArray } from '../../dtype';
 import { jsBackend } from '../js';
 import type { Backend } from '../types';
 import { GEMM_WASM_BASE64 } from './gemm-bytes';
+import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
  * The smallest module using a SIMD instruction (`i32.const 0; i8x16.splat;
@@ -46,9 +47,12 @@ interface WasmApi {
 interface GemmExports {
   memory: WasmMemory;
   dataStart(): number;
-  gemmF32(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
-  gemmF64(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
+  gemmF32: GemmEntry;
+  gemmF64: GemmEntry;
 }
+
+/** (transA, transB, m, n, k, a, b, c, accumulate, i0, i1, j0, j1): C's rows i0…i1 and columns j0…j1. */
+type GemmEntry = (...args: [number, number, number, number, number, number, number, number, number, number, number, number, number]) => void;
 
 /** Options of {@link createWasmBackend}; they exist for tests and unusual hosts. */
 export interface WasmBackendOptions {
@@ -145,6 +149,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
       jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
       return;
     }
+    // Large products go to the threads when setNumThreads started some.
+    const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
+    if (pool?.gemm(f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
     const bytes = f64 ? 8 : 4;
     const aPtr = dataStart;
     // Each operand starts on a 64-byte boundary.
@@ -162,7 +169,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     const out = new View(buffer, cPtr, m * n);
     // Accumulating: the kernel adds into C, so C goes in first.
     if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
-    (f64 ? wasm.gemmF64 : wasm.gemmF32)(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate);
+    (f64 ? wasm.gemmF64 : wasm.gemmF32)(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, m, 0, n);
     c.set(out, cOffset);
   }
 
