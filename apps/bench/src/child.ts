@@ -27,8 +27,8 @@ async function main(): Promise<void> {
   const config = makeConfig(values.quick ?? false);
   const data = loadBenchData(config.trainSize, config.testSize, config.splitSeed);
   let report: ContenderReport;
-  if (contender === 'ours') {
-    report = await runOurs(config, data, tasks);
+  if (contender === 'ours' || contender === 'ours-2t') {
+    report = await runOurs(contender, config, data, tasks);
   } else {
     // Loaded only here, so ours' process never contains TF.js.
     const { runTfjs } = await import('./contenders/tfjs');

@@ -1,5 +1,5 @@
 import { formatValue } from './stats';
-import { CONTENDERS, type ContenderReport, type Measurement, type Ratio, TASKS } from './types';
+import { CONTENDERS, type ContenderReport, type Measurement, OURS, type Ratio, TASKS, isOurs } from './types';
 
 const speed = (m: Measurement) => (m.better === 'higher' ? m.value : 1 / m.value);
 const label = (m: { contender: string; variant?: string }) => (m.variant ? `${m.contender} (${m.variant})` : m.contender);
@@ -7,16 +7,19 @@ const label = (m: { contender: string; variant?: string }) => (m.variant ? `${m.
 /**
  * ours ÷ peer for every peer measurement that has an ours counterpart (same
  * task and case), as a speed ratio: throughput ÷ throughput, or the peer's
- * latency ÷ ours. Above 1, ours is faster.
+ * latency ÷ ours. Above 1, ours is faster. Once for each of ours (one thread,
+ * two threads) that ran.
  */
 export function computeRatios(reports: ContenderReport[]): Ratio[] {
   const all = reports.flatMap((r) => r.measurements);
-  const ours = new Map(all.filter((m) => m.contender === 'ours').map((m) => [`${m.task}|${m.case}`, m]));
   const ratios: Ratio[] = [];
-  for (const m of all) {
-    if (m.contender === 'ours') continue;
-    const o = ours.get(`${m.task}|${m.case}`);
-    if (o) ratios.push({ task: m.task, case: m.case, peer: label(m), ratio: speed(o) / speed(m) });
+  for (const series of OURS) {
+    const ours = new Map(all.filter((m) => m.contender === series).map((m) => [`${m.task}|${m.case}`, m]));
+    for (const m of all) {
+      if (isOurs(m.contender)) continue;
+      const o = ours.get(`${m.task}|${m.case}`);
+      if (o) ratios.push({ ours: series, task: m.task, case: m.case, peer: label(m), ratio: speed(o) / speed(m) });
+    }
   }
   return ratios;
 }
@@ -28,12 +31,16 @@ function caseOrder(c: string): number {
 
 /** The results as one Markdown table: per task and case, one row per contender. */
 export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string {
-  type Row = { task: string; case: string; who: string; result: string; ratio: string; check: string; order: number };
+  type Row = { task: string; case: string; who: string; result: string; ratios: string[]; check: string; order: number };
   const rows: Row[] = [];
-  const ratioOf = new Map(ratios.map((r) => [`${r.task}|${r.case}|${r.peer}`, r.ratio]));
+  const ratioOf = new Map(ratios.map((r) => [`${r.ours}|${r.task}|${r.case}|${r.peer}`, r.ratio]));
   for (const report of reports) {
     for (const m of report.measurements) {
-      const ratio = ratioOf.get(`${m.task}|${m.case}|${label(m)}`);
+      const ratioCell = (series: string) => {
+        if (isOurs(m.contender)) return '—';
+        const ratio = ratioOf.get(`${series}|${m.task}|${m.case}|${label(m)}`);
+        return ratio === undefined ? '' : `${ratio.toFixed(2)}×`;
+      };
       let check = '';
       if (m.check) check = `err ${m.check.maxRelError.toExponential(1)} ${m.check.pass ? '✓' : '✗ FAIL'}`;
       else if (m.accuracy !== undefined) {
@@ -44,7 +51,7 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
         case: m.case,
         who: label(m),
         result: `${formatValue(m.value)} ${m.metric}`,
-        ratio: m.contender === 'ours' ? '—' : ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+        ratios: OURS.map(ratioCell),
         check,
         order: CONTENDERS.indexOf(m.contender) * 2 + (m.variant === 'fit' ? 1 : 0),
       });
@@ -55,7 +62,7 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
         case: u.case,
         who: label(u),
         result: 'not supported',
-        ratio: '',
+        ratios: OURS.map(() => ''),
         check: u.reason.length > 60 ? `${u.reason.slice(0, 57)}...` : u.reason,
         order: CONTENDERS.indexOf(u.contender) * 2,
       });
@@ -68,26 +75,26 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
       a.case.localeCompare(b.case) ||
       a.order - b.order,
   );
-  const header = ['task', 'case', 'contender', 'result', 'ours ÷ peer', 'check'];
-  const body = rows.map((r) => [r.task, r.case, r.who, r.result, r.ratio, r.check]);
+  const header = ['task', 'case', 'contender', 'result', 'ours ÷ peer', 'ours-2t ÷ peer', 'check'];
+  const body = rows.map((r) => [r.task, r.case, r.who, r.result, ...r.ratios, r.check]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (i === 3 || i === 4 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  const numeric = (i: number) => i >= 3 && i <= 5;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (numeric(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-/** The heap lines of ours' timed MLP epochs. */
+/** The heap lines of ours' timed MLP epochs (one and two threads). */
 export function renderHeap(reports: ContenderReport[]): string[] {
-  const ours = reports.find((r) => r.contender === 'ours');
   const lines: string[] = [];
-  for (const m of ours?.measurements ?? []) {
+  for (const m of reports.filter((r) => isOurs(r.contender)).flatMap((r) => r.measurements)) {
     if (m.task !== 'mlp' || !m.heap) continue;
     const h = m.heap;
     const g = h.gcDuringTimed;
     lines.push(
-      `ours MLP ${m.case}: heap used ${mb(h.before.heapUsed)} → ${mb(h.after.heapUsed)}, ` +
+      `${m.contender} MLP ${m.case}: heap used ${mb(h.before.heapUsed)} → ${mb(h.after.heapUsed)}, ` +
         `array buffers ${mb(h.before.arrayBuffers)} → ${mb(h.after.arrayBuffers)} around ${h.steps} timed steps` +
         `${h.gcForced ? ' (after a forced GC)' : ' (no --expose-gc: no forced GC)'}; ` +
         `GCs during them: ${g.minor} minor, ${g.major} major, ${g.other} other, ${g.pauseMs.toFixed(0)} ms paused` +

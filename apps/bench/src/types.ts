@@ -1,6 +1,11 @@
 /** The contenders, in the order they run. */
-export const CONTENDERS = ['ours', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const;
+export const CONTENDERS = ['ours', 'ours-2t', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
+
+/** Our contenders: one thread, and two (`setNumThreads(2)`); every other contender is a peer. */
+export const OURS = ['ours', 'ours-2t'] as const;
+export type OursName = (typeof OURS)[number];
+export const isOurs = (name: string): name is OursName => (OURS as readonly string[]).includes(name);
 
 /** The tasks; `--only` takes these names too. */
 export const TASKS = ['matmul', 'mlp', 'cnn', 'infer'] as const;
@@ -81,6 +86,8 @@ export interface ContenderReport {
 
 /** ours ÷ peer, as a speed ratio (> 1: ours is faster). */
 export interface Ratio {
+  /** Which of ours: one thread or two. */
+  ours: OursName;
   task: TaskName;
   case: string;
   peer: string;

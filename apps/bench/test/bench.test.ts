@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTENDERS, type BenchResult, TASKS } from '../src/types';
+import { type BenchResult, CONTENDERS, OURS, TASKS, isOurs } from '../src/types';
 
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(APP_DIR, 'src', 'main.ts');
@@ -38,7 +38,7 @@ describe('pnpm bench --quick, end to end', () => {
 
   it('has every contender, and every available one ran every task', () => {
     expect(result.contenders.map((c) => c.contender)).toEqual([...CONTENDERS]);
-    for (const name of ['ours', 'tfjs-cpu', 'tfjs-wasm']) {
+    for (const name of ['ours', 'ours-2t', 'tfjs-cpu', 'tfjs-wasm']) {
       const c = result.contenders.find((r) => r.contender === name)!;
       expect(c.available, `${name}: ${c.reason}`).toBe(true);
     }
@@ -65,8 +65,15 @@ describe('pnpm bench --quick, end to end', () => {
   });
 
   it('gives a finite positive ratio for every peer measurement', () => {
-    const peers = result.contenders.flatMap((c) => c.measurements).filter((m) => m.contender !== 'ours');
-    expect(result.ratios.length).toBe(peers.length);
+    const all = result.contenders.flatMap((c) => c.measurements);
+    const peers = all.filter((m) => !isOurs(m.contender));
+    // Each peer measurement once per ours series that ran its case (ours-2t skips inference).
+    const expected = OURS.reduce(
+      (count, series) => count + peers.filter((p) => all.some((o) => o.contender === series && o.task === p.task && o.case === p.case)).length,
+      0,
+    );
+    expect(expected).toBeGreaterThan(peers.length);
+    expect(result.ratios.length).toBe(expected);
     for (const r of result.ratios) expect(Number.isFinite(r.ratio) && r.ratio > 0, `${r.task} ${r.case} ${r.peer}`).toBe(true);
   });
 
@@ -81,10 +88,10 @@ describe('pnpm bench --quick, end to end', () => {
 
   it('trains every MLP contender past 50% test accuracy, loop and fit', () => {
     const mlps = result.contenders.flatMap((c) => c.measurements).filter((m) => m.task === 'mlp');
-    // ours × 2 batch sizes, and loop + fit × 2 batch sizes for each TF.js backend that started.
-    const tfjs = result.contenders.filter((c) => c.available && c.contender !== 'ours').length;
+    // ours and ours-2t × 2 batch sizes, and loop + fit × 2 batch sizes for each TF.js backend that started.
+    const tfjs = result.contenders.filter((c) => c.available && !isOurs(c.contender)).length;
     expect(tfjs).toBeGreaterThanOrEqual(2);
-    expect(mlps.length).toBe(2 + tfjs * 2 * 2);
+    expect(mlps.length).toBe(OURS.length * 2 + tfjs * 2 * 2);
     for (const m of mlps) expect(m.accuracy!, `${m.contender} ${m.variant ?? ''} ${m.case}`).toBeGreaterThan(0.5);
   });
 

@@ -116,8 +116,20 @@ describe('ratios', () => {
       report('tfjs-wasm', [m('tfjs-wasm', 100, 'higher', 'loop'), m('tfjs-wasm', 40, 'lower')]),
     ]);
     expect(ratios).toEqual([
-      { task: 'mlp', case: 'c', peer: 'tfjs-wasm (loop)', ratio: 3 },
-      { task: 'infer', case: 'c', peer: 'tfjs-wasm', ratio: 4 },
+      { ours: 'ours', task: 'mlp', case: 'c', peer: 'tfjs-wasm (loop)', ratio: 3 },
+      { ours: 'ours', task: 'infer', case: 'c', peer: 'tfjs-wasm', ratio: 4 },
+    ]);
+  });
+
+  it('gives the two-thread series its own ratios, and never compares ours with ours', () => {
+    const ratios = computeRatios([
+      report('ours', [m('ours', 300, 'higher')]),
+      report('ours-2t', [m('ours-2t', 600, 'higher')]),
+      report('tfjs-wasm', [m('tfjs-wasm', 200, 'higher', 'loop')]),
+    ]);
+    expect(ratios).toEqual([
+      { ours: 'ours', task: 'mlp', case: 'c', peer: 'tfjs-wasm (loop)', ratio: 1.5 },
+      { ours: 'ours-2t', task: 'mlp', case: 'c', peer: 'tfjs-wasm (loop)', ratio: 3 },
     ]);
   });
 });
