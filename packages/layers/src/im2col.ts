@@ -34,6 +34,17 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
   return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/**
+ * The output columns ox whose input column ox·sw + offset lies inside the
+ * image: [lo, hi), empty when none does. Computed once per kernel column, so
+ * the copying loops below test no bounds per pixel.
+ */
+function validRange(offset: number, stride: number, width: number, outW: number): [number, number] {
+  const lo = Math.min(outW, Math.max(0, Math.ceil(-offset / stride)));
+  const hi = Math.max(lo, Math.min(outW, Math.floor((width - 1 - offset) / stride) + 1));
+  return [lo, hi];
+}
+
 /** Writes the columns of the image at `x[xOffset..]` into `cols` ([C·kh·kw, OH·OW], overwritten). */
 export function im2col(x: TypedArray, xOffset: number, g: ConvGeometry, cols: TypedArray): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
@@ -43,19 +54,19 @@ export function im2col(x: TypedArray, xOffset: number, g: ConvGeometry, cols: Ty
     const channelOffset = xOffset + c * height * width;
     for (let i = 0; i < kernelH; i++) {
       for (let j = 0; j < kernelW; j++, row++) {
+        const offset = j * dilationW - padW;
+        const [lo, hi] = validRange(offset, strideW, width, outW);
         let k = row * positions;
-        for (let oy = 0; oy < outH; oy++) {
+        for (let oy = 0; oy < outH; oy++, k += outW) {
           const iy = oy * strideH - padH + i * dilationH;
           if (iy < 0 || iy >= height) {
-            cols.fill(0, k, k + outW);
-            k += outW;
+            for (let ox = 0; ox < outW; ox++) cols[k + ox] = 0;
             continue;
           }
-          const rowOffset = channelOffset + iy * width;
-          for (let ox = 0; ox < outW; ox++, k++) {
-            const ix = ox * strideW - padW + j * dilationW;
-            cols[k] = ix >= 0 && ix < width ? x[rowOffset + ix] : 0;
-          }
+          const src = channelOffset + iy * width + offset;
+          for (let ox = 0; ox < lo; ox++) cols[k + ox] = 0;
+          for (let ox = lo; ox < hi; ox++) cols[k + ox] = x[src + ox * strideW];
+          for (let ox = hi; ox < outW; ox++) cols[k + ox] = 0;
         }
       }
     }
@@ -71,18 +82,14 @@ export function col2im(cols: TypedArray, g: ConvGeometry, dx: TypedArray, dxOffs
     const channelOffset = dxOffset + c * height * width;
     for (let i = 0; i < kernelH; i++) {
       for (let j = 0; j < kernelW; j++, row++) {
+        const offset = j * dilationW - padW;
+        const [lo, hi] = validRange(offset, strideW, width, outW);
         let k = row * positions;
-        for (let oy = 0; oy < outH; oy++) {
+        for (let oy = 0; oy < outH; oy++, k += outW) {
           const iy = oy * strideH - padH + i * dilationH;
-          if (iy < 0 || iy >= height) {
-            k += outW;
-            continue;
-          }
-          const rowOffset = channelOffset + iy * width;
-          for (let ox = 0; ox < outW; ox++, k++) {
-            const ix = ox * strideW - padW + j * dilationW;
-            if (ix >= 0 && ix < width) dx[rowOffset + ix] += cols[k];
-          }
+          if (iy < 0 || iy >= height) continue;
+          const dst = channelOffset + iy * width + offset;
+          for (let ox = lo; ox < hi; ox++) dx[dst + ox * strideW] += cols[k + ox];
         }
       }
     }
