@@ -5,7 +5,8 @@
  * *output* (relu′(0) = 0, tanh′ = 1 − y², sigmoid′ = (1 − y)·y), leaky_relu
  * from the input (leaky_relu′(0) = negative_slope).
  */
-import { type NDArray, relu, sigmoid, tanh, zeros, zerosLike } from '@backprop/ndarray';
+import type { NDArray } from '@backprop/ndarray';
+import { relu, sigmoid, tanh } from '@backprop/ndarray';
 
 /** The activations `Dense` takes. */
 export type ActivationName = 'relu' | 'none' | 'tanh' | 'sigmoid';
@@ -29,12 +30,14 @@ export function activateInPlace(name: ActivationName, x: NDArray): NDArray {
   }
 }
 
-/** dL/dx from dL/dy and the forward output y, into a new array. */
-export function activationBackward(name: ActivationName, outputGrad: NDArray, output: NDArray): NDArray {
+/**
+ * dL/dx from dL/dy and the forward output y, written into `dx` (of y's shape
+ * and dtype, every element overwritten) and returned; 'none' returns dL/dy itself.
+ */
+export function activationBackward(name: ActivationName, outputGrad: NDArray, output: NDArray, dx: NDArray): NDArray {
   if (name === 'none') return outputGrad;
   const g = outputGrad.data;
   const y = output.data;
-  const dx = zeros(output.shape, { dtype: outputGrad.dtype });
   const d = dx.data;
   switch (name) {
     case 'relu':
@@ -51,20 +54,21 @@ export function activationBackward(name: ActivationName, outputGrad: NDArray, ou
   return dx;
 }
 
-/** leaky_relu(x) = x if x > 0 else x·slope, into a new array. */
-export function leakyReluForward(x: NDArray, negativeSlope: number): NDArray {
+/** leaky_relu(x) = x if x > 0 else x·slope, written into `out` (x's shape and dtype) and returned. */
+export function leakyReluForward(x: NDArray, negativeSlope: number, out: NDArray): NDArray {
   const a = x.data;
-  const out = zerosLike(x);
   const o = out.data;
   for (let i = 0; i < a.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] * negativeSlope;
   return out;
 }
 
-/** dL/dx of leaky_relu from the input, as torch's leaky_relu_backward: g if x > 0 else g·slope. */
-export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeSlope: number): NDArray {
+/**
+ * dL/dx of leaky_relu from the input, as torch's leaky_relu_backward: g if x > 0
+ * else g·slope, written into `dx` (the input's shape and dtype) and returned.
+ */
+export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeSlope: number, dx: NDArray): NDArray {
   const g = outputGrad.data;
   const x = input.data;
-  const dx = zeros(input.shape, { dtype: outputGrad.dtype });
   const d = dx.data;
   for (let i = 0; i < g.length; i++) d[i] = x[i] > 0 ? g[i] : g[i] * negativeSlope;
   return dx;

@@ -1,5 +1,6 @@
 import { type NDArray, checkNumber, relu, sigmoid, tanh } from '@backprop/ndarray';
 import { activationBackward, leakyReluBackward, leakyReluForward } from './activation-functions';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkOutputGrad } from './checks';
 import { NeuralLayer } from './layer';
 
@@ -9,6 +10,9 @@ import { NeuralLayer } from './layer';
  */
 abstract class Activation extends NeuralLayer {
   protected cached?: NDArray;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   protected checkInput(input: NDArray): NDArray {
     return checkArrayArg(this.toString(), 'input', input);
@@ -17,6 +21,17 @@ abstract class Activation extends NeuralLayer {
   protected checkGrad(outputGrad: NDArray): NDArray {
     return checkOutputGrad(this.toString(), outputGrad, this.cached?.shape, this.cached?.dtype ?? 'float32');
   }
+
+  /** The array this layer's output is written into (every element). */
+  protected outputArray(input: NDArray): NDArray {
+    return this.outputBuffer.produce(input.shape, input.dtype, false);
+  }
+
+  /** The array the input gradient is written into (every element), shaped as the cached array. */
+  protected inputGradArray(): NDArray {
+    const cached = this.cached!;
+    return this.inputGradBuffer.produce(cached.shape, cached.dtype, false);
+  }
 }
 
 /**
@@ -24,17 +39,22 @@ abstract class Activation extends NeuralLayer {
  * where the output is positive and gives 0 elsewhere, so relu′(0) = 0 as in torch.
  */
 export class ReLU extends Activation {
+  constructor() {
+    super();
+    markReusing(this, new.target, ReLU);
+  }
+
   override toString(): string {
     return 'ReLU()';
   }
 
   forward(input: NDArray): NDArray {
-    this.cached = relu(this.checkInput(input));
+    this.cached = relu(this.checkInput(input), this.outputArray(input));
     return this.cached;
   }
 
   backward(outputGrad: NDArray): NDArray {
-    return activationBackward('relu', this.checkGrad(outputGrad), this.cached!);
+    return activationBackward('relu', this.checkGrad(outputGrad), this.cached!, this.inputGradArray());
   }
 }
 
@@ -43,6 +63,11 @@ export class ReLU extends Activation {
  * where a layer is optional.
  */
 export class Identity extends Activation {
+  constructor() {
+    super();
+    markReusing(this, new.target, Identity);
+  }
+
   override toString(): string {
     return 'Identity()';
   }
@@ -59,17 +84,22 @@ export class Identity extends Activation {
 
 /** tanh elementwise, as `torch.nn.Tanh`; backward g·(1 − y²) from the output y. */
 export class Tanh extends Activation {
+  constructor() {
+    super();
+    markReusing(this, new.target, Tanh);
+  }
+
   override toString(): string {
     return 'Tanh()';
   }
 
   forward(input: NDArray): NDArray {
-    this.cached = tanh(this.checkInput(input));
+    this.cached = tanh(this.checkInput(input), this.outputArray(input));
     return this.cached;
   }
 
   backward(outputGrad: NDArray): NDArray {
-    return activationBackward('tanh', this.checkGrad(outputGrad), this.cached!);
+    return activationBackward('tanh', this.checkGrad(outputGrad), this.cached!, this.inputGradArray());
   }
 }
 
@@ -78,17 +108,22 @@ export class Tanh extends Activation {
  * the output y.
  */
 export class Sigmoid extends Activation {
+  constructor() {
+    super();
+    markReusing(this, new.target, Sigmoid);
+  }
+
   override toString(): string {
     return 'Sigmoid()';
   }
 
   forward(input: NDArray): NDArray {
-    this.cached = sigmoid(this.checkInput(input));
+    this.cached = sigmoid(this.checkInput(input), this.outputArray(input));
     return this.cached;
   }
 
   backward(outputGrad: NDArray): NDArray {
-    return activationBackward('sigmoid', this.checkGrad(outputGrad), this.cached!);
+    return activationBackward('sigmoid', this.checkGrad(outputGrad), this.cached!, this.inputGradArray());
   }
 }
 
@@ -103,6 +138,7 @@ export class LeakyReLU extends Activation {
 
   constructor(negativeSlope = 0.01) {
     super();
+    markReusing(this, new.target, LeakyReLU);
     this.negativeSlope = checkNumber('LeakyReLU', 'negativeSlope', negativeSlope);
   }
 
@@ -112,10 +148,10 @@ export class LeakyReLU extends Activation {
 
   forward(input: NDArray): NDArray {
     this.cached = this.checkInput(input);
-    return leakyReluForward(input, this.negativeSlope);
+    return leakyReluForward(input, this.negativeSlope, this.outputArray(input));
   }
 
   backward(outputGrad: NDArray): NDArray {
-    return leakyReluBackward(this.checkGrad(outputGrad), this.cached!, this.negativeSlope);
+    return leakyReluBackward(this.checkGrad(outputGrad), this.cached!, this.negativeSlope, this.inputGradArray());
   }
 }

@@ -1,4 +1,5 @@
-import { type DType, type NDArray, type TypedArray, ValueError, checkOptions, describe, zeros } from '@backprop/ndarray';
+import { type DType, type NDArray, type TypedArray, ValueError, checkOptions, describe } from '@backprop/ndarray';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkBoolean, checkOutputGrad } from './checks';
 import { NeuralLayer } from './layer';
 import { type PoolConfig, type PoolGeometry, checkPoolConfig, describePoolConfig, poolGeometry } from './pool2d';
@@ -58,9 +59,13 @@ export class AvgPool2d extends NeuralLayer {
   private divisors?: Float64Array;
   private divisorsHeight = 0;
   private divisorsWidth = 0;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   constructor(kernelSize: Size2d, options: AvgPool2dOptions = {}) {
     super();
+    markReusing(this, new.target, AvgPool2d);
     const op = `AvgPool2d(${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
     this.config = checkPoolConfig(op, kernelSize, options);
@@ -85,7 +90,7 @@ export class AvgPool2d extends NeuralLayer {
 
   forward(input: NDArray): NDArray {
     const g = poolGeometry(this.toString(), input, this.config);
-    const out = zeros(g.outputShape, { dtype: input.dtype });
+    const out = this.outputBuffer.produce(g.outputShape, input.dtype, false); // every element written
     const divisor = this.divisorsFor(g);
     avgPoolForward(input.data, g, divisor, out.data);
     this.inputShape = input.shape;
@@ -96,7 +101,8 @@ export class AvgPool2d extends NeuralLayer {
 
   backward(outputGrad: NDArray): NDArray {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.geometry?.outputShape, this.dtype ?? 'float32');
-    const dx = zeros(this.inputShape!, { dtype: grad.dtype });
+    // Zeroed: the shares are added onto it.
+    const dx = this.inputGradBuffer.produce(this.inputShape!, grad.dtype, true);
     avgPoolBackward(grad.data, this.geometry!, this.divisorsFor(this.geometry!), dx.data);
     return dx;
   }

@@ -12,6 +12,7 @@ import {
   gemm,
   zeros,
 } from '@backprop/ndarray';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type ConvGeometry, col2im, convOutputSize, im2col } from './im2col';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
@@ -73,9 +74,13 @@ export class Conv2d extends NeuralLayer {
   /** Scratch columns reused between calls of the same size: the hot loop allocates nothing. */
   private cols?: TypedArray;
   private colsGrad?: TypedArray;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   constructor(inChannels: number, outChannels: number, kernelSize: Size2d, options: Conv2dOptions = {}) {
     super();
+    markReusing(this, new.target, Conv2d);
     const op = `Conv2d(${inChannels}, ${outChannels}, ${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'dilation', 'bias', 'dtype', 'rng']);
     this.inChannels = checkSize(op, 'inChannels', inChannels);
@@ -163,7 +168,8 @@ export class Conv2d extends NeuralLayer {
     const positions = outH * outW;
     const patch = c * kh * kw;
     const outputShape = batched ? [n, o, outH, outW] : [o, outH, outW];
-    const out = zeros(outputShape, { dtype: this.dtype });
+    // Zeros without a bias, as gemm adds into it; with one, every channel is filled first.
+    const out = this.outputBuffer.produce(outputShape, this.dtype, this.bias === null);
     const cols = this.scratch('cols', patch * positions);
     const colsArray = new NDArray(cols, [patch, positions]);
     const weight2d = new NDArray(this.weight.value.data, [o, patch]);
@@ -205,7 +211,8 @@ export class Conv2d extends NeuralLayer {
     const weight2d = new NDArray(this.weight.value.data, [o, patch]);
     const weightGrad2d = new NDArray(this.weight.grad.data, [o, patch]);
     const colsGrad = inputGrad ? new NDArray(this.scratch('colsGrad', patch * positions), [patch, positions]) : undefined;
-    const dx = inputGrad ? zeros(input.shape, { dtype: this.dtype }) : undefined;
+    // Zeroed: col2im adds onto it.
+    const dx = inputGrad ? this.inputGradBuffer.produce(input.shape, this.dtype, true) : undefined;
     for (let b = 0; b < n; b++) {
       const gB = new NDArray(grad.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
       im2col(input.data, b * c * h * w, g, cols);

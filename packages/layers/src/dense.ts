@@ -1,5 +1,6 @@
 import { type DType, type Generator, type NDArray, checkChoice, checkOptions } from '@backprop/ndarray';
 import { ACTIVATION_NAMES, type ActivationName, activateInPlace, activationBackward } from './activation-functions';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkOutputGrad } from './checks';
 import { LINEAR_OPTIONS, Linear } from './linear';
 
@@ -24,6 +25,8 @@ export interface DenseOptions {
  *
  * The activation is applied in place on the affine output and its derivative
  * is taken from the output (relu′(0) = 0), so the layer keeps one array, not two.
+ * The gradient through the activation lives in a scratch array the layer
+ * reuses on every backward pass (it never leaves the layer).
  *
  * @example
  * const hidden = new Dense(784, 128, { activation: 'relu' });
@@ -32,6 +35,7 @@ export interface DenseOptions {
 export class Dense extends Linear {
   readonly activation: ActivationName;
   private output?: NDArray;
+  private readonly affineGradBuffer = new OutputBuffer();
 
   constructor(inFeatures: number, outFeatures: number, options: DenseOptions = {}) {
     const op = `Dense(${inFeatures}, ${outFeatures})`;
@@ -39,6 +43,7 @@ export class Dense extends Linear {
     const { activation = 'relu', ...linearOptions } = options;
     checkChoice(op, 'activation', activation, ACTIVATION_NAMES);
     super(inFeatures, outFeatures, linearOptions);
+    markReusing(this, new.target, Dense);
     this.activation = activation;
   }
 
@@ -68,6 +73,10 @@ export class Dense extends Linear {
   /** dLoss/d(x·Wᵀ + b) from dLoss/dOutput, through the activation. */
   private affineGrad(outputGrad: NDArray): NDArray {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.output?.shape, this.dtype);
-    return activationBackward(this.activation, grad, this.output!);
+    const output = this.output!;
+    if (this.activation === 'none') return grad;
+    // Scratch: Linear's backward reads it (dW, db, dx) and keeps nothing.
+    const scratch = this.affineGradBuffer.reuse(output.shape, this.dtype, false);
+    return activationBackward(this.activation, grad, output, scratch);
   }
 }

@@ -5,8 +5,8 @@ import {
   ValueError,
   checkOptions,
   describe,
-  zeros,
 } from '@backprop/ndarray';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkOutputGrad, checkRng } from './checks';
 import { NeuralLayer } from './layer';
 
@@ -52,9 +52,13 @@ export class Dropout extends NeuralLayer {
   /** Scratch for the uniforms and the kept elements (1) of the last pass, reused while the size stays. */
   private uniforms?: Float64Array;
   private mask?: Uint8Array;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
+    markReusing(this, new.target, Dropout);
     const op = `Dropout(${describe(p)})`;
     checkOptions(op, options, ['rng']);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
@@ -79,7 +83,8 @@ export class Dropout extends NeuralLayer {
       this.mode = 'identity';
       return input;
     }
-    const out = zeros(input.shape, { dtype: input.dtype });
+    // Both branches below write every element.
+    const out = this.outputBuffer.produce(input.shape, input.dtype, false);
     const x = input.data;
     const y = out.data;
     if (this.p === 1) {
@@ -110,7 +115,8 @@ export class Dropout extends NeuralLayer {
   backward(outputGrad: NDArray): NDArray {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype ?? 'float32');
     if (this.mode === 'identity') return grad;
-    const dx = zeros(grad.shape, { dtype: grad.dtype });
+    // Both branches below write every element.
+    const dx = this.inputGradBuffer.produce(grad.shape, grad.dtype, false);
     const g = grad.data;
     const d = dx.data;
     if (this.mode === 'zero') {

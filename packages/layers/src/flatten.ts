@@ -1,4 +1,5 @@
 import { type NDArray, ShapeError, ValueError, checkNumber, formatShape } from '@backprop/ndarray';
+import { markReusing } from './buffers';
 import { checkArrayArg, checkOutputGrad } from './checks';
 import { NeuralLayer } from './layer';
 
@@ -20,6 +21,7 @@ export class Flatten extends NeuralLayer {
 
   constructor(startDim = 1, endDim = -1) {
     super();
+    markReusing(this, new.target, Flatten);
     this.startDim = checkNumber('Flatten', 'startDim', startDim, { integer: true });
     this.endDim = checkNumber('Flatten', 'endDim', endDim, { integer: true });
   }

@@ -93,9 +93,10 @@ export abstract class NeuralLayer {
    * samples. PyTorch skips it the same way for an input that does not require
    * grad; for the first `Linear` of an MLP it is a third of the multiply-adds.
    *
-   * Layers that can save work override it (`Linear`, `Conv2d`, `Sequential`,
-   * which runs `backward` through every layer but the first); the default
-   * runs `backward` and drops its result, so every layer supports it.
+   * Layers that can save work override it (the linear and convolution
+   * layers skip a gemm; `Sequential` runs `backward` through every layer but
+   * the first); the default runs `backward` and drops its result, so every
+   * layer supports it.
    *
    * @example
    * lossFn.forward(model.forward(x), y);

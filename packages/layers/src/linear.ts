@@ -11,6 +11,7 @@ import {
   gemm,
   zeros,
 } from '@backprop/ndarray';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
@@ -58,9 +59,13 @@ export class Linear extends NeuralLayer {
   private inputShape?: readonly number[];
   private outputShape?: readonly number[];
   private biasSums?: Float64Array;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
+    markReusing(this, new.target, Linear);
     const op = `${this.kind()}(${inFeatures}, ${outFeatures})`;
     checkOptions(op, options, LINEAR_OPTIONS);
     this.inFeatures = checkSize(op, 'inFeatures', inFeatures, 0);
@@ -108,7 +113,8 @@ export class Linear extends NeuralLayer {
     let rows = 1;
     for (let d = 0; d < input.ndim - 1; d++) rows *= input.shape[d];
     const x = new NDArray(input.data, [rows, this.inFeatures]);
-    const out = zeros([rows, this.outFeatures], { dtype: this.dtype });
+    // Zeros without a bias, as gemm adds into it; with one, every row is overwritten.
+    const out = this.outputBuffer.produce([rows, this.outFeatures], this.dtype, this.bias === null);
     // torch's addmm: start from the broadcast bias, then one gemm adds x·Wᵀ into it.
     if (this.bias) {
       const b = this.bias.value.data;
@@ -118,12 +124,14 @@ export class Linear extends NeuralLayer {
     this.input2d = x;
     this.inputShape = input.shape;
     this.outputShape = [...input.shape.slice(0, -1), this.outFeatures];
-    return out.reshape(this.outputShape);
+    return input.ndim === 2 ? out : out.reshape(this.outputShape);
   }
 
   backward(outputGrad: NDArray): NDArray {
     const g = this.accumulateGrads(outputGrad);
-    return gemm(g, this.weight.value).reshape(this.inputShape!); // dx = g·W
+    const dx = this.inputGradBuffer.produce([g.shape[0], this.inFeatures], this.dtype, false);
+    gemm(g, this.weight.value, { out: dx }); // dx = g·W, every element written
+    return this.inputShape!.length === 2 ? dx : dx.reshape(this.inputShape!);
   }
 
   /** dW and db alone: the input gradient's gemm (as large as dW's) is skipped. */

@@ -1,4 +1,5 @@
-import { type DType, type NDArray, type TypedArray, checkOptions, zeros } from '@backprop/ndarray';
+import { type DType, type NDArray, type TypedArray, checkOptions } from '@backprop/ndarray';
+import { OutputBuffer, markReusing } from './buffers';
 import { checkOutputGrad } from './checks';
 import { NeuralLayer } from './layer';
 import { type PoolConfig, type PoolGeometry, checkPoolConfig, describePoolConfig, poolGeometry } from './pool2d';
@@ -51,9 +52,13 @@ export class MaxPool2d extends NeuralLayer {
    * input it came from: torch's `indices`. Reused between calls of the same size.
    */
   private argmax?: Int32Array;
+  /** The output and the input gradient, reused when they stay inside a Sequential. */
+  private readonly outputBuffer = new OutputBuffer();
+  private readonly inputGradBuffer = new OutputBuffer();
 
   constructor(kernelSize: Size2d, options: MaxPool2dOptions = {}) {
     super();
+    markReusing(this, new.target, MaxPool2d);
     const op = `MaxPool2d(${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'ceilMode']);
     this.config = checkPoolConfig(op, kernelSize, options);
@@ -69,7 +74,7 @@ export class MaxPool2d extends NeuralLayer {
 
   forward(input: NDArray): NDArray {
     const g = poolGeometry(this.toString(), input, this.config);
-    const out = zeros(g.outputShape, { dtype: input.dtype });
+    const out = this.outputBuffer.produce(g.outputShape, input.dtype, false); // every element written
     const count = out.size;
     if (this.argmax === undefined || this.argmax.length !== count) this.argmax = new Int32Array(count);
     maxPoolForward(input.data, g, out.data, this.argmax);
@@ -81,7 +86,8 @@ export class MaxPool2d extends NeuralLayer {
 
   backward(outputGrad: NDArray): NDArray {
     const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype ?? 'float32');
-    const dx = zeros(this.inputShape!, { dtype: grad.dtype });
+    // Zeroed: the gradients are added onto it.
+    const dx = this.inputGradBuffer.produce(this.inputShape!, grad.dtype, true);
     const [height, width] = this.inputShape!.slice(-2);
     const [outH, outW] = this.outputShape!.slice(-2);
     maxPoolBackward(grad.data, this.argmax!, height * width, outH * outW, dx.data);
