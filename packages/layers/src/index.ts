@@ -20,6 +20,7 @@ export { AvgPool2d, type AvgPool2dOptions } from './avgpool2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { Flatten } from './flatten';
 export { Sequential } from './sequential';
+export { summary, summarize, type ModelSummary, type SummaryOptions, type SummaryRow } from './summary';
 /**
  * `torch.nn.init` as a namespace: `init.kaimingUniform`, `init.xavierNormal`,
  * `init.uniform`, `init.normal`, `init.constant`, `init.zeros`, `init.ones`,
