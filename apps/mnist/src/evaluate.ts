@@ -1,6 +1,6 @@
 import type { NeuralLayer } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import type { Dataset } from './data';
+import type { Dataset } from './dataset';
 import { DataLoader } from './loader';
 
 /** What {@link evaluate} measures over a dataset. */

@@ -1,5 +1,5 @@
 import { type Generator, type NDArray, randperm, take } from '@backprop/ndarray';
-import type { Dataset } from './data';
+import type { Dataset } from './dataset';
 
 /** One mini-batch: inputs [B, ...sampleShape], their labels, and which dataset rows they are. */
 export interface Batch {

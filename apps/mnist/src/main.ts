@@ -1,6 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { summary } from '@backprop/layers';
 import { TorchGenerator } from '@backprop/ndarray';
 import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
 import { MnistDataError, loadDigits, normalize, prepareData, splitDataset } from './data';
@@ -37,8 +38,11 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
   const architecture = architectureFor(command.model);
   const model = buildModel(architecture, rng);
   const parameterCount = model.parameters().reduce((n, p) => n + p.value.size, 0);
+  // The layer table as torchinfo prints it, for one training batch. Its forward pass runs in eval
+  // mode and draws nothing from rng, so the run is the same bit for bit with or without it.
   stdout.write(
     `Model ${command.model}: ${model} (${parameterCount.toLocaleString('en-US')} parameters)\n` +
+      `${summary(model, [command.batchSize, ...architecture.inputShape])}\n` +
       `Training ${command.epochs} epoch${command.epochs === 1 ? '' : 's'}, batch ${command.batchSize}, ${command.optimizer}${command.optimizer === 'sgd' ? ' (momentum 0.9)' : ''}, ` +
       `lr ${command.lr} with cosine annealing, seed ${command.seed}\n`,
   );

@@ -1,9 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { NeuralLayer } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type Generator, type NDArray, ValueError } from '@backprop/ndarray';
 import { Adam, AdamW, CosineAnnealingLR, type Optimizer, SGD } from '@backprop/optimizers';
-import type { Dataset } from './data';
+import type { Dataset } from './dataset';
 import { type Evaluation, evaluate } from './evaluate';
 import { DataLoader } from './loader';
 

@@ -27,6 +27,9 @@ describe('the app, end to end', () => {
 
     const percent = `${(100 * metrics.testAccuracy).toFixed(2)}%`;
     expect(run.stdout).toMatch(/^Loaded 10,000 MNIST digits \(8,000 train \/ 2,000 test, fixed split\)/);
+    // summary()'s table of the model, for one batch of 128.
+    expect(run.stdout).toMatch(/\n├─Linear: 1-1 +\[128, 128\] +100,480\n├─ReLU: 1-2 +\[128, 128\] +--\n├─Linear: 1-3 +\[128, 10\] +1,290\n/);
+    expect(run.stdout).toContain('\nTotal params: 101,770\n');
     expect(run.stdout).toMatch(/\nepoch 1\/1 {2}train loss \d\.\d{4} {2}test loss \d\.\d{4} {2}test accuracy /);
     expect(run.stdout).toContain('Confusion matrix');
     expect(run.stdout).toContain(`Test accuracy ${percent}`);
