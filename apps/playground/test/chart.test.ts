@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { linePath, niceCeil, niceTicks, renderChart } from '../src/chart';
+
+describe('chart geometry', () => {
+  it('picks round ticks, at most about the count asked for', () => {
+    expect(niceTicks(0, 625, 6)).toEqual([0, 200, 400, 600]);
+    expect(niceTicks(0, 2.5, 4)).toEqual([0, 1, 2]);
+    expect(niceTicks(0, 1, 4)).toEqual([0, 0.5, 1]);
+    expect(niceTicks(0, 0.1, 4)).toEqual([0, 0.05, 0.1]);
+    expect(niceTicks(0, 10, 6)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(3, 3)).toEqual([3]);
+  });
+
+  it('rounds the loss axis up to a nice top', () => {
+    expect(niceCeil(2.31)).toBe(2.5);
+    expect(niceCeil(0.64)).toBe(1);
+    expect(niceCeil(0.07)).toBe(0.1);
+    expect(niceCeil(0)).toBe(1);
+  });
+
+  it('draws a path through the scaled points', () => {
+    expect(linePath([[0, 0], [10, 1]], (x) => 2 * x, (y) => 100 - 50 * y)).toBe('M0.0,100.0L20.0,50.0');
+    expect(linePath([], (x) => x, (y) => y)).toBe('');
+  });
+
+  it('renders each series on its own axis, the loss scaled to its nice top and accuracy to 0–1', () => {
+    const svg = renderChart(
+      [
+        { name: 'train loss', color: '#00f', axis: 'loss', points: [[0, 2.5], [100, 0]] },
+        { name: 'test accuracy', color: '#0f0', axis: 'accuracy', points: [[100, 1]], dots: true },
+      ],
+      { width: 400, height: 200, maxStep: 100 },
+    );
+    // Plot area: x 48…352, y 14…170. Loss 2.5 is the top, 0 the bottom; accuracy 1 the top.
+    expect(svg).toContain('d="M48.0,14.0L352.0,170.0" fill="none" stroke="#00f"');
+    expect(svg).toContain('<circle cx="352.0" cy="14.0" r="3" fill="#0f0"/>');
+    expect(svg).toContain('>100%<');
+    expect(renderChart([], { width: 400, height: 200, maxStep: 10, accuracyAxis: false })).not.toContain('%<');
+  });
+});
