@@ -12,6 +12,7 @@ import type { TypedArray } from '../../dtype';
 import { jsBackend } from '../js';
 import type { Backend } from '../types';
 import { GEMM_WASM_BASE64 } from './gemm-bytes';
+import { type WasmMemory, stage } from './memory';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -30,14 +31,8 @@ const SIMD_PROBE = new Uint8Array([
  */
 const MIN_WORK = 256;
 
-const PAGE = 65536;
-
 // The slice of the WebAssembly JS API used here, typed locally: the package
 // compiles against lib ES2022, which has no WebAssembly declarations.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
@@ -115,18 +110,6 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     return kernel;
   }
 
-  /** Grows memory to `bytes`; false when the engine refuses (wasm32 caps at 4 GiB). */
-  function reserve(memory: WasmMemory, bytes: number): boolean {
-    const have = memory.buffer.byteLength;
-    if (bytes <= have) return true;
-    try {
-      memory.grow(Math.ceil((bytes - have) / PAGE));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   function gemm(
     transA: boolean,
     transB: boolean,
@@ -152,23 +135,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     // Large products go to the threads when setNumThreads started some.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
     if (pool?.gemm(f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
-    const bytes = f64 ? 8 : 4;
-    const aPtr = dataStart;
-    // Each operand starts on a 64-byte boundary.
-    const bPtr = aPtr + Math.ceil((m * k * bytes) / 64) * 64;
-    const cPtr = bPtr + Math.ceil((k * n * bytes) / 64) * 64;
-    const end = cPtr + m * n * bytes;
-    if (!reserve(wasm.memory, end)) {
+    const staged = stage(wasm.memory, dataStart, f64, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    if (staged === null) {
       jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
       return;
     }
-    const buffer = wasm.memory.buffer;
-    const View = f64 ? Float64Array : Float32Array;
-    new View(buffer, aPtr, m * k).set(a.subarray(aOffset, aOffset + m * k));
-    new View(buffer, bPtr, k * n).set(b.subarray(bOffset, bOffset + k * n));
-    const out = new View(buffer, cPtr, m * n);
-    // Accumulating: the kernel adds into C, so C goes in first.
-    if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
+    const { aPtr, bPtr, cPtr, out } = staged;
     (f64 ? wasm.gemmF64 : wasm.gemmF32)(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, m, 0, n);
     c.set(out, cOffset);
   }

@@ -16,7 +16,9 @@
  *
  * @internal The public API is `setNumThreads` / `getNumThreads`.
  */
+import type { TypedArray } from '../../dtype';
 import { GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
+import { type WasmMemory, reserve, stage } from './memory';
 
 /**
  * Products of at least this many multiply-adds (m·n·k) are split across
@@ -33,16 +35,11 @@ export const THREAD_MIN_WORK = { float32: 1 << 22, float64: 1 << 21 } as const;
 const MAX_THREADS = 64;
 /** The shared memory's maximum (1 GiB; the module declares the same). */
 const MAXIMUM_PAGES = 16384;
-const PAGE = 65536;
 /** Bytes of one worker's slot in the control buffer: flags (int32 ×4), then 13 float64 arguments. */
 const SLOT = 128;
 
 // The slice of the WebAssembly and worker APIs used here, typed locally: the
 // package compiles against lib ES2022 without DOM or Node types.
-interface SharedMemory {
-  readonly buffer: ArrayBufferLike;
-  grow(pages: number): number;
-}
 interface SharedKernel {
   dataStart(): number;
   scratchBytes(): number;
@@ -66,7 +63,7 @@ type GemmEntry = (
   j1: number,
 ) => void;
 interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => SharedMemory;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   compile(bytes: Uint8Array): Promise<object>;
   Instance: new (module: object, imports: object) => { readonly exports: object };
 }
@@ -127,7 +124,7 @@ class ThreadPool {
 
   constructor(
     readonly threads: number,
-    private readonly memory: SharedMemory,
+    private readonly memory: WasmMemory,
     private readonly kernel: SharedKernel,
     private readonly workers: AnyWorker[],
     control: SharedArrayBuffer,
@@ -149,26 +146,17 @@ class ThreadPool {
     m: number,
     n: number,
     k: number,
-    a: ArrayLike<number> & { subarray(begin: number, end: number): ArrayLike<number> },
+    a: TypedArray,
     aOffset: number,
-    b: ArrayLike<number> & { subarray(begin: number, end: number): ArrayLike<number> },
+    b: TypedArray,
     bOffset: number,
-    c: Float32Array | Float64Array,
+    c: TypedArray,
     cOffset: number,
     accumulate: boolean,
   ): boolean {
-    const bytes = f64 ? 8 : 4;
-    const aPtr = this.dataStart;
-    const bPtr = aPtr + Math.ceil((m * k * bytes) / 64) * 64;
-    const cPtr = bPtr + Math.ceil((k * n * bytes) / 64) * 64;
-    if (!reserve(this.memory, cPtr + m * n * bytes)) return false;
-    const buffer = this.memory.buffer;
-    const view = (at: number, length: number) =>
-      f64 ? new Float64Array(buffer, at, length) : new Float32Array(buffer, at, length);
-    view(aPtr, m * k).set(a.subarray(aOffset, aOffset + m * k));
-    view(bPtr, k * n).set(b.subarray(bOffset, bOffset + k * n));
-    const out = view(cPtr, m * n);
-    if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
+    const staged = stage(this.memory, this.dataStart, f64, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    if (staged === null) return false;
+    const { aPtr, bPtr, cPtr, out } = staged;
 
     // Split the longer side of C, so that each thread re-packs the smaller
     // operand: splitting columns makes every thread pack all of op(A) (m·k),
@@ -229,17 +217,6 @@ class ThreadPool {
       Atomics.notify(flags, 0);
     }
     for (const worker of this.workers) worker.terminate();
-  }
-}
-
-function reserve(memory: SharedMemory, bytes: number): boolean {
-  const have = memory.buffer.byteLength;
-  if (bytes <= have) return true;
-  try {
-    memory.grow(Math.ceil((bytes - have) / PAGE));
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -336,7 +313,7 @@ async function start(threads: number): Promise<void> {
 
 interface WorkerInit {
   module: object;
-  memory: SharedMemory;
+  memory: WasmMemory;
   control: SharedArrayBuffer;
   slot: number;
   scratch: number;

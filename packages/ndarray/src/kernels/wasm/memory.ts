@@ -1,0 +1,73 @@
+/**
+ * WebAssembly memory growth, shared by the one-thread backend and the thread
+ * pool (typed locally: the package compiles against lib ES2022, which has no
+ * WebAssembly declarations).
+ *
+ * @internal
+ */
+import type { TypedArray } from '../../dtype';
+
+/** A WebAssembly page. */
+export const PAGE = 65536;
+
+/** The slice of `WebAssembly.Memory` used here; `buffer` is a SharedArrayBuffer for a shared memory. */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+
+/** Grows `memory` to at least `bytes`; false when the engine refuses (the maximum, or wasm32's 4 GiB). */
+export function reserve(memory: WasmMemory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / PAGE));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where {@link stage} put a product's operands: byte addresses, and C's view to read back. */
+export interface Staged {
+  aPtr: number;
+  bPtr: number;
+  cPtr: number;
+  out: Float32Array | Float64Array;
+}
+
+/**
+ * Copies op(A)'s and op(B)'s storage (and C, when accumulating: the kernel
+ * adds into it) into `memory` from byte `at` on, each operand on a 64-byte
+ * boundary, growing the memory as needed; null when it cannot grow. After the
+ * kernel runs, `c.set(out, cOffset)` reads the product back.
+ */
+export function stage(
+  memory: WasmMemory,
+  at: number,
+  f64: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: TypedArray,
+  aOffset: number,
+  b: TypedArray,
+  bOffset: number,
+  c: TypedArray,
+  cOffset: number,
+  accumulate: boolean,
+): Staged | null {
+  const bytes = f64 ? 8 : 4;
+  const aPtr = at;
+  const bPtr = aPtr + Math.ceil((m * k * bytes) / 64) * 64;
+  const cPtr = bPtr + Math.ceil((k * n * bytes) / 64) * 64;
+  if (!reserve(memory, cPtr + m * n * bytes)) return null;
+  const buffer = memory.buffer;
+  const view = (ptr: number, length: number) =>
+    f64 ? new Float64Array(buffer, ptr, length) : new Float32Array(buffer, ptr, length);
+  view(aPtr, m * k).set(a.subarray(aOffset, aOffset + m * k));
+  view(bPtr, k * n).set(b.subarray(bOffset, bOffset + k * n));
+  const out = view(cPtr, m * n);
+  if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
+  return { aPtr, bPtr, cPtr, out };
+}
