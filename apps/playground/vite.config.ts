@@ -1,6 +1,11 @@
 import { defineConfig } from 'vite';
 import { mnistDigits } from './plugins/mnist-digits';
 
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   // Relative URLs: the built site works from any folder of any static host.
   base: './',
@@ -8,5 +13,10 @@ export default defineConfig({
   // The training worker is an ES module (new Worker(url, { type: 'module' })).
   worker: { format: 'es' },
   build: { target: 'es2022', reportCompressedSize: true },
-  server: { port: 5173 },
+  // Cross-origin isolation, so the training worker may share memory with a
+  // second thread (SharedArrayBuffer; ndarray's setNumThreads). A static host
+  // serving the built site needs the same two headers for it; without them
+  // the page trains on one thread.
+  server: { port: 5173, headers: ISOLATION },
+  preview: { headers: ISOLATION },
 });

@@ -97,7 +97,8 @@ worker.onmessage = ({ data: message }: MessageEvent<FromWorker>) => {
       run.trainAccuracy = [];
       run.testAccuracy = [];
       $('#summary').textContent = message.summary;
-      $('#stat-backend').textContent = message.backend === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript';
+      $('#stat-backend').textContent =
+        (message.backend === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript') + (message.threads > 1 ? `, ${message.threads} threads` : '');
       $('#stat-step').textContent = `0 / ${message.totalSteps.toLocaleString('en-US')}`;
       for (const id of ['#stat-epoch', '#stat-loss', '#stat-lr', '#stat-speed']) $(id).textContent = '–';
       if (message.loadMs > 0) run.loaded = `: ${(message.trainSize + message.testSize).toLocaleString('en-US')} digits loaded in ${(message.loadMs / 1000).toFixed(1)} s`;

@@ -49,6 +49,8 @@ export type FromWorker =
       summary: string;
       /** The ndarray backend gemm runs on: `wasm` (WebAssembly SIMD) or `js`. */
       backend: string;
+      /** Threads the large products run on (`setNumThreads`): 2 on a cross-origin-isolated page, else 1. */
+      threads: number;
       trainSize: number;
       testSize: number;
       totalSteps: number;

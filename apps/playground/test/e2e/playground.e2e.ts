@@ -63,7 +63,11 @@ describe('the playground in Chromium', () => {
     const summary = await page.textContent('#summary');
     expect(summary).toContain('├─Linear: 1-1                            [64, 128]                 100,480');
     expect(summary).toContain('Total params: 101,770');
-    expect(await page.textContent('#stat-backend')).toBe('WebAssembly SIMD');
+    // The preview server sends COOP/COEP, so the worker trains on two threads
+    // (Web Worker + SharedArrayBuffer) wherever the machine has two cores.
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(await page.textContent('#stat-backend')).toBe(cores >= 2 ? 'WebAssembly SIMD, 2 threads' : 'WebAssembly SIMD');
     // The untrained model has been tested once: about a tenth of the digits right.
     await page.waitForFunction(() => document.querySelector('#stat-test-acc')?.textContent?.endsWith('%'));
     expect(await textOf('#stat-test-acc')).toBeLessThan(30);
