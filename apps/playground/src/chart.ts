@@ -85,7 +85,8 @@ export function renderChart(series: readonly Series[], options: ChartOptions): s
     if (s.points.length === 0) continue;
     const y = s.axis === 'loss' ? yLoss : yAcc;
     parts.push(
-      `<path d="${linePath(s.points, x, y)}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 4"' : ''} data-series="${s.name}"/>`,
+      // data-first / data-last: the plotted values at both ends, for tests and assistive tools.
+      `<path d="${linePath(s.points, x, y)}" fill="none" stroke="${s.color}" stroke-width="2" stroke-linejoin="round"${s.dashed ? ' stroke-dasharray="5 4"' : ''} data-series="${s.name}" data-first="${s.points[0].join(',')}" data-last="${s.points[s.points.length - 1].join(',')}"/>`,
     );
     if (s.dots) {
       for (const [px, py] of s.points) {

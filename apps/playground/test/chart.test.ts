@@ -34,6 +34,8 @@ describe('chart geometry', () => {
     // Plot area: x 48…352, y 14…170. Loss 2.5 is the top, 0 the bottom; accuracy 1 the top.
     expect(svg).toContain('d="M48.0,14.0L352.0,170.0" fill="none" stroke="#00f"');
     expect(svg).toContain('<circle cx="352.0" cy="14.0" r="3" fill="#0f0"/>');
+    // Each line carries its end points' values, which the browser test reads.
+    expect(svg).toContain('data-series="train loss" data-first="0,2.5" data-last="100,0"');
     expect(svg).toContain('>100%<');
     expect(renderChart([], { width: 400, height: 200, maxStep: 10, accuracyAxis: false })).not.toContain('%<');
   });
