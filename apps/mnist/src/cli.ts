@@ -11,6 +11,8 @@ export interface TrainCommand {
   lr: number;
   optimizer: OptimizerName;
   seed: number;
+  /** Threads for the large matrix products (ndarray's setNumThreads); results are the same bit for bit. */
+  threads: number;
   /** The output folder as given (relative paths resolve against the caller's directory). */
   out: string;
 }
@@ -42,12 +44,13 @@ const OPTIONS = {
   lr: { type: 'string' },
   optimizer: { type: 'string' },
   seed: { type: 'string' },
+  threads: { type: 'string' },
   out: { type: 'string' },
   eval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TRAINING_FLAGS = ['model', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'out'] as const;
+const TRAINING_FLAGS = ['model', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'out'] as const;
 
 /** The `--help` text. */
 export function helpText(): string {
@@ -69,6 +72,8 @@ Flags:
   --optimizer <name>      ${OPTIMIZER_NAMES.join(' | ')} (sgd uses momentum 0.9; default: mlp ${d.mlp.optimizer}, cnn ${d.cnn.optimizer})
   --seed <n>              seeds the weights and the shuffling: the same seed gives the same model,
                             bit for bit (default 0)
+  --threads <n>           threads for the large matrix products (default 1); the model is the same
+                            bit for bit on any number
   --out <dir>             where to write the results (default runs/<model>, replaced on each run);
                             relative to the directory you ran the command from
   --eval <model file>     load a model.safetensors written by a training run and evaluate it
@@ -145,6 +150,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     lr,
     optimizer: values.optimizer === undefined ? defaults.optimizer : choice('optimizer', values.optimizer, OPTIMIZER_NAMES),
     seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
+    threads: values.threads === undefined ? 1 : integer('threads', values.threads, 1, 64),
     out: values.out ?? `runs/${model}`,
   };
 }

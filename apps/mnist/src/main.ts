@@ -2,7 +2,7 @@ import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { summary } from '@backprop/layers';
-import { TorchGenerator } from '@backprop/ndarray';
+import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
 import { MnistDataError, loadDigits, normalize, prepareData, splitDataset } from './data';
 import { evaluate } from './evaluate';
@@ -133,7 +133,14 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       io.stdout.write(helpText());
       return 0;
     }
-    return command.kind === 'eval' ? await runEvaluation(command, io) : await runTraining(command, io);
+    if (command.kind === 'eval') return await runEvaluation(command, io);
+    // The workers stop at the end, so a caller in the same process (a test) is back on one thread.
+    await setNumThreads(command.threads);
+    try {
+      return await runTraining(command, io);
+    } finally {
+      await setNumThreads(1);
+    }
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`mnist: ${error.message}\nRun with --help for usage.\n`);

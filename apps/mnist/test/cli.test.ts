@@ -20,6 +20,7 @@ describe('parseCommandLine', () => {
       model: 'mlp',
       ...MODEL_DEFAULTS.mlp,
       seed: 0,
+      threads: 1,
       out: 'runs/mlp',
     });
   });
@@ -27,8 +28,8 @@ describe('parseCommandLine', () => {
   it('takes each model its own defaults, and every flag', () => {
     expect(parseCommandLine(['--model', 'cnn'])).toMatchObject({ model: 'cnn', ...MODEL_DEFAULTS.cnn, out: 'runs/cnn' });
     expect(
-      parseCommandLine(['--model=cnn', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--optimizer', 'adamw', '--seed', '42', '--out', 'runs/x']),
-    ).toEqual({ kind: 'train', model: 'cnn', epochs: 3, batchSize: 32, lr: 0.001, optimizer: 'adamw', seed: 42, out: 'runs/x' });
+      parseCommandLine(['--model=cnn', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--optimizer', 'adamw', '--seed', '42', '--threads', '2', '--out', 'runs/x']),
+    ).toEqual({ kind: 'train', model: 'cnn', epochs: 3, batchSize: 32, lr: 0.001, optimizer: 'adamw', seed: 42, threads: 2, out: 'runs/x' });
   });
 
   it('reads --help and --eval', () => {
@@ -57,6 +58,8 @@ describe('parseCommandLine', () => {
       [['--seed', '-1'], /--seed needs a value/],
       [['--seed=-1'], "--seed must be an integer from 0 to 9007199254740991, got '-1'"],
       [['--seed', '1.5'], "--seed must be an integer from 0 to 9007199254740991, got '1.5'"],
+      [['--threads', '0'], "--threads must be an integer from 1 to 64, got '0'"],
+      [['--threads', 'all'], "--threads must be an integer from 1 to 64, got 'all'"],
       [['--out', ''], '--out needs a value, got an empty string'],
       [['--help=yes'], '--help takes no value'],
       [['cnn'], "unexpected argument 'cnn'; flags take the form --name value"],

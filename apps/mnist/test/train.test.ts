@@ -1,5 +1,5 @@
 import { Linear, NeuralLayer, Sequential } from '@backprop/layers';
-import { type NDArray, TorchGenerator } from '@backprop/ndarray';
+import { type NDArray, TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { type Dataset, prepareData, subset } from '../src/data';
 import { evaluate } from '../src/evaluate';
@@ -11,7 +11,15 @@ const first = (dataset: Dataset, n: number) => subset(dataset, Array.from({ leng
 const train600 = first(data.train, 600);
 const test500 = first(data.test, 500);
 
-function run(architecture: Architecture, seed: number, train: Dataset, test: Dataset, optimizer: OptimizerName = 'sgd', lr = 0.05) {
+function run(
+  architecture: Architecture,
+  seed: number,
+  train: Dataset,
+  test: Dataset,
+  optimizer: OptimizerName = 'sgd',
+  lr = 0.05,
+  batchSize = 32,
+) {
   const rng = new TorchGenerator(seed);
   const model = buildModel(architecture, rng);
   const batchLosses: number[] = [];
@@ -19,7 +27,7 @@ function run(architecture: Architecture, seed: number, train: Dataset, test: Dat
     model,
     train,
     test,
-    { epochs: 1, batchSize: 32, lr, optimizer, sampleShape: architecture.inputShape, rng },
+    { epochs: 1, batchSize, lr, optimizer, sampleShape: architecture.inputShape, rng },
     { onBatch: (p) => batchLosses.push(p.batchLoss) },
   );
   return { model, result, batchLosses };
@@ -55,6 +63,21 @@ describe('training', () => {
         expect(Buffer.from(a[key].data.buffer).equals(Buffer.from(b[key].data.buffer)), `${architecture.name} ${key}`).toBe(true);
       }
       expect(Array.from(a['0.weight'].data)).not.toEqual(Array.from(c['0.weight'].data));
+    }
+  });
+
+  it('trains the same weights bit for bit on two threads (--threads 2) as on one', async () => {
+    // Batch 64: the MLP's 64×784×128 products are above the threshold where gemm splits across threads.
+    const train640 = first(data.train, 640);
+    const one = run(mlpArchitecture(), 3, train640, test500, 'sgd', 0.05, 64).model.stateDict();
+    await setNumThreads(2);
+    try {
+      const two = run(mlpArchitecture(), 3, train640, test500, 'sgd', 0.05, 64).model.stateDict();
+      for (const key of Object.keys(one)) {
+        expect(Buffer.from(two[key].data.buffer).equals(Buffer.from(one[key].data.buffer)), key).toBe(true);
+      }
+    } finally {
+      await setNumThreads(1);
     }
   });
 
