@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { makeConfig } from './config';
 import { runOurs } from './contenders/ours';
 import { loadBenchData } from './data';
-import type { ContenderName, ContenderReport, TaskName } from './types';
+import { type ContenderName, type ContenderReport, type TaskName, isOurs } from './types';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const config = makeConfig(values.quick ?? false);
   const data = loadBenchData(config.trainSize, config.testSize, config.splitSeed);
   let report: ContenderReport;
-  if (contender === 'ours' || contender === 'ours-2t') {
+  if (isOurs(contender)) {
     report = await runOurs(contender, config, data, tasks);
   } else {
     // Loaded only here, so ours' process never contains TF.js.

@@ -75,10 +75,10 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
       a.case.localeCompare(b.case) ||
       a.order - b.order,
   );
-  const header = ['task', 'case', 'contender', 'result', 'ours ÷ peer', 'ours-2t ÷ peer', 'check'];
+  const header = ['task', 'case', 'contender', 'result', ...OURS.map((o) => `${o} ÷ peer`), 'check'];
   const body = rows.map((r) => [r.task, r.case, r.who, r.result, ...r.ratios, r.check]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const numeric = (i: number) => i >= 3 && i <= 5;
+  const numeric = (i: number) => i >= 3 && i < 3 + 1 + OURS.length;
   const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');

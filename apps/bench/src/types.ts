@@ -1,9 +1,13 @@
 /** The contenders, in the order they run. */
-export const CONTENDERS = ['ours', 'ours-2t', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const;
+export const CONTENDERS = ['ours', 'ours-2t', 'ours-js', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
-/** Our contenders: one thread, and two (`setNumThreads(2)`); every other contender is a peer. */
-export const OURS = ['ours', 'ours-2t'] as const;
+/**
+ * Our contenders: the default (WebAssembly SIMD gemm, one thread), two threads
+ * (`setNumThreads(2)`), and the pure-TypeScript fallback (`setBackend(jsBackend)`,
+ * what runs where WebAssembly SIMD is missing); every other contender is a peer.
+ */
+export const OURS = ['ours', 'ours-2t', 'ours-js'] as const;
 export type OursName = (typeof OURS)[number];
 export const isOurs = (name: string): name is OursName => (OURS as readonly string[]).includes(name);
 
@@ -86,7 +90,7 @@ export interface ContenderReport {
 
 /** ours ÷ peer, as a speed ratio (> 1: ours is faster). */
 export interface Ratio {
-  /** Which of ours: one thread or two. */
+  /** Which of ours: one thread, two, or the TypeScript fallback. */
   ours: OursName;
   task: TaskName;
   case: string;

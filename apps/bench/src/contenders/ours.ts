@@ -1,6 +1,6 @@
 import type { Sequential } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { NDArray, matmul, setNumThreads } from '@backprop/ndarray';
+import { NDArray, jsBackend, matmul, setBackend, setNumThreads } from '@backprop/ndarray';
 import { SGD } from '@backprop/optimizers';
 import type { BenchConfig } from '../config';
 import { type BenchData, CLASSES, PIXELS, accuracyOf, batchOrder, gatherBatch } from '../data';
@@ -76,13 +76,16 @@ function oursTrainer(model: Sequential, data: BenchData, config: BenchConfig, in
 }
 
 /**
- * Ours on one thread (`ours`) or two (`ours-2t`: `setNumThreads(2)`, which
- * splits products of 2²¹ multiply-adds or more; single-sample inference has
- * none, so there it shows that small products pay nothing for the threads).
+ * Ours on one thread (`ours`), two (`ours-2t`: `setNumThreads(2)`, which
+ * splits large products; single-sample inference has none, so there it shows
+ * that small products pay nothing for the threads), or on the pure-TypeScript
+ * kernels (`ours-js`: `setBackend(jsBackend)`, the fallback where WebAssembly
+ * SIMD is missing).
  */
 export async function runOurs(name: OursName, config: BenchConfig, data: BenchData, tasks: Set<TaskName>): Promise<ContenderReport> {
   const threads = name === 'ours-2t' ? 2 : 1;
   await setNumThreads(threads);
+  if (name === 'ours-js') setBackend(jsBackend);
   const rec = new Recorder(name);
   const t0 = performance.now();
   if (tasks.has('matmul')) runMatmul(config, rec, [oursMatmul('float32'), oursMatmul('float64')]);
@@ -123,7 +126,10 @@ export async function runOurs(name: OursName, config: BenchConfig, data: BenchDa
   return {
     contender: name,
     available: true,
-    description: `@backprop packages (TypeScript + WebAssembly SIMD, float32; matmul also float64), ${threads === 1 ? '1 thread' : `${threads} threads`}`,
+    description:
+      name === 'ours-js'
+        ? '@backprop packages on the pure-TypeScript kernels (setBackend(jsBackend)), float32; matmul also float64'
+        : `@backprop packages (TypeScript + WebAssembly SIMD, float32; matmul also float64), ${threads === 1 ? '1 thread' : `${threads} threads`}`,
     measurements: rec.measurements,
     unsupported: rec.unsupported,
     notes: rec.notes,
