@@ -134,8 +134,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     }
     // Large products go to the threads when setNumThreads started some.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
-    if (pool?.gemm(f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
-    const staged = stage(wasm.memory, dataStart, f64, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    if (pool?.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
+    const staged = stage(wasm.memory, dataStart, f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
     if (staged === null) {
       jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
       return;

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import type { TypedArray } from '../../dtype';
+import type { Backend } from '../types';
 
 /** A WebAssembly page. */
 export const PAGE = 65536;
@@ -46,16 +46,7 @@ export function stage(
   memory: WasmMemory,
   at: number,
   f64: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: TypedArray,
-  aOffset: number,
-  b: TypedArray,
-  bOffset: number,
-  c: TypedArray,
-  cOffset: number,
-  accumulate: boolean,
+  ...[, , m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate]: Parameters<Backend['gemm']>
 ): Staged | null {
   const bytes = f64 ? 8 : 4;
   const aPtr = at;

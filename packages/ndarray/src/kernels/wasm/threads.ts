@@ -16,7 +16,7 @@
  *
  * @internal The public API is `setNumThreads` / `getNumThreads`.
  */
-import type { TypedArray } from '../../dtype';
+import type { Backend } from '../types';
 import { GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
 import { type WasmMemory, reserve, stage } from './memory';
 
@@ -136,25 +136,14 @@ class ThreadPool {
   }
 
   /**
-   * C = op(A)·op(B) (+ C) split across the threads; false (nothing done) when
-   * the operands do not fit the shared memory, so the caller runs it alone.
+   * C = op(A)·op(B) (+ C), with the arguments of `Backend.gemm` (one dtype),
+   * split across the threads; false (nothing done) when the operands do not
+   * fit the shared memory, so the caller runs it alone.
    */
-  gemm(
-    f64: boolean,
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: TypedArray,
-    aOffset: number,
-    b: TypedArray,
-    bOffset: number,
-    c: TypedArray,
-    cOffset: number,
-    accumulate: boolean,
-  ): boolean {
-    const staged = stage(this.memory, this.dataStart, f64, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+  gemm(...args: Parameters<Backend['gemm']>): boolean {
+    const [transA, transB, m, n, k, , , , , c, cOffset, accumulate] = args;
+    const f64 = c instanceof Float64Array;
+    const staged = stage(this.memory, this.dataStart, f64, ...args);
     if (staged === null) return false;
     const { aPtr, bPtr, cPtr, out } = staged;
 
