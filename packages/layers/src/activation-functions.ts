@@ -6,7 +6,7 @@
  * from the input (leaky_relu′(0) = negative_slope).
  */
 import type { NDArray } from '@backprop/ndarray';
-import { relu, sigmoid, tanh } from '@backprop/ndarray';
+import { relu, reluBackward, sigmoid, tanh } from '@backprop/ndarray';
 
 /** The activations `Dense` takes. */
 export type ActivationName = 'relu' | 'none' | 'tanh' | 'sigmoid';
@@ -36,14 +36,14 @@ export function activateInPlace(name: ActivationName, x: NDArray): NDArray {
  */
 export function activationBackward(name: ActivationName, outputGrad: NDArray, output: NDArray, dx: NDArray): NDArray {
   if (name === 'none') return outputGrad;
+  // torch's threshold_backward(grad, output, 0): the gradient passes where output > 0
+  // (ndarray's kernel: WebAssembly SIMD for large arrays, where the TypeScript loop's
+  // branch mispredicts on half the elements).
+  if (name === 'relu') return reluBackward(outputGrad, output, dx);
   const g = outputGrad.data;
   const y = output.data;
   const d = dx.data;
   switch (name) {
-    case 'relu':
-      // torch's threshold_backward(grad, output, 0): the gradient passes where output > 0.
-      for (let i = 0; i < g.length; i++) d[i] = y[i] > 0 ? g[i] : 0;
-      break;
     case 'tanh':
       for (let i = 0; i < g.length; i++) d[i] = g[i] * (1 - y[i] * y[i]);
       break;

@@ -48,6 +48,7 @@ export {
   tanh,
   sigmoid,
   relu,
+  reluBackward,
   clip,
 } from './ops/elementwise';
 export type { Operand } from './ops/operand';

@@ -16,6 +16,7 @@ import {
   neg,
   pow,
   relu,
+  reluBackward,
   sigmoid,
   sign,
   sqrt,
@@ -151,5 +152,28 @@ describe('unary operations', () => {
   it('clip clamps and validates its bounds', () => {
     expect(clip(array([-2, 0.5, 3]), -1, 1).toArray()).toEqual([-1, 0.5, 1]);
     expect(() => clip(array([1]), 2, 1)).toThrow(/min must be <= max, got min=2, max=1/);
+  });
+});
+
+describe('reluBackward', () => {
+  it('passes the gradient where the output is positive, 0 elsewhere (NaN and infinite gradients too)', () => {
+    const output = relu(array([[-1, 0, 2], [Number.NaN, 3, -0]]));
+    const grad = array([[5, 6, 7], [8, Number.NaN, Number.POSITIVE_INFINITY]]);
+    const dx = reluBackward(grad, output);
+    expect(dx.shape).toEqual([2, 3]);
+    expect(Array.from(dx.data)).toEqual([0, 0, 7, 0, Number.NaN, 0]);
+    // In place, into the gradient.
+    expect(reluBackward(grad, output, grad)).toBe(grad);
+    expect(Array.from(grad.data)).toEqual(Array.from(dx.data));
+  });
+
+  it('fails at once on mismatched shapes, dtypes, or a non-array, naming them', () => {
+    const y = zeros([2, 3]);
+    expect(() => reluBackward(zeros([3, 2]), y)).toThrow(ShapeError);
+    expect(() => reluBackward(zeros([3, 2]), y)).toThrow('reluBackward: outputGrad has shape [3, 2] but output has shape [2, 3]');
+    expect(() => reluBackward(zeros([2, 3], { dtype: 'float64' }), y)).toThrow(DTypeError);
+    expect(() => reluBackward(zeros([2, 3], { dtype: 'float64' }), y)).toThrow('outputGrad is float64 but output is float32');
+    expect(() => reluBackward([1, 2] as never, y)).toThrow(/reluBackward: outputGrad/);
+    expect(() => reluBackward(zeros([2, 3]), y, zeros([6]))).toThrow(/reluBackward: out/);
   });
 });

@@ -21,7 +21,7 @@ function required(backend: Backend | undefined, what: string): Backend {
   return backend;
 }
 const shipped = required(wasmBackend, 'wasmBackend');
-const wasmEverywhere = required(createWasmBackend({ minWork: 0 }), 'createWasmBackend({ minWork: 0 })');
+const wasmEverywhere = required(createWasmBackend({ minWork: 0, minElements: 0 }), 'createWasmBackend({ minWork: 0, minElements: 0 })');
 /** The engine's own validator (the package compiles against lib ES2022, which does not declare WebAssembly). */
 const engine = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
 
@@ -213,8 +213,17 @@ describe.each(backends)('gemm kernel: %s backend', (_name, backend) => {
     });
   }
 
-  it('delegates every other kernel to the TypeScript backend', () => {
-    for (const key of ['binary', 'unary', 'clip', 'reduce', 'argReduce'] as const) expect(backend[key]).toBe(jsBackend[key]);
+  it('delegates every kernel but gemm and the ReLU passes to the TypeScript backend', () => {
+    for (const key of ['binary', 'clip', 'reduce', 'argReduce'] as const) expect(backend[key]).toBe(jsBackend[key]);
+    // unary runs only relu itself, in WebAssembly; every other op is the TypeScript one.
+    const a = new Float32Array(4096).map((_, i) => Math.sin(i) * 3);
+    for (const op of ['neg', 'exp', 'log', 'sqrt', 'abs', 'tanh', 'sigmoid', 'square', 'sign'] as const) {
+      const viaWasm = new Float32Array(a.length);
+      const viaJs = new Float32Array(a.length);
+      backend.unary(op, a, viaWasm);
+      jsBackend.unary(op, a, viaJs);
+      expect(Buffer.from(viaWasm.buffer).equals(Buffer.from(viaJs.buffer)), op).toBe(true);
+    }
   });
 });
 
@@ -309,4 +318,50 @@ describe('wasm backend selection', () => {
     expect(getBackend().name).toBe('wasm');
     close(matmul(a, b), expected, 70);
   });
+});
+
+describe.each(backends)('ReLU kernels: %s backend', (_name, backend) => {
+  // Every special value, then random ones; lengths around the SIMD width and the copy threshold.
+  const specials = [0, -0, 1, -1, 2.5e-45, -2.5e-45, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 3e38, -3e38];
+  const lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 2047, 2048, 2049, 5001];
+  const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+
+  for (const dtype of ['float32', 'float64'] as const) {
+    const make = (n: number, seed: number) => {
+      const next = testRandom(seed);
+      const a = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+      for (let i = 0; i < n; i++) a[i] = i < specials.length * 2 ? specials[(i * 7 + seed) % specials.length] : next() * 4 - 2;
+      return a;
+    };
+
+    it(`relu keeps positives and NaN, and gives +0 for the rest (${dtype})`, () => {
+      for (const n of lengths) {
+        const x = make(n, 1);
+        const out = make(n, 2);
+        backend.unary('relu', x, out);
+        for (let i = 0; i < n; i++) {
+          const expected = x[i] > 0 || Number.isNaN(x[i]) ? x[i] : 0;
+          expect(same(out[i], expected), `n=${n} i=${i}: relu(${x[i]}) gave ${out[i]}`).toBe(true);
+        }
+        backend.unary('relu', x, x); // in place
+        for (let i = 0; i < n; i++) expect(same(x[i], out[i])).toBe(true);
+      }
+    });
+
+    it(`reluBackward passes the gradient where the output is positive, +0 elsewhere even for NaN (${dtype})`, () => {
+      for (const n of lengths) {
+        const y = make(n, 3);
+        backend.unary('relu', y, y);
+        const g = make(n, 4);
+        const out = make(n, 5);
+        backend.reluBackward(g, y, out);
+        for (let i = 0; i < n; i++) {
+          const expected = y[i] > 0 ? g[i] : 0;
+          expect(same(out[i], expected), `n=${n} i=${i}: y=${y[i]} g=${g[i]} gave ${out[i]}`).toBe(true);
+        }
+        backend.reluBackward(g, y, g); // in place
+        for (let i = 0; i < n; i++) expect(same(g[i], out[i])).toBe(true);
+      }
+    });
+  }
 });

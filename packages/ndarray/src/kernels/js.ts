@@ -338,6 +338,10 @@ function unary(op: UnaryOp, a: TypedArray, out: TypedArray): void {
   }
 }
 
+function reluBackward(grad: TypedArray, output: TypedArray, out: TypedArray): void {
+  for (let i = 0; i < grad.length; i++) out[i] = output[i] > 0 ? grad[i] : 0;
+}
+
 function clip(a: TypedArray, lo: number, hi: number, out: TypedArray): void {
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
@@ -425,6 +429,7 @@ export const jsBackend: Backend = {
   gemm,
   binary,
   unary,
+  reluBackward,
   clip,
   reduce,
   argReduce,

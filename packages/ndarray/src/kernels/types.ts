@@ -56,6 +56,13 @@ export interface Backend {
   /** out[i] = f(a[i]) over contiguous arrays of the same length (out may be a). */
   unary(op: UnaryOp, a: TypedArray, out: TypedArray): void;
 
+  /**
+   * ReLU's backward pass from its output: out[i] = output[i] > 0 ? grad[i] : 0
+   * (torch's `threshold_backward(grad, output, 0)`), over contiguous arrays of
+   * one length and dtype (out may be grad).
+   */
+  reluBackward(grad: TypedArray, output: TypedArray, out: TypedArray): void;
+
   /** out[i] = min(max(a[i], lo), hi). */
   clip(a: TypedArray, lo: number, hi: number, out: TypedArray): void;
 

@@ -1,8 +1,9 @@
-import { ValueError, describe } from '../errors';
+import { DTypeError, ValueError, describe } from '../errors';
 import { getBackend } from '../kernels/index';
 import type { BinaryOp, UnaryOp } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { broadcastShapes, broadcastStrides } from '../shape';
+import { checkSameShape } from '../validate';
 import { type Operand, checkArray, prepareOut, toArrays } from './operand';
 
 function binary(op: BinaryOp, a: Operand, b: Operand, out?: NDArray): NDArray {
@@ -66,6 +67,30 @@ export const tanh = (a: NDArray, out?: NDArray): NDArray => unary('tanh', a, out
 export const sigmoid = (a: NDArray, out?: NDArray): NDArray => unary('sigmoid', a, out);
 /** max(a, 0); NaN stays NaN. */
 export const relu = (a: NDArray, out?: NDArray): NDArray => unary('relu', a, out);
+
+/**
+ * ReLU's backward pass from its output: `outputGrad` where `output` > 0, else
+ * 0, as torch's `threshold_backward(grad, output, 0)` (relu′(0) = 0, and a
+ * NaN or infinite gradient where the unit is off still gives 0). `output` is
+ * what `relu` returned; both of one shape and dtype. Pass `out` (possibly
+ * `outputGrad`) to write in place.
+ *
+ * @example
+ * const y = relu(x);
+ * const dx = reluBackward(dy, y); // dLoss/dx from dLoss/dy
+ */
+export function reluBackward(outputGrad: NDArray, output: NDArray, out?: NDArray): NDArray {
+  const op = 'reluBackward';
+  checkArray(op, 'outputGrad', outputGrad);
+  checkArray(op, 'output', output);
+  checkSameShape(op, 'outputGrad', outputGrad, 'output', output);
+  if (outputGrad.dtype !== output.dtype) {
+    throw new DTypeError(`${op}: outputGrad is ${outputGrad.dtype} but output is ${output.dtype}; expected the same dtype`);
+  }
+  const result = prepareOut(op, out, output.shape, output.dtype);
+  getBackend().reluBackward(outputGrad.data, output.data, result.data);
+  return result;
+}
 
 /** Clamps every element into [min, max], as `torch.clamp`. */
 export function clip(a: NDArray, min: number, max: number, out?: NDArray): NDArray {
