@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DType, gemm, getNumThreads, rand, setNumThreads } from '../src/index';
-import { THREAD_MIN_WORK } from '../src/kernels/wasm/threads';
+import { THREAD_MIN_WORK, threadPool } from '../src/kernels/wasm/threads';
 import { TorchGenerator } from '../src/random/torch';
 
 afterAll(() => setNumThreads(1));
@@ -93,4 +93,20 @@ describe('gemm on several threads', () => {
       // A hang guard, not a timing: under `pnpm test` other packages' tests share the two cores with these threads.
     }, 60_000);
   }
+});
+
+describe('the job numbers the threads share', () => {
+  it('wrap within the positive Int32 range, so the 2³¹st product neither stops a worker nor hangs', async () => {
+    const shape = { m: 300, n: 200, k: 100, transA: false, transB: false, accumulate: false };
+    const inputs = operands([shape], 'float32');
+    const [expected] = await products(1, [shape], inputs);
+    await setNumThreads(3);
+    // Three products that straddle 2³¹ − 1, where an Int32 job number would turn negative.
+    (threadPool() as unknown as { sequence: number }).sequence = 0x7fffffff - 1;
+    for (let i = 0; i < 3; i++) {
+      const [got] = await products(3, [shape], inputs);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer)), `product ${i}`).toBe(true);
+    }
+    expect((threadPool() as unknown as { sequence: number }).sequence).toBe(2);
+  }, 60_000);
 });

@@ -154,7 +154,9 @@ class ThreadPool {
     const extent = byRows ? m : n;
     const tile = byRows ? 4 : f64 ? 4 : 8;
     const per = Math.ceil(extent / this.threads / tile) * tile;
-    const sequence = ++this.sequence;
+    // Job numbers stay within 1…2³¹ − 1: they live in Int32 slots, and a worker reads a negative one as "stop".
+    const sequence = this.sequence === 0x7fffffff ? 1 : this.sequence + 1;
+    this.sequence = sequence;
     const entry = f64 ? this.kernel.gemmF64 : this.kernel.gemmF32;
     let started = 0;
     for (let w = 0; w < this.workers.length; w++) {
@@ -188,7 +190,8 @@ class ThreadPool {
     let failed = false;
     for (let w = 0; w < started; w++) {
       const flags = this.flags[w];
-      while (Atomics.load(flags, 1) !== sequence) Atomics.wait(flags, 1, sequence - 1);
+      // Wait on the value actually there: a worker that sat out earlier products holds an older number.
+      for (let seen = Atomics.load(flags, 1); seen !== sequence; seen = Atomics.load(flags, 1)) Atomics.wait(flags, 1, seen);
       if (flags[2] === 1) {
         flags[2] = 0;
         failed = true;
@@ -229,7 +232,8 @@ export function getNumThreads(): number {
  * workers. Resolves once the workers are ready; results are bit for bit the
  * same as on one thread. Applies to the WebAssembly backend (the default).
  *
- * It rejects, naming what is missing, where threads cannot work: no
+ * It rejects, naming what is missing, where threads cannot work (the
+ * threads in use then stay as they were): no
  * WebAssembly SIMD, no SharedArrayBuffer (a browser page that is not
  * cross-origin isolated), a thread that may not block on an atomic (a
  * browser page's main thread: train in a Web Worker), or no workers.
@@ -252,9 +256,12 @@ async function start(threads: number): Promise<void> {
     throw new RangeError(`setNumThreads: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
   }
   if (threads === getNumThreads()) return;
-  pool?.close();
-  pool = undefined;
-  if (threads === 1) return;
+  if (threads === 1) {
+    pool?.close();
+    pool = undefined;
+    return;
+  }
+  // The new pool is built first; if that fails, the threads in use stay as they were.
 
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (api === undefined) throw new Error('setNumThreads: this engine has no WebAssembly');
@@ -297,7 +304,9 @@ async function start(threads: number): Promise<void> {
     for (const worker of workers) worker.terminate();
     throw error;
   }
+  const previous = pool;
   pool = new ThreadPool(threads, memory, kernel, workers, control, dataStart);
+  previous?.close();
 }
 
 interface WorkerInit {
