@@ -192,9 +192,14 @@ export class Conv2d extends NeuralLayer {
     return this.backwardPass(outputGrad, true)!;
   }
 
-  /** dW and db alone: skips the input gradient's gemm and col2im. */
+  /**
+   * dW and db alone: skips the input gradient's gemm and col2im. A replaced
+   * `backward` (a subclass's override, or a hook on the instance) runs
+   * instead, so it is never bypassed.
+   */
   override backwardParameters(outputGrad: NDArray): void {
-    this.backwardPass(outputGrad, false);
+    if (this.backward === Conv2d.prototype.backward) this.backwardPass(outputGrad, false);
+    else this.backward(outputGrad);
   }
 
   private backwardPass(outputGrad: NDArray, inputGrad: boolean): NDArray | undefined {

@@ -66,8 +66,10 @@ export class Dense extends Linear {
     return super.backward(this.affineGrad(outputGrad));
   }
 
+  /** dW and db alone, as `Linear`'s; a replaced `backward` runs instead, so it is never bypassed. */
   override backwardParameters(outputGrad: NDArray): void {
-    super.backwardParameters(this.affineGrad(outputGrad));
+    if (this.backward === Dense.prototype.backward) this.accumulateGrads(this.affineGrad(outputGrad));
+    else this.backward(outputGrad);
   }
 
   /** dLoss/d(x·Wᵀ + b) from dLoss/dOutput, through the activation. */

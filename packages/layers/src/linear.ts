@@ -134,13 +134,18 @@ export class Linear extends NeuralLayer {
     return this.inputShape!.length === 2 ? dx : dx.reshape(this.inputShape!);
   }
 
-  /** dW and db alone: the input gradient's gemm (as large as dW's) is skipped. */
+  /**
+   * dW and db alone: the input gradient's gemm (as large as dW's) is skipped.
+   * Where `backward` was replaced (a subclass's override, or a hook set on the
+   * instance), that `backward` runs instead, so it is never bypassed.
+   */
   override backwardParameters(outputGrad: NDArray): void {
-    this.accumulateGrads(outputGrad);
+    if (this.backward === Linear.prototype.backward) this.accumulateGrads(outputGrad);
+    else this.backward(outputGrad);
   }
 
   /** Adds dW and db for `outputGrad`; returns it as a [rows, outFeatures] view. */
-  private accumulateGrads(outputGrad: NDArray): NDArray {
+  protected accumulateGrads(outputGrad: NDArray): NDArray {
     const op = this.toString();
     const grad = checkOutputGrad(op, outputGrad, this.outputShape, this.dtype);
     const x = this.input2d!;

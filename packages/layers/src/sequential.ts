@@ -97,6 +97,11 @@ export class Sequential extends NeuralLayer {
 
   /** Backward through every layer but the first, which only accumulates its parameters' grads. */
   override backwardParameters(outputGrad: NDArray): void {
+    // A replaced backward (a subclass's, or a hook on the instance) is never bypassed.
+    if (this.backward !== Sequential.prototype.backward) {
+      this.backward(outputGrad);
+      return;
+    }
     if (this.items.length === 0) return;
     const g = this.backwardTo(1, outputGrad, 'backwardParameters', true);
     // Whatever the first layer computes is dropped (the default backwardParameters

@@ -111,3 +111,61 @@ describe('backwardParameters', () => {
     expect(model.backwardParameters(randn([2]))).toBeUndefined();
   });
 });
+
+describe('backwardParameters with a replaced backward', () => {
+  /** A Linear whose backward halves every parameter gradient (a user's override). */
+  class HalvingLinear extends Linear {
+    override backward(outputGrad: NDArray): NDArray {
+      const dx = super.backward(mul(outputGrad, 0.5));
+      return dx;
+    }
+  }
+  class HalvingDense extends Dense {
+    override backward(outputGrad: NDArray): NDArray {
+      return super.backward(mul(outputGrad, 0.5));
+    }
+  }
+  class LoggingSequential extends Sequential {
+    calls = 0;
+    override backward(outputGrad: NDArray): NDArray {
+      this.calls++;
+      return super.backward(outputGrad);
+    }
+  }
+
+  const grads = (layer: NeuralLayer) => layer.parameters().map((p) => Array.from(p.grad.data));
+
+  it.each([
+    ['a Linear subclass', (rng: TorchGenerator) => new HalvingLinear(6, 4, { rng }), [5, 6]],
+    ['a Dense subclass', (rng: TorchGenerator) => new HalvingDense(6, 4, { activation: 'tanh', rng }), [5, 6]],
+    ['a Linear subclass first in a Sequential', (rng: TorchGenerator) => new Sequential(new HalvingLinear(6, 4, { rng }), new ReLU()), [5, 6]],
+  ] as const)('runs the override for %s, so the grads equal backward', (_, build, shape) => {
+    const a = build(new TorchGenerator(0));
+    const b = build(new TorchGenerator(0));
+    const x = randn([...shape], { rng: new TorchGenerator(1) });
+    const y = a.forward(x);
+    b.forward(x);
+    const g = randn(y.shape, { rng: new TorchGenerator(2) });
+    a.backward(g);
+    b.backwardParameters(g);
+    expect(grads(b)).toEqual(grads(a));
+  });
+
+  it('runs a backward hook set on an instance (Linear, Conv2d) and a Sequential subclass', () => {
+    for (const layer of [new Linear(3, 2), new Conv2d(1, 2, 3)] as NeuralLayer[]) {
+      let calls = 0;
+      const original = layer.backward.bind(layer);
+      layer.backward = (g: NDArray) => {
+        calls++;
+        return original(g);
+      };
+      const y = layer.forward(layer instanceof Conv2d ? randn([1, 1, 5, 5]) : randn([4, 3]));
+      layer.backwardParameters(randn(y.shape));
+      expect(calls, layer.toString()).toBe(1);
+    }
+    const model = new LoggingSequential(new Linear(3, 2));
+    model.forward(randn([4, 3]));
+    model.backwardParameters(randn([4, 2]));
+    expect(model.calls).toBe(1);
+  });
+});
