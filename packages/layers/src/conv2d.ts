@@ -74,6 +74,8 @@ export class Conv2d extends NeuralLayer {
   /** Scratch columns reused between calls of the same size: the hot loop allocates nothing. */
   private cols?: TypedArray;
   private colsGrad?: TypedArray;
+  /** Whether `cols` holds every image's columns of the last forward (training mode). */
+  private colsKept = false;
   /** The output and the input gradient, reused when they stay inside a Sequential. */
   private readonly outputBuffer = new OutputBuffer();
   private readonly inputGradBuffer = new OutputBuffer();
@@ -170,11 +172,17 @@ export class Conv2d extends NeuralLayer {
     const outputShape = batched ? [n, o, outH, outW] : [o, outH, outW];
     // Zeros without a bias, as gemm adds into it; with one, every channel is filled first.
     const out = this.outputBuffer.produce(outputShape, this.dtype, this.bias === null);
-    const cols = this.scratch('cols', patch * positions);
-    const colsArray = new NDArray(cols, [patch, positions]);
+    // In training, every image's columns are kept for backward, which then need
+    // not unfold the input again (torch's slow_conv2d keeps its `finput` the
+    // same way); in eval, one image's worth is enough.
+    const perImage = patch * positions;
+    const keep = this.training;
+    const colsAll = this.scratch('cols', keep ? n * perImage : perImage);
     const weight2d = new NDArray(this.weight.value.data, [o, patch]);
     for (let b = 0; b < n; b++) {
+      const cols = keep ? colsAll.subarray(b * perImage, (b + 1) * perImage) : colsAll;
       im2col(input.data, b * c * h * w, g, cols);
+      const colsArray = new NDArray(cols, [patch, positions]);
       const outB = new NDArray(out.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
       if (this.bias) {
         const bias = this.bias.value.data;
@@ -185,6 +193,7 @@ export class Conv2d extends NeuralLayer {
     this.input = input;
     this.geometry = g;
     this.outputShape = outputShape;
+    this.colsKept = keep;
     return out;
   }
 
@@ -211,8 +220,9 @@ export class Conv2d extends NeuralLayer {
     const o = this.outChannels;
     const positions = g.outH * g.outW;
     const patch = c * kh * kw;
-    const cols = this.scratch('cols', patch * positions);
-    const colsArray = new NDArray(cols, [patch, positions]);
+    const perImage = patch * positions;
+    const kept = this.colsKept;
+    const colsAll = this.scratch('cols', kept ? n * perImage : perImage);
     const weight2d = new NDArray(this.weight.value.data, [o, patch]);
     const weightGrad2d = new NDArray(this.weight.grad.data, [o, patch]);
     const colsGrad = inputGrad ? new NDArray(this.scratch('colsGrad', patch * positions), [patch, positions]) : undefined;
@@ -220,7 +230,9 @@ export class Conv2d extends NeuralLayer {
     const dx = inputGrad ? this.inputGradBuffer.produce(input.shape, this.dtype, true) : undefined;
     for (let b = 0; b < n; b++) {
       const gB = new NDArray(grad.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
-      im2col(input.data, b * c * h * w, g, cols);
+      const cols = kept ? colsAll.subarray(b * perImage, (b + 1) * perImage) : colsAll;
+      if (!kept) im2col(input.data, b * c * h * w, g, cols);
+      const colsArray = new NDArray(cols, [patch, positions]);
       gemm(gB, colsArray, { transB: true, out: weightGrad2d, accumulate: true }); // dW += g·colsᵀ
       if (colsGrad !== undefined && dx !== undefined) {
         gemm(weight2d, gB, { transA: true, out: colsGrad }); // dcols = Wᵀ·g
@@ -239,12 +251,13 @@ export class Conv2d extends NeuralLayer {
     return dx;
   }
 
+  /** The first `size` elements of a scratch buffer that only grows (train and eval need different sizes). */
   private scratch(which: 'cols' | 'colsGrad', size: number): TypedArray {
     let buffer = this[which];
-    if (buffer === undefined || buffer.length !== size) {
+    if (buffer === undefined || buffer.length < size) {
       buffer = this.dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
       this[which] = buffer;
     }
-    return buffer;
+    return buffer.length === size ? buffer : buffer.subarray(0, size);
   }
 }

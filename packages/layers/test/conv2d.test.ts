@@ -124,3 +124,37 @@ describe('Conv2d errors', () => {
     );
   });
 });
+
+describe('Conv2d keeps the unfolded input for backward only in training', () => {
+  const grads = (conv: Conv2d) => [Array.from(conv.weight.grad.data), Array.from(conv.bias!.grad.data)];
+
+  it('gives the same gradients in eval mode (unfolding again) as in training (kept columns)', () => {
+    const make = () => new Conv2d(2, 3, 3, { padding: 1, stride: 2, rng: new TorchGenerator(0) });
+    const x = randn([4, 2, 7, 7], { rng: new TorchGenerator(1) });
+    const training = make();
+    const evaluating = make().eval();
+    const y = training.forward(x);
+    expect(Array.from(evaluating.forward(x).data)).toEqual(Array.from(y.data));
+    const g = randn(y.shape, { rng: new TorchGenerator(2) });
+    const dxTrain = training.backward(g);
+    const dxEval = evaluating.backward(g);
+    expect(Array.from(dxEval.data)).toEqual(Array.from(dxTrain.data));
+    expect(grads(evaluating)).toEqual(grads(training));
+  });
+
+  it('uses the last forward: a training batch, then an eval pass of another size, then backward', () => {
+    const a = new Conv2d(1, 2, 3, { rng: new TorchGenerator(0) });
+    const b = new Conv2d(1, 2, 3, { rng: new TorchGenerator(0) });
+    const big = randn([5, 1, 6, 6], { rng: new TorchGenerator(3) });
+    const small = randn([2, 1, 6, 6], { rng: new TorchGenerator(4) });
+    a.forward(big);
+    a.eval();
+    const y = a.forward(small);
+    b.eval();
+    b.forward(small);
+    const g = randn(y.shape, { rng: new TorchGenerator(5) });
+    a.backwardParameters(g);
+    b.backwardParameters(g);
+    expect(grads(a)).toEqual(grads(b));
+  });
+});
