@@ -4,7 +4,7 @@ import type { BenchConfig } from './config';
 import { type BenchData, batchOrder } from './data';
 import { checkMatmul, referenceMatmul } from './matmul-reference';
 import { forceGc, formatValue, median, now } from './stats';
-import type { ContenderName, HeapReport, Measurement, TaskName, Unsupported } from './types';
+import type { ContenderName, HeapReport, MatmulCheck, Measurement, TaskName, Unsupported } from './types';
 
 /** One contender's matmul: `prepare` uploads the inputs (untimed), `run` multiplies and returns C on the host. */
 export interface MatmulImpl {
@@ -12,6 +12,8 @@ export interface MatmulImpl {
   /** `a` and `b` are of the impl's dtype. */
   prepare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, n: number): { run(): ArrayLike<number>; dispose(): void };
 }
+
+type PreparedMatmul = ReturnType<MatmulImpl['prepare']>;
 
 /** A model being trained: one epoch over the given batches (indices into the train set), then the test accuracy. */
 export interface Trainer {
@@ -73,28 +75,40 @@ export function matmulInputs(n: number, dtype: 'float32' | 'float64'): { a: Floa
 }
 
 /**
- * GFLOP/s of C = A·B (2n³ flops) for each size: untimed warm-up calls for
- * `minRepeatMs` (at least one, whose result is checked against the float64
- * reference), then up to `repeats` timed repeats of enough calls to last
- * `minRepeatMs`, until `capMs` is spent; the median repeat.
+ * GFLOP/s of C = A·B (2n³ flops) for each size: per implementation, untimed
+ * warm-up calls for `minRepeatMs` (at least one, whose result is checked
+ * against the float64 reference), which also size a repeat to last about
+ * `minRepeatMs`; then up to `repeats` rounds in which every implementation
+ * runs one timed repeat in turn, until `capMs` is spent; the median repeat.
+ * Interleaving the rounds puts a contender's float32 and float64 (or any two
+ * implementations) under the same load, so their ratio is fair on a noisy
+ * machine.
  */
 export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[]): void {
+  const flopsOf = (n: number) => 2 * n ** 3;
   for (const n of config.matmul.sizes) {
     const cases = new Map<string, { a: Float32Array | Float64Array; b: Float32Array | Float64Array; reference: ReturnType<typeof referenceMatmul> }>();
-    for (const impl of impls) {
-      let inputs = cases.get(impl.dtype);
-      if (!inputs) {
-        const { a, b } = matmulInputs(n, impl.dtype);
-        inputs = { a, b, reference: referenceMatmul(a, b, n) };
-        cases.set(impl.dtype, inputs);
-      }
-      const { a, b, reference } = inputs;
-      const prepared = impl.prepare(a, b, n);
-      try {
+    const runs: { impl: MatmulImpl; prepared: PreparedMatmul; check: MatmulCheck; calls: number; repeats: number[] }[] = [];
+    try {
+      for (const impl of impls) {
+        let inputs = cases.get(impl.dtype);
+        if (!inputs) {
+          const { a, b } = matmulInputs(n, impl.dtype);
+          inputs = { a, b, reference: referenceMatmul(a, b, n) };
+          cases.set(impl.dtype, inputs);
+        }
+        const { a, b, reference } = inputs;
+        const prepared = impl.prepare(a, b, n);
         // Warm-up: the first call's product is checked; more calls follow until the
         // JIT has had `minRepeatMs` to settle, and their mean sizes the timed repeats.
-        let t = now();
-        const check = checkMatmul(prepared.run(), reference, n, impl.dtype);
+        const t = now();
+        let check: MatmulCheck;
+        try {
+          check = checkMatmul(prepared.run(), reference, n, impl.dtype);
+        } catch (error) {
+          prepared.dispose();
+          throw error;
+        }
         let warmCalls = 1;
         while (now() - t < config.matmul.minRepeatMs) {
           prepared.run();
@@ -102,15 +116,17 @@ export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[
         }
         const perCallMs = (now() - t) / warmCalls;
         const calls = Math.max(1, Math.ceil(config.matmul.minRepeatMs / Math.max(perCallMs, 1e-3)));
-        const flops = 2 * n ** 3;
-        const repeats: number[] = [];
-        const start = now();
-        while (repeats.length < config.matmul.repeats && (repeats.length === 0 || now() - start < config.matmul.capMs)) {
-          t = now();
-          for (let i = 0; i < calls; i++) prepared.run();
-          const seconds = (now() - t) / 1000;
-          repeats.push((flops * calls) / seconds / 1e9);
+        runs.push({ impl, prepared, check, calls, repeats: [] });
+      }
+      const start = now();
+      for (let round = 0; round < config.matmul.repeats && (round === 0 || now() - start < config.matmul.capMs); round++) {
+        for (const run of runs) {
+          const t = now();
+          for (let i = 0; i < run.calls; i++) run.prepared.run();
+          run.repeats.push((flopsOf(n) * run.calls) / ((now() - t) / 1000) / 1e9);
         }
+      }
+      for (const { impl, check, calls, repeats } of runs) {
         rec.add({
           task: 'matmul',
           case: `n=${n} ${impl.dtype}`,
@@ -120,11 +136,11 @@ export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[
           value: median(repeats),
           repeats,
           check,
-          detail: `${repeats.length} repeats × ${calls} call(s)`,
+          detail: `${repeats.length} repeats × ${calls} call(s), interleaved with the other dtype`,
         });
-      } finally {
-        prepared.dispose();
       }
+    } finally {
+      for (const run of runs) run.prepared.dispose();
     }
   }
 }
