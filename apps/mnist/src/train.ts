@@ -105,6 +105,53 @@ function firstNonFinite(a: NDArray): number {
   return -1;
 }
 
+/** Where a step sits in the run, for the messages of a {@link DivergedError}. */
+export interface StepPosition {
+  epoch: number;
+  step: number;
+  /** How the learning rate is set, for the advice: `--lr` here, "learning rate" on a page. */
+  lrName?: string;
+}
+
+/**
+ * One training step, PyTorch's with the backward pass explicit:
+ * `forward → loss → backwardParameters → step → zeroGrad`; returns the
+ * batch's mean loss and leaves the logits in `logits` of the result. Stops
+ * with a {@link DivergedError} naming the epoch and step as soon as a logit,
+ * the loss or a gradient is not finite, rather than training on NaN. The
+ * scheduler is the caller's.
+ */
+export function trainStep(
+  model: NeuralLayer,
+  lossFn: CrossEntropyLoss,
+  optimizer: Optimizer,
+  x: NDArray,
+  y: Int32Array,
+  { epoch, step, lrName = '--lr' }: StepPosition,
+): { loss: number; logits: NDArray } {
+  const where = `training diverged at epoch ${epoch}, step ${step}`;
+  const logits = model.forward(x);
+  const bad = firstNonFinite(logits);
+  if (bad >= 0) {
+    throw new DivergedError(
+      `${where}: logit ${bad} of the batch is ${logits.data[bad]} (learning rate ${optimizer.lr}); try a smaller ${lrName}`,
+      epoch,
+      step,
+    );
+  }
+  const loss = lossFn.forward(logits, y);
+  if (!Number.isFinite(loss)) throw new DivergedError(`${where}: the loss is ${loss}; try a smaller ${lrName}`, epoch, step);
+  model.backwardParameters(lossFn.backward());
+  try {
+    optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter
+  } catch (error) {
+    if (error instanceof ValueError) throw new DivergedError(`${where}: ${error.message}`, epoch, step);
+    throw error;
+  }
+  optimizer.zeroGrad();
+  return { loss, logits };
+}
+
 /**
  * The training loop, PyTorch's with the backward pass explicit: for each
  * mini-batch `forward → loss → backward → step → zeroGrad`, then the
@@ -143,31 +190,8 @@ export function trainModel(
     let lastLr = optimizer.lr;
     for (const { x, y } of loader) {
       step++;
-      const logits = model.forward(x);
-      const bad = firstNonFinite(logits);
-      if (bad >= 0) {
-        throw new DivergedError(
-          `training diverged at epoch ${epoch}, step ${step}: logit ${bad} of the batch is ${logits.data[bad]} ` +
-            `(learning rate ${optimizer.lr}); try a smaller --lr`,
-          epoch,
-          step,
-        );
-      }
-      const loss = lossFn.forward(logits, y);
-      if (!Number.isFinite(loss)) {
-        throw new DivergedError(`training diverged at epoch ${epoch}, step ${step}: the loss is ${loss}; try a smaller --lr`, epoch, step);
-      }
-      model.backwardParameters(lossFn.backward());
       lastLr = optimizer.lr;
-      try {
-        optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter
-      } catch (error) {
-        if (error instanceof ValueError) {
-          throw new DivergedError(`training diverged at epoch ${epoch}, step ${step}: ${error.message}`, epoch, step);
-        }
-        throw error;
-      }
-      optimizer.zeroGrad();
+      const { loss } = trainStep(model, lossFn, optimizer, x, y, { epoch, step });
       scheduler?.step();
       lossSum += loss * y.length;
       samples += y.length;

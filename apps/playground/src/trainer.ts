@@ -12,7 +12,7 @@ import type { Normalization, PreparedData } from '@backprop/app-mnist/dataset';
 import { evaluate } from '@backprop/app-mnist/evaluate';
 import { type Batch, DataLoader } from '@backprop/app-mnist/loader';
 import { buildModel, mlpArchitecture } from '@backprop/app-mnist/models';
-import { createOptimizer } from '@backprop/app-mnist/train';
+import { createOptimizer, trainStep } from '@backprop/app-mnist/train';
 import { type Sequential, summary } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
 import { NDArray, TorchGenerator } from '@backprop/ndarray';
@@ -21,11 +21,6 @@ import type { Evaluation, Progress, RunConfig } from './protocol';
 
 /** `pnpm train`'s MLP recipe (apps/mnist's MODEL_DEFAULTS.mlp), except the run's length. */
 export const DEFAULT_CONFIG: RunConfig = { epochs: 5, lr: 0.05, batchSize: 64, seed: 0 };
-
-/** Training stopped because the loss or a gradient stopped being finite. */
-export class DivergedError extends Error {
-  override name = 'DivergedError';
-}
 
 export class Trainer {
   readonly config: RunConfig;
@@ -100,14 +95,12 @@ export class Trainer {
         next = this.batches.next();
       }
       const { x, y } = next.value as Batch;
-      const logits = this.model.forward(x);
-      const loss = this.lossFn.forward(logits, y);
-      if (!Number.isFinite(loss)) {
-        throw new DivergedError(`training diverged at step ${this.stepsDone + 1}: the loss is ${loss}; try a smaller learning rate`);
-      }
-      this.model.backwardParameters(this.lossFn.backward());
-      this.optimizer.step(); // refuses a NaN/Inf gradient, naming the parameter
-      this.optimizer.zeroGrad();
+      // apps/mnist's step: a non-finite logit, loss or gradient stops the run with a DivergedError.
+      const { loss, logits } = trainStep(this.model, this.lossFn, this.optimizer, x, y, {
+        epoch: Math.floor(this.stepsDone / this.batchesPerEpoch) + 1,
+        step: (this.stepsDone % this.batchesPerEpoch) + 1,
+        lrName: 'learning rate',
+      });
       this.scheduler.step();
       this.stepsDone++;
       lossSum += loss * y.length;

@@ -1,6 +1,6 @@
 import { prepareData } from '@backprop/app-mnist/data';
 import { buildModel, mlpArchitecture } from '@backprop/app-mnist/models';
-import { trainModel } from '@backprop/app-mnist/train';
+import { DivergedError, trainModel } from '@backprop/app-mnist/train';
 import { TorchGenerator } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, Trainer, softmax } from '../src/trainer';
@@ -87,5 +87,24 @@ describe('softmax', () => {
     expect(p[0]).toBeCloseTo(0.5, 12);
     expect(p[2]).toBe(0);
     expect(softmax([0, Math.log(3)])).toEqual([expect.closeTo(0.25, 12), expect.closeTo(0.75, 12)]);
+  });
+
+});
+
+describe('Trainer when the run diverges', () => {
+  it('stops with apps/mnist\'s DivergedError, naming the epoch and step, when the run diverges', () => {
+    const trainer = new Trainer(data, { ...DEFAULT_CONFIG, epochs: 1, lr: 1e12 });
+    let error: unknown;
+    try {
+      while (!trainer.done) trainer.train(Number.POSITIVE_INFINITY, trainer.step + 10);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DivergedError);
+    const diverged = error as DivergedError;
+    expect(diverged.message).toMatch(/^training diverged at epoch 1, step \d+: .*try a smaller learning rate$/s);
+    expect(diverged.epoch).toBe(1);
+    expect(diverged.step).toBeGreaterThan(0);
+    expect(trainer.step).toBe(diverged.step - 1); // the failed step is not counted
   });
 });
