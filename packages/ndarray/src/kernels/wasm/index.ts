@@ -12,7 +12,7 @@ import type { TypedArray } from '../../dtype';
 import { jsBackend } from '../js';
 import type { Backend, UnaryOp } from '../types';
 import { ELEMENTWISE_WASM_BASE64, GEMM_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, reserve, stage } from './memory';
+import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -79,13 +79,6 @@ export interface WasmBackendOptions {
   minElements?: number;
 }
 
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
 /**
  * Builds a backend whose `gemm` runs in WebAssembly SIMD, or returns
  * `undefined` where the engine has no WebAssembly or no SIMD (then keep the
@@ -112,22 +105,25 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
   if (!supported) return undefined;
   const minWork = options.minWork ?? MIN_WORK;
 
-  // undefined: not yet tried; null: compiling failed (e.g. a CSP without
-  // 'wasm-unsafe-eval'), so every call stays on the TypeScript gemm.
-  let kernel: GemmExports | null | undefined;
-  let dataStart = 0;
-
-  function load(): GemmExports | null {
-    if (kernel !== undefined) return kernel;
-    try {
-      const module = new api.Module(decodeBase64(GEMM_WASM_BASE64));
-      kernel = new api.Instance(module, {}).exports as GemmExports;
-      dataStart = kernel.dataStart();
-    } catch {
-      kernel = null;
-    }
-    return kernel;
+  /**
+   * The exports of an inlined module, compiled and instantiated on the first
+   * call; null from then on when that failed (e.g. a CSP without
+   * 'wasm-unsafe-eval'), so every call stays on the TypeScript kernels.
+   */
+  function lazyInstance<T>(base64: string): () => T | null {
+    let exports: T | null | undefined;
+    return () => {
+      if (exports === undefined) {
+        try {
+          exports = new api.Instance(new api.Module(decodeBase64(base64)), {}).exports as T;
+        } catch {
+          exports = null;
+        }
+      }
+      return exports;
+    };
   }
+  const load = lazyInstance<GemmExports>(GEMM_WASM_BASE64);
 
   function gemm(
     transA: boolean,
@@ -154,7 +150,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     // Large products go to the threads when setNumThreads started some.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
     if (pool?.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
-    const staged = stage(wasm.memory, dataStart, f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    const staged = stage(wasm.memory, wasm.dataStart(), f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
     if (staged === null) {
       jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
       return;
@@ -165,18 +161,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
   }
 
   const minElements = options.minElements ?? MIN_ELEMENTS;
-  // The elementwise module, compiled on first use like the GEMM's.
-  let elementwise: ElementwiseExports | null | undefined;
-  function loadElementwise(): ElementwiseExports | null {
-    if (elementwise !== undefined) return elementwise;
-    try {
-      const module = new api.Module(decodeBase64(ELEMENTWISE_WASM_BASE64));
-      elementwise = new api.Instance(module, {}).exports as ElementwiseExports;
-    } catch {
-      elementwise = null;
-    }
-    return elementwise;
-  }
+  const loadElementwise = lazyInstance<ElementwiseExports>(ELEMENTWISE_WASM_BASE64);
 
   /**
    * Copies `inputs` (one length and dtype) into the elementwise module's

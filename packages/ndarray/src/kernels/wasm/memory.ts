@@ -1,11 +1,20 @@
 /**
- * WebAssembly memory growth, shared by the one-thread backend and the thread
- * pool (typed locally: the package compiles against lib ES2022, which has no
- * WebAssembly declarations).
+ * What the one-thread backend and the thread pool share about their
+ * WebAssembly modules: decoding the inlined bytes, growing memory, staging a
+ * product's operands (typed locally: the package compiles against lib
+ * ES2022, which has no WebAssembly declarations).
  *
  * @internal
  */
 import type { Backend } from '../types';
+
+/** The bytes of a module inlined as base64 (`atob` exists in Node ≥ 16 and every browser). */
+export function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
 
 /** A WebAssembly page. */
 export const PAGE = 65536;

@@ -18,7 +18,7 @@
  */
 import type { Backend } from '../types';
 import { GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, reserve, stage } from './memory';
+import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
 
 /**
  * Products of at least this many multiply-adds (m·n·k) are split across
@@ -280,7 +280,7 @@ async function start(threads: number): Promise<void> {
     );
   }
 
-  const bytes = Uint8Array.from(atob(GEMM_SHARED_WASM_BASE64), (ch) => ch.charCodeAt(0));
+  const bytes = decodeBase64(GEMM_SHARED_WASM_BASE64);
   let module: object;
   try {
     module = await api.compile(bytes);
