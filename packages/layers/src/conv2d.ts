@@ -15,8 +15,8 @@ import {
 import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type ConvGeometry, col2im, convOutputSize, im2col } from './im2col';
-import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
+import { resetAffineParameters } from './reset';
 import { type Size2d, checkSize2d, describeSize } from './size2d';
 
 /** Options of {@link Conv2d}. */
@@ -106,12 +106,7 @@ export class Conv2d extends NeuralLayer {
    * kaiming-uniform (a = √5), then the bias from U(−1/√fan_in, 1/√fan_in).
    */
   resetParameters(rng: Generator = defaultGenerator): void {
-    kaimingUniform(this.weight.value, { a: Math.sqrt(5) }, rng);
-    if (this.bias) {
-      const [fanIn] = calculateFanInAndFanOut(this.weight.value);
-      const bound = 1 / Math.sqrt(fanIn);
-      rng.uniform(this.bias.value.data, -bound, bound);
-    }
+    resetAffineParameters(this.weight.value, this.bias?.value ?? null, rng);
   }
 
   override toString(): string {

@@ -13,8 +13,8 @@ import {
 } from '@backprop/ndarray';
 import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
-import { calculateFanInAndFanOut, kaimingUniform } from './init';
 import { NeuralLayer } from './layer';
+import { resetAffineParameters } from './reset';
 
 /** Options of {@link Linear}. */
 export interface LinearOptions {
@@ -84,12 +84,7 @@ export class Linear extends NeuralLayer {
    * kaiming-uniform (a = √5), then the bias from U(−1/√fan_in, 1/√fan_in).
    */
   resetParameters(rng: Generator = defaultGenerator): void {
-    kaimingUniform(this.weight.value, { a: Math.sqrt(5) }, rng);
-    if (this.bias) {
-      const [fanIn] = calculateFanInAndFanOut(this.weight.value);
-      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-      rng.uniform(this.bias.value.data, -bound, bound);
-    }
+    resetAffineParameters(this.weight.value, this.bias?.value ?? null, rng);
   }
 
   /** The class name errors use; a method so it is right during a subclass's construction. */
