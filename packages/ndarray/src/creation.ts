@@ -1,12 +1,14 @@
-import { type DType, type TypedArray, allocate, checkDType } from './dtype';
+import { type DType, type TypedArray, allocate, checkDType, checkFloat, dtypeOf, isTypedArray } from './dtype';
 import { ShapeError, ValueError, checkOptions, describe, formatShape } from './errors';
-import { NDArray, type NestedArray, inferShape } from './ndarray';
+import { type NDArray, type NestedArray, inferShape } from './ndarray';
+import { empty, upload } from './ops/operand';
+import { fillNormal, fillUniform } from './ops/random';
 import { defaultGenerator } from './random/torch';
 import type { Generator } from './random/generator';
 import { type Shape, checkShape, sizeOf } from './shape';
 
 export interface DTypeOptions {
-  /** Element type; float32 unless said otherwise, as in PyTorch. */
+  /** Element type: float32 unless said otherwise, as in PyTorch; float64; int32 for indices. */
   dtype?: DType;
 }
 
@@ -38,11 +40,11 @@ export function array(
   checkOptions('array', options, ['dtype', 'shape']);
   if (ArrayBuffer.isView(values)) {
     const typed = values as unknown as ArrayLike<number>;
-    const fallback: DType = values instanceof Float64Array ? 'float64' : 'float32';
+    const fallback: DType = isTypedArray(values) ? dtypeOf(values) : 'float32';
     const dtype = resolveDType('array', options, fallback);
     const data = allocate(dtype, typed.length);
     data.set(typed);
-    return new NDArray(data, inferShape('array', [data.length], options.shape ?? [data.length]));
+    return upload(data, inferShape('array', [data.length], options.shape ?? [data.length]));
   }
   const dtype = resolveDType('array', options);
   const shape: number[] = [];
@@ -73,15 +75,14 @@ export function array(
     for (let i = 0; i < node.length; i++) fill(node[i], dim + 1, [...path, i]);
   };
   fill(values, 0, []);
-  const result = new NDArray(data, shape);
+  const result = upload(data, shape);
   return options.shape ? result.reshape(options.shape as number[]) : result;
 }
 
 /** All zeros. */
 export function zeros(shape: Shape, options: DTypeOptions = {}): NDArray {
   checkOptions('zeros', options, ['dtype']);
-  const dims = checkShape('zeros', shape);
-  return new NDArray(allocate(resolveDType('zeros', options), sizeOf(dims)), dims);
+  return empty(checkShape('zeros', shape), resolveDType('zeros', options));
 }
 
 /** All ones. */
@@ -94,10 +95,7 @@ export function ones(shape: Shape, options: DTypeOptions = {}): NDArray {
 export function full(shape: Shape, value: number, options: DTypeOptions = {}): NDArray {
   checkOptions('full', options, ['dtype']);
   if (typeof value !== 'number') throw new ValueError(`full: value must be a number, got ${describe(value)}`);
-  const dims = checkShape('full', shape);
-  const data = allocate(resolveDType('full', options), sizeOf(dims));
-  data.fill(value);
-  return new NDArray(data, dims);
+  return empty(checkShape('full', shape), resolveDType('full', options)).fill(value);
 }
 
 /** Zeros (or ones, or `value`) with the shape and dtype of `like`. */
@@ -130,7 +128,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = allocate(resolveDType('arange', options), n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return new NDArray(data, [n]);
+  return upload(data, [n]);
 }
 
 /** `num` evenly spaced values from start to stop inclusive, as `numpy.linspace`. */
@@ -143,39 +141,36 @@ export function linspace(start: number, stop: number, num = 50, options: DTypeOp
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) data[i] = start + i * step;
   if (num > 1) data[num - 1] = stop;
-  return new NDArray(data, [num]);
+  return upload(data, [num]);
 }
 
 /** The n×m identity (m defaults to n). */
 export function eye(n: number, m = n, options: DTypeOptions = {}): NDArray {
   checkOptions('eye', options, ['dtype']);
   const dims = checkShape('eye', [n, m]);
-  const out = zeros(dims, options);
-  for (let i = 0; i < Math.min(n, m); i++) out.data[i * m + i] = 1;
-  return out;
+  const data = allocate(resolveDType('eye', options), n * m);
+  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  return upload(data, dims);
 }
 
 /** U[0, 1) samples, as `torch.rand` (bit for bit with a `TorchGenerator` of the same seed). */
 export function rand(shape: Shape, options: RandomOptions = {}): NDArray {
   checkOptions('rand', options, ['dtype', 'rng']);
-  const out = zeros(shape, { dtype: resolveDType('rand', options) });
-  (options.rng ?? defaultGenerator).uniform(out.data, 0, 1);
-  return out;
+  const out = zeros(shape, { dtype: checkFloat('rand', 'dtype', resolveDType('rand', options)) });
+  return fillUniform(out, 0, 1, options.rng ?? defaultGenerator);
 }
 
 /** N(0, 1) samples, as `torch.randn`. */
 export function randn(shape: Shape, options: RandomOptions = {}): NDArray {
   checkOptions('randn', options, ['dtype', 'rng']);
-  const out = zeros(shape, { dtype: resolveDType('randn', options) });
-  (options.rng ?? defaultGenerator).normal(out.data, 0, 1);
-  return out;
+  const out = zeros(shape, { dtype: checkFloat('randn', 'dtype', resolveDType('randn', options)) });
+  return fillNormal(out, 0, 1, options.rng ?? defaultGenerator);
 }
 
 /** U[low, high) samples, as `torch.empty(shape).uniform_(low, high)`. */
 export function uniform(shape: Shape, low: number, high: number, options: RandomOptions = {}): NDArray {
   checkOptions('uniform', options, ['dtype', 'rng']);
   if (!(low <= high)) throw new ValueError(`uniform: expected low <= high, got low=${low}, high=${high}`);
-  const out = zeros(shape, { dtype: resolveDType('uniform', options) });
-  (options.rng ?? defaultGenerator).uniform(out.data, low, high);
-  return out;
+  const out = zeros(shape, { dtype: checkFloat('uniform', 'dtype', resolveDType('uniform', options)) });
+  return fillUniform(out, low, high, options.rng ?? defaultGenerator);
 }

@@ -116,8 +116,8 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'function') return `a function ${value.name || '(anonymous)'}`;
   // Recognised by its fields, not its class name, which a bundler may rename.
-  const a = value as { shape?: unknown; dtype?: unknown; data?: unknown };
-  if (Array.isArray(a.shape) && typeof a.dtype === 'string' && ArrayBuffer.isView(a.data)) {
+  const a = value as { shape?: unknown; dtype?: unknown; storage?: unknown };
+  if (Array.isArray(a.shape) && typeof a.dtype === 'string' && typeof a.storage === 'object' && a.storage !== null) {
     return `an NDArray of shape ${formatShape(a.shape)} (${a.dtype})`;
   }
   const ctor = (value as object).constructor?.name;

@@ -27,7 +27,7 @@ export function formatArray(array: Printable, options: FormatOptions = {}): stri
   const { shape, data } = array;
   const summarize = data.length > THRESHOLD;
   const shown = summarize ? collectShown(shape, data) : Array.from(data);
-  const format = floatFormatter(shown, array.dtype);
+  const format = array.dtype === 'int32' ? intFormatter(shown) : floatFormatter(shown, array.dtype);
   if (shape.length === 0) return format(data[0]);
 
   const strides = new Array<number>(shape.length);
@@ -144,6 +144,12 @@ function scientific(x: number, dtype: DType): [string, number] {
   let mantissa = m.includes('.') ? m.replace(/0+$/, '') : `${m}.`;
   mantissa = signOf(x) + mantissa;
   return [mantissa, Number(e)];
+}
+
+/** numpy's integer columns: every value right-aligned to the widest. */
+function intFormatter(values: number[]): (x: number) => string {
+  const width = Math.max(1, ...values.map((v) => String(v).length));
+  return (x) => String(x).padStart(width);
 }
 
 function floatFormatter(values: number[], dtype: DType): (x: number) => string {

@@ -1,5 +1,6 @@
 export { NDArray, isNDArray, type NestedArray } from './ndarray';
-export { type DType, type TypedArray, DTYPES } from './dtype';
+export { type DType, type FloatDType, type TypedArray, type FloatArray, DTYPES } from './dtype';
+export type { DeviceStorage, Storage } from './storage';
 export {
   ShapeError,
   DTypeError,
@@ -38,6 +39,13 @@ export {
   pow,
   maximum,
   minimum,
+  equal,
+  notEqual,
+  less,
+  lessEqual,
+  greater,
+  greaterEqual,
+  where,
   neg,
   exp,
   log,
@@ -48,12 +56,55 @@ export {
   tanh,
   sigmoid,
   relu,
-  reluBackward,
+  leakyRelu,
   clip,
+  reluBackward,
+  tanhBackward,
+  sigmoidBackward,
+  leakyReluBackward,
+  copyInto,
 } from './ops/elementwise';
 export type { Operand } from './ops/operand';
 export { matmul, gemm, type GemmOptions } from './ops/matmul';
-export { sum, mean, max, min, argmax, argmin, logSumExp, type Axis } from './ops/reduce';
+export {
+  sum,
+  mean,
+  max,
+  min,
+  argmax,
+  argmin,
+  logSumExp,
+  variance,
+  vectorNorm,
+  type Axis,
+  type VarianceOptions,
+} from './ops/reduce';
+export {
+  softmax,
+  logSoftmax,
+  softmaxBackward,
+  logSoftmaxBackward,
+  layerNorm,
+  layerNormBackward,
+  type LayerNormResult,
+} from './ops/normalize';
+export {
+  conv2dGeometry,
+  convOutputSize,
+  im2col,
+  col2im,
+  pool2dGeometry,
+  poolOutputSize,
+  poolOutputShape,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  type Conv2dWindow,
+  type Pool2dWindow,
+} from './ops/conv';
+export { fillUniform, fillNormal } from './ops/random';
+export { sgdStep, adamStep, rmspropStep, adagradStep } from './ops/optimizers';
 export {
   reshape,
   flatten,
@@ -63,13 +114,17 @@ export {
   squeeze,
   slice,
   take,
+  indexAdd,
+  gather,
+  scatterAdd,
   index,
   concat,
   stack,
 } from './ops/transform';
 export { allclose, maxAbsDiff, type CloseOptions } from './ops/compare';
-export { checkFinite, checkSameShape, unravelIndex } from './validate';
+export { checkFinite, checkRange, checkSameShape, firstNonFinite, firstOutside, unravelIndex } from './validate';
 export { Parameter } from './parameter';
+export { Slot } from './slot';
 export { fma, fmaf } from './fma';
 export {
   encodeSafetensors,
@@ -88,12 +143,31 @@ export {
   randperm,
 } from './random/index';
 export {
+  type Backend,
+  type Kernels,
+  type KernelName,
+  type GemmProblem,
+  type GemmActivation,
+  type Conv2dGeometry,
+  type Pool2dGeometry,
+  type AvgPoolDivisor,
+  KernelError,
   getBackend,
   setBackend,
+  registerBackend,
+  registerKernel,
+  findBackend,
+  listBackends,
   jsBackend,
   wasmBackend,
   createWasmBackend,
   getNumThreads,
   setNumThreads,
   type WasmBackendOptions,
-  type Backend, type BinaryOp, type UnaryOp, type ReduceOp } from './kernels/index';
+} from './kernels/index';
+export type {
+  AdagradStepArgs,
+  AdamStepArgs,
+  RmspropStepArgs,
+  SgdStepArgs,
+} from './kernels/types';

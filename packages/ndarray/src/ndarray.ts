@@ -1,18 +1,13 @@
-import { type DType, type TypedArray, allocate, checkDType, dtypeOf } from './dtype';
+import { type DType, type TypedArray, checkDType, dtypeOf, isTypedArray } from './dtype';
 import { ShapeError, ValueError, describe, formatShape } from './errors';
 import { formatArray } from './format';
+import { castKernel, copyKernel, fillKernel } from './ops/copy';
 import { type Shape, checkShape, sizeOf, stridesOf } from './shape';
+import type { DeviceStorage, Storage } from './storage';
 
 /** Nested JavaScript arrays of numbers, as `toArray()` returns and `array()` takes. */
 export type NestedArray = number | NestedArray[];
 
-/**
- * An n-dimensional array of float32 or float64 numbers stored row-major in one
- * typed array. Operations are free functions (`add(a, b)`, `matmul(a, b)`) so a
- * bundle carries only the ones it uses; the class holds what every array needs.
- *
- * Arrays are plain garbage-collected objects: there is no `dispose()`.
- */
 /**
  * Marks NDArrays so `instanceof NDArray` holds across copies of this package:
  * an app that loads the CommonJS build in one place and the ES module build in
@@ -20,6 +15,18 @@ export type NestedArray = number | NestedArray[];
  */
 const NDARRAY = Symbol.for('@backprop/ndarray:NDArray');
 
+/**
+ * An n-dimensional array of float32, float64 or int32 numbers, row-major.
+ * Operations are free functions (`add(a, b)`, `matmul(a, b)`) so a bundle
+ * carries only the ones it uses; the class holds what every array needs.
+ *
+ * The elements live in `storage`: a host typed array for the TypeScript and
+ * WebAssembly backends, or a backend's own {@link DeviceStorage} (a GPU buffer).
+ * `data` is the host view of them, what a user reads and writes; ops hand
+ * arrays to kernels, which read `storage`.
+ *
+ * Arrays are plain garbage-collected objects: there is no `dispose()`.
+ */
 export class NDArray {
   static [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[NDARRAY] === true;
@@ -27,30 +34,50 @@ export class NDArray {
 
   readonly shape: readonly number[];
   readonly dtype: DType;
-  readonly data: TypedArray;
   readonly size: number;
+  /** Where the elements are: a host typed array, or a backend's device storage. */
+  readonly storage: Storage;
 
   /**
-   * Wraps `data` (not copied) as an array of `shape`. The data's length must be
-   * the product of the shape. Prefer `array()`, `zeros()` and friends.
+   * Wraps `storage` (not copied) as an array of `shape`: a Float32Array,
+   * Float64Array or Int32Array whose length is the product of the shape, or
+   * a backend's device storage. Prefer `array()`, `zeros()` and friends.
    */
-  constructor(data: TypedArray, shape: Shape) {
-    if (!(data instanceof Float32Array || data instanceof Float64Array)) {
+  constructor(storage: Storage, shape: Shape) {
+    const host = isTypedArray(storage);
+    if (!host && !isDeviceStorage(storage)) {
       throw new ValueError(
-        `NDArray: data must be a Float32Array or Float64Array, got ${describe(data)}`,
+        `NDArray: data must be a Float32Array, Float64Array or Int32Array (or a backend's storage), got ${describe(storage)}`,
       );
     }
     const dims = checkShape('NDArray', shape);
     const size = sizeOf(dims);
-    if (data.length !== size) {
+    if (storage.length !== size) {
       throw new ShapeError(
-        `NDArray: data of length ${data.length} does not fit shape ${formatShape(dims)} (${size} elements)`,
+        `NDArray: data of length ${storage.length} does not fit shape ${formatShape(dims)} (${size} elements)`,
       );
     }
     this.shape = Object.freeze(dims);
-    this.dtype = dtypeOf(data);
-    this.data = data;
+    this.dtype = host ? dtypeOf(storage) : checkDType('NDArray', storage.dtype);
+    this.storage = storage;
     this.size = size;
+  }
+
+  /**
+   * The elements on the host, row-major: the typed array itself for arrays on
+   * the host (writes go straight to the array), a copy read back from the
+   * device otherwise, where the backend can read synchronously (else use
+   * `await toHost()`).
+   */
+  get data(): TypedArray {
+    const storage = this.storage;
+    return isTypedArray(storage) ? storage : storage.readSync();
+  }
+
+  /** The elements on the host: `data`, awaited from the device where the array lives on one. */
+  async toHost(): Promise<TypedArray> {
+    const storage = this.storage;
+    return isTypedArray(storage) ? storage : storage.read();
   }
 
   get [NDARRAY](): true {
@@ -92,37 +119,38 @@ export class NDArray {
    */
   reshape(...shape: number[] | [readonly number[]]): NDArray {
     const dims = (Array.isArray(shape[0]) ? shape[0] : shape) as number[];
-    return new NDArray(this.data, inferShape('reshape', this.shape, dims));
+    return new NDArray(this.storage, inferShape('reshape', this.shape, dims));
   }
 
   /** A deep copy. */
   clone(): NDArray {
-    return new NDArray(this.data.slice(), this.shape);
+    return copyKernel(this);
   }
 
-  /** A copy converted to `dtype` (float64 → float32 rounds to nearest). */
+  /**
+   * A copy converted to `dtype`: float64 → float32 rounds to nearest, a float
+   * to int32 truncates toward zero (as torch's `.to(torch.int32)`).
+   */
   astype(dtype: DType): NDArray {
-    checkDType('astype', dtype);
-    const out = allocate(dtype, this.size);
-    out.set(this.data);
-    return new NDArray(out, this.shape);
+    return castKernel(this, checkDType('astype', dtype));
   }
 
   /** Overwrites every element with `value`, in place; returns this. */
   fill(value: number): this {
-    this.data.fill(value);
+    fillKernel(this, value);
     return this;
   }
 
   /** Nested JavaScript arrays (a number for a 0-d array). */
   toArray(): NestedArray {
-    if (this.shape.length === 0) return this.data[0];
+    const data = this.data;
+    if (this.shape.length === 0) return data[0];
     const strides = this.strides;
     const build = (dim: number, offset: number): NestedArray[] => {
       const out: NestedArray[] = new Array(this.shape[dim]);
       for (let i = 0; i < this.shape[dim]; i++) {
         const o = offset + i * strides[dim];
-        out[i] = dim === this.shape.length - 1 ? this.data[o] : build(dim + 1, o);
+        out[i] = dim === this.shape.length - 1 ? data[o] : build(dim + 1, o);
       }
       return out;
     };
@@ -195,4 +223,17 @@ export function inferShape(op: string, from: Shape, to: readonly number[]): numb
 
 export function isNDArray(value: unknown): value is NDArray {
   return value instanceof NDArray;
+}
+
+function isDeviceStorage(value: unknown): value is DeviceStorage {
+  const s = value as DeviceStorage | null;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.backend === 'string' &&
+    typeof s.length === 'number' &&
+    typeof s.readSync === 'function' &&
+    typeof s.read === 'function' &&
+    typeof s.write === 'function'
+  );
 }

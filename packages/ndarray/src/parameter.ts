@@ -1,6 +1,7 @@
-import { allocate } from './dtype';
+import { checkFloat } from './dtype';
 import { ValueError, describe } from './errors';
 import { NDArray } from './ndarray';
+import { empty } from './ops/operand';
 
 /**
  * A trainable array and its gradient: what layers own and optimizers update.
@@ -9,7 +10,7 @@ import { NDArray } from './ndarray';
  *
  * `grad` has the value's shape and dtype, starts at zero, and is *added* into
  * by every backward pass (PyTorch's accumulation) until `zeroGrad()`.
- * Optimizers update `value.data` in place, so references to it stay valid.
+ * Optimizers update `value` in place, so references to it stay valid.
  */
 /** Marks Parameters so `instanceof Parameter` holds across copies of this package (see NDArray). */
 const PARAMETER = Symbol.for('@backprop/ndarray:Parameter');
@@ -32,9 +33,10 @@ export class Parameter {
     if (!(value instanceof NDArray)) {
       throw new ValueError(`Parameter: value must be an NDArray, got ${describe(value)}`);
     }
+    checkFloat('Parameter', 'value', value.dtype);
     this.value = value;
     this.name = name;
-    this.grad = new NDArray(allocate(value.dtype, value.size), value.shape);
+    this.grad = empty(value.shape, value.dtype);
   }
 
   get shape(): readonly number[] {
@@ -50,6 +52,6 @@ export class Parameter {
   }
 
   zeroGrad(): void {
-    this.grad.data.fill(0);
+    this.grad.fill(0);
   }
 }

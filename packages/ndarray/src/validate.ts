@@ -1,4 +1,6 @@
 import { ShapeError, ValueError, formatShape } from './errors';
+import { reduceKernels } from './kernels/js/reduce';
+import { kernel } from './kernels/registry';
 import type { NDArray } from './ndarray';
 import { shapesEqual } from './shape';
 
@@ -17,16 +19,37 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
  * and the first bad position: nothing should train silently on NaN.
  */
 export function checkFinite(op: string, name: string, array: NDArray): void {
-  const data = array.data;
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i];
-    if (x - x !== 0) {
-      throw new ValueError(
-        `${op}: ${name} holds ${x} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
-          `(shape ${formatShape(array.shape)}); expected finite values`,
-      );
-    }
+  const i = firstNonFinite(array);
+  if (i >= 0) {
+    throw new ValueError(
+      `${op}: ${name} holds ${array.data[i]} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
+        `(shape ${formatShape(array.shape)}); expected finite values`,
+    );
   }
+}
+
+/**
+ * Throws unless every value of `array` lies in [low, high] (NaN never does),
+ * naming the first one outside; `hint` is added to the message.
+ */
+export function checkRange(op: string, name: string, array: NDArray, low: number, high: number, hint = ''): void {
+  const i = firstOutside(array, low, high);
+  if (i >= 0) {
+    throw new ValueError(
+      `${op}: ${name} holds ${array.data[i]} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
+        `(shape ${formatShape(array.shape)}); expected values in [${low}, ${high}]${hint}`,
+    );
+  }
+}
+
+/** The flat index of the first NaN or ±Infinity in `array`, or −1: one pass, no branch per element on the host. */
+export function firstNonFinite(array: NDArray): number {
+  return firstOutside(array, -Number.MAX_VALUE, Number.MAX_VALUE);
+}
+
+/** The flat index of the first value of `array` outside [low, high] (NaN is always outside), or −1. */
+export function firstOutside(array: NDArray, low: number, high: number): number {
+  return kernel('firstOutside', reduceKernels.firstOutside)({ x: array, low, high });
 }
 
 /** Throws unless two arrays have the same shape, naming both. */

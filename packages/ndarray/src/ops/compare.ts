@@ -12,17 +12,19 @@ export interface CloseOptions {
   equalNan?: boolean;
 }
 
-/** Calls `visit(x, y)` for every broadcast pair of elements. */
+/** Calls `visit(x, y)` for every broadcast pair of elements, on the host (these are checks, not kernels). */
 function forEachPair(op: string, a: NDArray, b: NDArray, visit: (x: number, y: number) => boolean): boolean {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const sa = broadcastStrides(a.shape, shape);
   const sb = broadcastStrides(b.shape, shape);
   const n = sizeOf(shape);
   const index = new Array<number>(shape.length).fill(0);
+  const A = a.data;
+  const B = b.data;
   let ia = 0;
   let ib = 0;
   for (let k = 0; k < n; k++) {
-    if (!visit(a.data[ia], b.data[ib])) return false;
+    if (!visit(A[ia], B[ib])) return false;
     for (let d = shape.length - 1; d >= 0; d--) {
       ia += sa[d];
       ib += sb[d];

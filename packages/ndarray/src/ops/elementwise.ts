@@ -1,36 +1,52 @@
+/**
+ * Elementwise ops. Binary ops broadcast as numpy does; a number stands for a
+ * 0-d array of the other operand's dtype. Pass `out` (of the result's shape
+ * and dtype, possibly an input) to write in place.
+ */
 import { DTypeError, ValueError, describe } from '../errors';
-import { getBackend } from '../kernels/index';
-import type { BinaryOp, UnaryOp } from '../kernels/types';
+import { elementwiseKernels as ts } from '../kernels/js/elementwise';
+import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
-import { broadcastShapes, broadcastStrides } from '../shape';
+import { broadcastShapes } from '../shape';
 import { checkSameShape } from '../validate';
-import { type Operand, checkArray, prepareOut, toArrays } from './operand';
+import {
+  type Operand,
+  checkArray,
+  checkFloatArray,
+  checkSameDType,
+  prepareOut,
+  scalar,
+  toArrays,
+  toFloatArrays,
+} from './operand';
 
-function binary(op: BinaryOp, a: Operand, b: Operand, out?: NDArray): NDArray {
+type Arithmetic = 'add' | 'sub' | 'mul' | 'maximum' | 'minimum';
+type FloatArithmetic = 'div' | 'pow';
+type Comparison = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
+type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'square' | 'sign' | 'tanh' | 'sigmoid' | 'relu';
+
+function binary(op: Arithmetic | FloatArithmetic, a: Operand, b: Operand, out: NDArray | undefined): NDArray {
+  const [A, B] = op === 'div' || op === 'pow' ? toFloatArrays(op, a, b) : toArrays(op, a, b);
+  const result = prepareOut(op, out, broadcastShapes(op, A.shape, B.shape), A.dtype);
+  kernel(op, ts[op])({ a: A, b: B, out: result });
+  return result;
+}
+
+function compare(op: Comparison, a: Operand, b: Operand, out: NDArray | undefined): NDArray {
   const [A, B] = toArrays(op, a, b);
+  // The result is 1 or 0: exact in any dtype, so `out` may have another.
   const shape = broadcastShapes(op, A.shape, B.shape);
-  const result = prepareOut(op, out, shape, A.dtype);
-  getBackend().binary(
-    op,
-    shape,
-    A.data,
-    broadcastStrides(A.shape, shape),
-    B.data,
-    broadcastStrides(B.shape, shape),
-    result.data,
-  );
+  const result = out === undefined ? prepareOut(op, out, shape, A.dtype) : prepareOut(op, out, shape, undefined);
+  kernel(op, ts[op])({ a: A, b: B, out: result });
   return result;
 }
 
-function unary(op: UnaryOp, a: NDArray, out?: NDArray): NDArray {
-  checkArray(op, 'input', a);
-  const result = prepareOut(op, out, a.shape, a.dtype);
-  getBackend().unary(op, a.data, result.data);
+function unary(op: Unary, x: NDArray, out: NDArray | undefined): NDArray {
+  checkFloatArray(op, 'input', x);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts[op])({ x, out: result });
   return result;
 }
-
-// Binary operations broadcast as numpy does; a number stands for a 0-d array.
-// Pass `out` (of the broadcast shape and dtype, possibly an input) to write in place.
 
 /** a + b */
 export const add = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('add', a, b, out);
@@ -38,68 +54,164 @@ export const add = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('a
 export const sub = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('sub', a, b, out);
 /** a · b, elementwise */
 export const mul = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('mul', a, b, out);
-/** a / b, elementwise (IEEE: x/0 is ±Infinity, 0/0 is NaN, as numpy and torch) */
+/** a / b, elementwise (IEEE: x/0 is ±Infinity, 0/0 is NaN, as numpy and torch); floats only. */
 export const div = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('div', a, b, out);
-/** a ** b, elementwise */
+/** a ** b, elementwise; floats only. */
 export const pow = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('pow', a, b, out);
 /** The larger of a and b, elementwise; NaN propagates. */
 export const maximum = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('maximum', a, b, out);
 /** The smaller of a and b, elementwise; NaN propagates. */
 export const minimum = (a: Operand, b: Operand, out?: NDArray): NDArray => binary('minimum', a, b, out);
 
-/** −a */
-export const neg = (a: NDArray, out?: NDArray): NDArray => unary('neg', a, out);
+// Comparisons give 1 where true and 0 where false, in the operands' dtype (or
+// out's, which may be any), so a comparison is a mask to multiply by.
+
+/** a == b (NaN equals nothing) */
+export const equal = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('equal', a, b, out);
+/** a != b */
+export const notEqual = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('notEqual', a, b, out);
+/** a < b */
+export const less = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('less', a, b, out);
+/** a <= b */
+export const lessEqual = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('lessEqual', a, b, out);
+/** a > b */
+export const greater = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('greater', a, b, out);
+/** a >= b */
+export const greaterEqual = (a: Operand, b: Operand, out?: NDArray): NDArray => compare('greaterEqual', a, b, out);
+
+/**
+ * `condition ≠ 0 ? a : b`, elementwise, all three broadcast together, as
+ * `torch.where`; `condition` may have any dtype, a and b share one.
+ *
+ * @example where(greater(x, 0), x, 0)   // relu
+ */
+export function where(condition: NDArray, a: Operand, b: Operand, out?: NDArray): NDArray {
+  const op = 'where';
+  checkArray(op, 'condition', condition);
+  let A: NDArray;
+  let B: NDArray;
+  if (typeof a === 'number' && typeof b === 'number') {
+    const dtype = out?.dtype;
+    if (dtype === undefined) throw new ValueError(`${op}: a and b are both numbers; pass out to say the result's dtype`);
+    A = scalar(a, dtype);
+    B = scalar(b, dtype);
+  } else {
+    [A, B] = toArrays(op, a, b);
+  }
+  const shape = broadcastShapes(op, broadcastShapes(op, condition.shape, A.shape), B.shape);
+  const result = prepareOut(op, out, shape, A.dtype);
+  kernel('where', ts.where)({ condition, a: A, b: B, out: result });
+  return result;
+}
+
+/** −x */
+export const neg = (x: NDArray, out?: NDArray): NDArray => unary('neg', x, out);
 /** eˣ */
-export const exp = (a: NDArray, out?: NDArray): NDArray => unary('exp', a, out);
+export const exp = (x: NDArray, out?: NDArray): NDArray => unary('exp', x, out);
 /** Natural logarithm (log 0 = −Infinity, log of a negative = NaN, as torch). */
-export const log = (a: NDArray, out?: NDArray): NDArray => unary('log', a, out);
-/** √a */
-export const sqrt = (a: NDArray, out?: NDArray): NDArray => unary('sqrt', a, out);
-/** |a| */
-export const abs = (a: NDArray, out?: NDArray): NDArray => unary('abs', a, out);
-/** a² */
-export const square = (a: NDArray, out?: NDArray): NDArray => unary('square', a, out);
-/** −1, 0 or 1 (sign(0) = 0, as torch.sign). */
-export const sign = (a: NDArray, out?: NDArray): NDArray => unary('sign', a, out);
-/** tanh(a) */
-export const tanh = (a: NDArray, out?: NDArray): NDArray => unary('tanh', a, out);
-/** 1 / (1 + e⁻ˣ), computed in that form as torch does. */
-export const sigmoid = (a: NDArray, out?: NDArray): NDArray => unary('sigmoid', a, out);
-/** max(a, 0); NaN stays NaN. */
-export const relu = (a: NDArray, out?: NDArray): NDArray => unary('relu', a, out);
+export const log = (x: NDArray, out?: NDArray): NDArray => unary('log', x, out);
+/** √x */
+export const sqrt = (x: NDArray, out?: NDArray): NDArray => unary('sqrt', x, out);
+/** |x| */
+export const abs = (x: NDArray, out?: NDArray): NDArray => unary('abs', x, out);
+/** x² */
+export const square = (x: NDArray, out?: NDArray): NDArray => unary('square', x, out);
+/** −1, 0 or 1 (sign(0) = 0, as torch.sign); NaN stays NaN. */
+export const sign = (x: NDArray, out?: NDArray): NDArray => unary('sign', x, out);
+/** tanh(x) */
+export const tanh = (x: NDArray, out?: NDArray): NDArray => unary('tanh', x, out);
+/** 1 / (1 + e⁻ˣ), computed in that form as torch does (float32 rounds each step). */
+export const sigmoid = (x: NDArray, out?: NDArray): NDArray => unary('sigmoid', x, out);
+/** max(x, 0); NaN stays NaN. */
+export const relu = (x: NDArray, out?: NDArray): NDArray => unary('relu', x, out);
+
+/** x where x > 0, else x·negativeSlope, as `torch.nn.functional.leaky_relu`. */
+export function leakyRelu(x: NDArray, negativeSlope = 0.01, out?: NDArray): NDArray {
+  const op = 'leakyRelu';
+  checkFloatArray(op, 'input', x);
+  checkScalar(op, 'negativeSlope', negativeSlope);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts.leakyRelu)({ x, negativeSlope, out: result });
+  return result;
+}
+
+/** Clamps every element into [min, max], as `torch.clamp`. */
+export function clip(x: NDArray, min: number, max: number, out?: NDArray): NDArray {
+  const op = 'clip';
+  checkArray(op, 'input', x);
+  if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) {
+    throw new ValueError(`${op}: min and max must be numbers, got ${describe(min)} and ${describe(max)}`);
+  }
+  if (min > max) throw new ValueError(`${op}: min must be <= max, got min=${min}, max=${max}`);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts.clip)({ x, min, max, out: result });
+  return result;
+}
+
+/** The arguments of an activation's backward pass: two float arrays of one shape and dtype. */
+function checkGradPair(op: string, grad: NDArray, otherName: string, other: NDArray, out: NDArray | undefined): NDArray {
+  checkFloatArray(op, 'outputGrad', grad);
+  checkFloatArray(op, otherName, other);
+  checkSameShape(op, 'outputGrad', grad, otherName, other);
+  checkSameDType(op, 'outputGrad', grad, otherName, other);
+  return prepareOut(op, out, other.shape, other.dtype);
+}
 
 /**
  * ReLU's backward pass from its output: `outputGrad` where `output` > 0, else
  * 0, as torch's `threshold_backward(grad, output, 0)` (relu′(0) = 0, and a
- * NaN or infinite gradient where the unit is off still gives 0). `output` is
- * what `relu` returned; both of one shape and dtype. Pass `out` (possibly
- * `outputGrad`) to write in place.
+ * NaN or infinite gradient where the unit is off still gives 0).
  *
  * @example
  * const y = relu(x);
  * const dx = reluBackward(dy, y); // dLoss/dx from dLoss/dy
  */
 export function reluBackward(outputGrad: NDArray, output: NDArray, out?: NDArray): NDArray {
-  const op = 'reluBackward';
-  checkArray(op, 'outputGrad', outputGrad);
-  checkArray(op, 'output', output);
-  checkSameShape(op, 'outputGrad', outputGrad, 'output', output);
-  if (outputGrad.dtype !== output.dtype) {
-    throw new DTypeError(`${op}: outputGrad is ${outputGrad.dtype} but output is ${output.dtype}; expected the same dtype`);
-  }
-  const result = prepareOut(op, out, output.shape, output.dtype);
-  getBackend().reluBackward(outputGrad.data, output.data, result.data);
+  const result = checkGradPair('reluBackward', outputGrad, 'output', output, out);
+  kernel('reluBackward', ts.reluBackward)({ grad: outputGrad, output, out: result });
   return result;
 }
 
-/** Clamps every element into [min, max], as `torch.clamp`. */
-export function clip(a: NDArray, min: number, max: number, out?: NDArray): NDArray {
-  checkArray('clip', 'input', a);
-  if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max)) {
-    throw new ValueError(`clip: min and max must be numbers, got ${describe(min)} and ${describe(max)}`);
-  }
-  if (min > max) throw new ValueError(`clip: min must be <= max, got min=${min}, max=${max}`);
-  const result = prepareOut('clip', out, a.shape, a.dtype);
-  getBackend().clip(a.data, min, max, result.data);
+/** tanh's backward pass from its output y: outputGrad·(1 − y²), as torch's `tanh_backward`. */
+export function tanhBackward(outputGrad: NDArray, output: NDArray, out?: NDArray): NDArray {
+  const result = checkGradPair('tanhBackward', outputGrad, 'output', output, out);
+  kernel('tanhBackward', ts.tanhBackward)({ grad: outputGrad, output, out: result });
   return result;
+}
+
+/** sigmoid's backward pass from its output y: outputGrad·(1 − y)·y, as torch's `sigmoid_backward`. */
+export function sigmoidBackward(outputGrad: NDArray, output: NDArray, out?: NDArray): NDArray {
+  const result = checkGradPair('sigmoidBackward', outputGrad, 'output', output, out);
+  kernel('sigmoidBackward', ts.sigmoidBackward)({ grad: outputGrad, output, out: result });
+  return result;
+}
+
+/**
+ * leaky_relu's backward pass from its input x: outputGrad where x > 0, else
+ * outputGrad·negativeSlope (so the derivative at 0 is the slope, as torch's).
+ */
+export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeSlope = 0.01, out?: NDArray): NDArray {
+  const op = 'leakyReluBackward';
+  checkScalar(op, 'negativeSlope', negativeSlope);
+  const result = checkGradPair(op, outputGrad, 'input', input, out);
+  kernel(op, ts.leakyReluBackward)({ grad: outputGrad, input, negativeSlope, out: result });
+  return result;
+}
+
+function checkScalar(op: string, name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValueError(`${op}: ${name} must be a finite number, got ${describe(value)}`);
+  }
+}
+
+/** A copy of `x` in `out` (same shape and dtype); returns out. */
+export function copyInto(out: NDArray, x: NDArray): NDArray {
+  const op = 'copyInto';
+  checkArray(op, 'source', x);
+  prepareOut(op, out, x.shape, undefined);
+  if (out.dtype !== x.dtype) {
+    throw new DTypeError(`${op}: out is ${out.dtype} but the source is ${x.dtype}; use astype to convert`);
+  }
+  kernel('copy', ts.copy)({ x, out });
+  return out;
 }

@@ -1,16 +1,66 @@
-import { type DType, allocate, commonDType } from '../dtype';
+/**
+ * What every op does before its kernel runs: check its arrays (an NDArray,
+ * living where the active backend keeps arrays), turn number operands into
+ * 0-d arrays, and find or allocate its output.
+ */
+import { type DType, type FloatDType, type TypedArray, checkFloat, commonDType, dtypeOf, isTypedArray } from '../dtype';
 import { DTypeError, ShapeError, ValueError, describe, formatShape } from '../errors';
+import { allocateStorage, getBackend } from '../kernels/registry';
 import { NDArray } from '../ndarray';
-import { shapesEqual } from '../shape';
+import { shapesEqual, sizeOf } from '../shape';
 
 /** An array, or a plain number standing for a 0-d array of the other operand's dtype. */
 export type Operand = NDArray | number;
 
+/**
+ * Throws unless `value` is an NDArray whose memory the active backend can
+ * read: host memory for the TypeScript and WebAssembly backends, the
+ * backend's own storage for a backend that keeps arrays elsewhere.
+ */
 export function checkArray(op: string, name: string, value: unknown): NDArray {
   if (!(value instanceof NDArray)) {
     throw new ValueError(`${op}: ${name} must be an NDArray, got ${describe(value)}`);
   }
+  const storage = value.storage;
+  const backend = getBackend();
+  const onHost = isTypedArray(storage);
+  if (onHost ? backend.allocate !== undefined : storage.backend !== backend.name) {
+    const where = onHost ? 'on the host' : `on backend '${storage.backend}'`;
+    throw new ValueError(
+      `${op}: ${name} lives ${where} but the active backend is '${backend.name}'; move it there first`,
+    );
+  }
   return value;
+}
+
+/** {@link checkArray}, and that the array holds floats (the arithmetic's dtypes). */
+export function checkFloatArray(op: string, name: string, value: unknown): NDArray {
+  const array = checkArray(op, name, value);
+  checkFloat(op, name, array.dtype);
+  return array;
+}
+
+/** An array of `shape` and `dtype` on the active backend, zero-filled. */
+export function empty(shape: readonly number[], dtype: DType): NDArray {
+  return new NDArray(allocateStorage(dtype, sizeOf(shape)), shape);
+}
+
+/** Host values as an array on the active backend: wrapped as they are on the host, written to the device otherwise. */
+export function upload(values: TypedArray, shape: readonly number[]): NDArray {
+  const storage = allocateStorage(dtypeOf(values), values.length);
+  if (isTypedArray(storage)) return new NDArray(values, shape);
+  storage.write(values);
+  return new NDArray(storage, shape);
+}
+
+/** A 0-d array holding `value`, on the active backend. */
+export function scalar(value: number, dtype: DType): NDArray {
+  const storage = allocateStorage(dtype, 1);
+  if (isTypedArray(storage)) {
+    storage[0] = value;
+    return new NDArray(storage, []);
+  }
+  return new NDArray(storage, []).fill(value);
 }
 
 /** Turns number operands into 0-d arrays of the array operand's dtype. */
@@ -22,17 +72,20 @@ export function toArrays(op: string, a: Operand, b: Operand): [NDArray, NDArray]
   if (!aIsArray && !bIsArray) {
     throw new ValueError(`${op}: at least one operand must be an NDArray, got two numbers`);
   }
-  const dtype: DType = aIsArray ? (a as NDArray).dtype : (b as NDArray).dtype;
-  const wrap = (x: Operand): NDArray => {
-    if (x instanceof NDArray) return x;
-    const data = allocate(dtype, 1);
-    data[0] = x;
-    return new NDArray(data, []);
-  };
-  const A = wrap(a);
-  const B = wrap(b);
-  commonDType(op, A.dtype, B.dtype);
-  return [A, B];
+  const A = aIsArray ? checkArray(op, 'first operand', a) : undefined;
+  const B = bIsArray ? checkArray(op, 'second operand', b) : undefined;
+  const dtype = (A ?? (B as NDArray)).dtype;
+  const left = A ?? scalar(a as number, dtype);
+  const right = B ?? scalar(b as number, dtype);
+  commonDType(op, left.dtype, right.dtype);
+  return [left, right];
+}
+
+/** {@link toArrays} for operations on floats. */
+export function toFloatArrays(op: string, a: Operand, b: Operand): [NDArray, NDArray] {
+  const pair = toArrays(op, a, b);
+  checkFloat(op, 'operands', pair[0].dtype);
+  return pair;
 }
 
 /** The output array: `out` checked against the expected shape and dtype, or a new one. */
@@ -40,15 +93,27 @@ export function prepareOut(
   op: string,
   out: NDArray | undefined,
   shape: readonly number[],
-  dtype: DType,
+  dtype: DType | undefined,
 ): NDArray {
-  if (out === undefined) return new NDArray(allocate(dtype, shape.reduce((p, d) => p * d, 1)), shape);
+  if (out === undefined) {
+    if (dtype === undefined) throw new ValueError(`${op}: cannot tell the output's dtype; pass an array operand or out`);
+    return empty(shape, dtype);
+  }
   checkArray(op, 'out', out);
   if (!shapesEqual(out.shape, shape)) {
     throw new ShapeError(`${op}: out has shape ${formatShape(out.shape)}, expected ${formatShape(shape)}`);
   }
-  if (out.dtype !== dtype) {
+  if (dtype !== undefined && out.dtype !== dtype) {
     throw new DTypeError(`${op}: out has dtype ${out.dtype}, expected ${dtype}`);
   }
   return out;
 }
+
+/** Throws unless two arrays share a dtype, naming both. */
+export function checkSameDType(op: string, aName: string, a: NDArray, bName: string, b: NDArray): void {
+  if (a.dtype !== b.dtype) {
+    throw new DTypeError(`${op}: ${aName} is ${a.dtype} but ${bName} is ${b.dtype}; expected the same dtype`);
+  }
+}
+
+export type { FloatDType };

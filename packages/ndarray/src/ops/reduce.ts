@@ -1,10 +1,16 @@
-import { allocate } from '../dtype';
-import { ValueError } from '../errors';
-import { getBackend } from '../kernels/index';
-import type { ReduceOp } from '../kernels/types';
-import { NDArray } from '../ndarray';
+/**
+ * Reductions over any set of axes. Each runs one kernel over the input, so
+ * reducing several axes at once accumulates once (in float64) and rounds
+ * once, however many axes there are. Pass `out` (of the result's shape and
+ * dtype) to write into an existing array.
+ */
+import { ValueError, checkOptions, formatShape } from '../errors';
+import { elementwiseKernels } from '../kernels/js/elementwise';
+import { reduceKernels as ts } from '../kernels/js/reduce';
+import { kernel } from '../kernels/registry';
+import type { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
-import { checkArray } from './operand';
+import { checkArray, checkFloatArray, prepareOut, scalar } from './operand';
 
 /** One axis, several, or all of them (undefined/null). Negative axes count from the end. */
 export type Axis = number | readonly number[] | null | undefined;
@@ -19,16 +25,8 @@ function resolveAxes(op: string, a: NDArray, axis: Axis): number[] {
   return axes.sort((x, y) => x - y);
 }
 
-/** [outer, axis, inner] sizes of `shape` around dimension `d`. */
-function split(shape: readonly number[], d: number): [number, number, number] {
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < d; i++) outer *= shape[i];
-  for (let i = d + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[d], inner];
-}
-
-function reduceShape(shape: readonly number[], axes: number[], keepDims: boolean): number[] {
+/** The result's shape: the reduced axes dropped, or kept with size 1. */
+function reducedShape(shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] {
   const out: number[] = [];
   shape.forEach((d, i) => {
     if (!axes.includes(i)) out.push(d);
@@ -37,113 +35,127 @@ function reduceShape(shape: readonly number[], axes: number[], keepDims: boolean
   return out;
 }
 
-function reduceAxes(op: ReduceOp, a: NDArray, axis: Axis, keepDims: boolean): NDArray {
-  checkArray(op, 'input', a);
+type Reduction = 'sum' | 'max' | 'min' | 'logSumExp';
+
+function reduce(op: Reduction, a: NDArray, axis: Axis, keepDims: boolean, out: NDArray | undefined): NDArray {
+  if (op === 'logSumExp') checkFloatArray(op, 'input', a);
+  else checkArray(op, 'input', a);
   const axes = resolveAxes(op, a, axis);
   if (op !== 'sum') {
     for (const ax of axes) {
       if (a.shape[ax] === 0) {
         throw new ValueError(
-          `${op}: cannot reduce an empty dimension (axis ${ax} of shape [${a.shape.join(', ')}]); it has no ${op === 'max' ? 'maximum' : 'minimum'}`,
+          `${op}: cannot reduce an empty dimension (axis ${ax} of shape ${formatShape(a.shape)}); it has no ${op === 'min' ? 'minimum' : 'maximum'}`,
         );
       }
     }
   }
-  // Reduce one axis at a time, last first, keeping dims so the others stay in place.
-  let current = a;
-  let shape = a.shape.slice();
-  for (let i = axes.length - 1; i >= 0; i--) {
-    const [outer, len, inner] = split(shape, axes[i]);
-    const data = allocate(a.dtype, outer * inner);
-    getBackend().reduce(op, current.data, outer, len, inner, data);
-    shape = shape.slice();
-    shape[axes[i]] = 1;
-    current = new NDArray(data, shape);
-  }
-  if (axes.length === 0) current = a.clone();
-  return current.reshape(reduceShape(a.shape, axes, keepDims));
+  const result = prepareOut(op, out, reducedShape(a.shape, axes, keepDims), a.dtype);
+  kernel(op, ts[op])({ x: a, axes, out: result.reshape(reducedShape(a.shape, axes, true)) });
+  return result;
 }
 
 /** Sum over `axis` (all axes by default), as `numpy.sum(a, axis, keepdims)`. */
-export function sum(a: NDArray, axis?: Axis, keepDims = false): NDArray {
-  return reduceAxes('sum', a, axis, keepDims);
+export function sum(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): NDArray {
+  return reduce('sum', a, axis, keepDims, out);
 }
 
-/** Arithmetic mean over `axis` (all by default). The mean of nothing is NaN, as numpy and torch. */
-export function mean(a: NDArray, axis?: Axis, keepDims = false): NDArray {
-  const total = reduceAxes('sum', a, axis, keepDims);
-  const count = a.size / Math.max(total.size, 1);
-  const data = total.data;
-  for (let i = 0; i < data.length; i++) data[i] /= count;
-  return total;
+/** Arithmetic mean over `axis` (all by default): the sum, then divided by the count; the mean of nothing is NaN. */
+export function mean(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): NDArray {
+  const op = 'mean';
+  checkFloatArray(op, 'input', a);
+  const axes = resolveAxes(op, a, axis);
+  let count = 1;
+  for (const ax of axes) count *= a.shape[ax];
+  const result = prepareOut(op, out, reducedShape(a.shape, axes, keepDims), a.dtype);
+  const target = result.reshape(reducedShape(a.shape, axes, true));
+  kernel('sum', ts.sum)({ x: a, axes, out: target });
+  kernel('div', elementwiseKernels.div)({ a: target, b: scalar(count, a.dtype), out: target });
+  return result;
 }
 
 /** Maximum over `axis` (all by default); NaN if any element is NaN. */
-export function max(a: NDArray, axis?: Axis, keepDims = false): NDArray {
-  return reduceAxes('max', a, axis, keepDims);
+export function max(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): NDArray {
+  return reduce('max', a, axis, keepDims, out);
 }
 
 /** Minimum over `axis` (all by default); NaN if any element is NaN. */
-export function min(a: NDArray, axis?: Axis, keepDims = false): NDArray {
-  return reduceAxes('min', a, axis, keepDims);
-}
-
-function argReduce(op: 'argmax' | 'argmin', a: NDArray, axis: number | undefined, keepDims: boolean): NDArray {
-  checkArray(op, 'input', a);
-  if (a.size === 0) throw new ValueError(`${op}: the array is empty (shape [${a.shape.join(', ')}])`);
-  const flat = axis === undefined;
-  const source = flat ? a.reshape([a.size]) : a;
-  const d = flat ? 0 : normalizeAxis(op, axis, a.ndim);
-  const [outer, len, inner] = split(source.shape, d);
-  const indices = new Int32Array(outer * inner);
-  getBackend().argReduce(op, source.data, outer, len, inner, indices);
-  const data = allocate(a.dtype, indices.length);
-  data.set(indices);
-  const shape = flat ? (keepDims ? a.shape.map(() => 1) : []) : reduceShape(a.shape, [d], keepDims);
-  return new NDArray(data, shape);
-}
-
-/**
- * Index of the first maximum along `axis` (of the flattened array when no axis
- * is given), as `numpy.argmax`. The indices come back as an array of the
- * input's dtype: exact for any dimension below 2^24 elements.
- */
-export function argmax(a: NDArray, axis?: number, keepDims = false): NDArray {
-  return argReduce('argmax', a, axis, keepDims);
-}
-
-/** Index of the first minimum along `axis`, as `numpy.argmin`. */
-export function argmin(a: NDArray, axis?: number, keepDims = false): NDArray {
-  return argReduce('argmin', a, axis, keepDims);
+export function min(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): NDArray {
+  return reduce('min', a, axis, keepDims, out);
 }
 
 /**
  * log(Σ exp(a)) over `axis`, computed as m + log Σ exp(a − m) with m the
  * maximum, so it is finite wherever the answer is (`torch.logsumexp`).
  */
-export function logSumExp(a: NDArray, axis?: Axis, keepDims = false): NDArray {
-  checkArray('logSumExp', 'input', a);
-  const axes = resolveAxes('logSumExp', a, axis);
-  const m = reduceAxes('max', a, axes, true);
-  // exp(a - m) with m broadcast back over the reduced axes.
-  const shifted = new NDArray(a.data.slice(), a.shape);
-  const mShape = m.shape;
-  const mStrides = mShape.map((_, i) => mShape.slice(i + 1).reduce((p, x) => p * x, 1));
-  const aStrides = a.strides;
-  const data = shifted.data;
-  for (let flat = 0; flat < data.length; flat++) {
-    let mIndex = 0;
-    let rest = flat;
-    for (let d = 0; d < a.ndim; d++) {
-      const i = Math.floor(rest / aStrides[d]);
-      rest -= i * aStrides[d];
-      if (mShape[d] !== 1) mIndex += i * mStrides[d];
-    }
-    const shift = m.data[mIndex];
-    // A row of -Infinity sums to 0 (log 0 = -Infinity); a +Infinity max stays +Infinity.
-    data[flat] = Number.isFinite(shift) ? Math.exp(data[flat] - shift) : data[flat] === shift ? 1 : 0;
+export function logSumExp(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): NDArray {
+  return reduce('logSumExp', a, axis, keepDims, out);
+}
+
+/** Options of {@link variance}. */
+export interface VarianceOptions {
+  /** Subtracted from the count in the divisor: 1 (default, as torch.var) for the unbiased estimate, 0 for the population variance. */
+  correction?: number;
+  keepDims?: boolean;
+  out?: NDArray;
+}
+
+/**
+ * Σ(a − mean)² / (count − correction) over `axis` (all by default), as
+ * `torch.var(a, dim, correction=1)`: two passes in float64, rounded once.
+ */
+export function variance(a: NDArray, axis?: Axis, options: VarianceOptions = {}): NDArray {
+  const op = 'variance';
+  checkOptions(op, options, ['correction', 'keepDims', 'out']);
+  checkFloatArray(op, 'input', a);
+  const { correction = 1, keepDims = false, out } = options;
+  if (typeof correction !== 'number' || !Number.isFinite(correction) || correction < 0) {
+    throw new ValueError(`${op}: correction must be a finite number >= 0, got ${String(correction)}`);
   }
-  const s = reduceAxes('sum', shifted, axes, true);
-  for (let i = 0; i < s.data.length; i++) s.data[i] = m.data[i] + Math.log(s.data[i]);
-  return s.reshape(reduceShape(a.shape, axes, keepDims));
+  const axes = resolveAxes(op, a, axis);
+  const result = prepareOut(op, out, reducedShape(a.shape, axes, keepDims), a.dtype);
+  kernel('variance', ts.variance)({ x: a, axes, out: result.reshape(reducedShape(a.shape, axes, true)), correction });
+  return result;
+}
+
+function argReduce(op: 'argmax' | 'argmin', a: NDArray, axis: number | undefined, keepDims: boolean): NDArray {
+  checkArray(op, 'input', a);
+  if (a.size === 0) throw new ValueError(`${op}: the array is empty (shape ${formatShape(a.shape)})`);
+  const flat = axis === undefined;
+  const source = flat ? a.reshape([a.size]) : a;
+  const d = flat ? 0 : normalizeAxis(op, axis, a.ndim);
+  const shape = flat ? (keepDims ? a.shape.map(() => 1) : []) : reducedShape(a.shape, [d], keepDims);
+  const result = prepareOut(op, undefined, shape, 'int32');
+  kernel(op, ts[op])({ x: source, axis: d, out: result.reshape(reducedShape(source.shape, [d], true)) });
+  return result;
+}
+
+/**
+ * Index of the first maximum along `axis` (of the flattened array when no
+ * axis is given), as `torch.argmax`: an int32 array (torch gives int64). A
+ * NaN counts as the maximum.
+ */
+export function argmax(a: NDArray, axis?: number, keepDims = false): NDArray {
+  return argReduce('argmax', a, axis, keepDims);
+}
+
+/** Index of the first minimum along `axis`, as `torch.argmin` (int32). */
+export function argmin(a: NDArray, axis?: number, keepDims = false): NDArray {
+  return argReduce('argmin', a, axis, keepDims);
+}
+
+/**
+ * The vector norm of all of `x`'s elements, as `torch.linalg.vector_norm(x, ord)`:
+ * (Σ|x|^ord)^(1/ord), ord 2 by default, `Infinity` for max|x|; a 0-d array,
+ * accumulated in float64.
+ */
+export function vectorNorm(x: NDArray, ord = 2, out?: NDArray): NDArray {
+  const op = 'vectorNorm';
+  checkFloatArray(op, 'input', x);
+  if (typeof ord !== 'number' || Number.isNaN(ord) || ord <= 0) {
+    throw new ValueError(`${op}: ord must be a number > 0 (or Infinity), got ${String(ord)}`);
+  }
+  const result = prepareOut(op, out, [], x.dtype);
+  kernel(op, ts.vectorNorm)({ x, ord, out: result });
+  return result;
 }

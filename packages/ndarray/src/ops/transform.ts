@@ -1,8 +1,10 @@
-import { allocate, commonDType } from '../dtype';
-import { ShapeError, ValueError, describe, formatShape } from '../errors';
+import { commonDType } from '../dtype';
+import { DTypeError, ShapeError, ValueError, describe, formatShape } from '../errors';
+import { indexingKernels as ts } from '../kernels/js/indexing';
+import { kernel } from '../kernels/registry';
 import { NDArray } from '../ndarray';
-import { normalizeAxis, sizeOf, stridesOf } from '../shape';
-import { checkArray } from './operand';
+import { normalizeAxis } from '../shape';
+import { checkArray, checkSameDType, prepareOut, upload } from './operand';
 
 /** The same data with a new shape (no copy); one dimension may be -1. */
 export function reshape(a: NDArray, shape: readonly number[]): NDArray {
@@ -26,7 +28,7 @@ export function flatten(a: NDArray, startAxis = 0, endAxis = -1): NDArray {
  * `axes[i]` is the input dimension that becomes output dimension i. With no
  * axes the order is reversed (the matrix transpose for 2-D).
  */
-export function transpose(a: NDArray, axes?: readonly number[]): NDArray {
+export function transpose(a: NDArray, axes?: readonly number[], out?: NDArray): NDArray {
   checkArray('transpose', 'input', a);
   const order = axes ? axes.map((ax) => normalizeAxis('transpose', ax, a.ndim)) : a.shape.map((_, i) => a.ndim - 1 - i);
   if (order.length !== a.ndim || new Set(order).size !== a.ndim) {
@@ -34,36 +36,9 @@ export function transpose(a: NDArray, axes?: readonly number[]): NDArray {
       `transpose: axes [${axes?.join(', ')}] must be a permutation of the ${a.ndim} dimensions of ${formatShape(a.shape)}`,
     );
   }
-  const outShape = order.map((ax) => a.shape[ax]);
-  const inStrides = stridesOf(a.shape);
-  const strides = order.map((ax) => inStrides[ax]);
-  const out = allocate(a.dtype, a.size);
-  const src = a.data;
-  if (a.ndim === 2 && order[0] === 1) {
-    // The common matrix transpose, in cache-friendly tiles.
-    const [rows, cols] = a.shape;
-    const T = 32;
-    for (let i0 = 0; i0 < rows; i0 += T) {
-      for (let j0 = 0; j0 < cols; j0 += T) {
-        const iEnd = Math.min(i0 + T, rows);
-        const jEnd = Math.min(j0 + T, cols);
-        for (let i = i0; i < iEnd; i++) for (let j = j0; j < jEnd; j++) out[j * rows + i] = src[i * cols + j];
-      }
-    }
-    return new NDArray(out, outShape);
-  }
-  const index = new Array<number>(a.ndim).fill(0);
-  let offset = 0;
-  for (let k = 0; k < out.length; k++) {
-    out[k] = src[offset];
-    for (let d = a.ndim - 1; d >= 0; d--) {
-      offset += strides[d];
-      if (++index[d] < outShape[d]) break;
-      offset -= strides[d] * outShape[d];
-      index[d] = 0;
-    }
-  }
-  return new NDArray(out, outShape);
+  const result = prepareOut('transpose', out, order.map((ax) => a.shape[ax]), a.dtype);
+  kernel('permute', ts.permute)({ x: a, axes: order, out: result });
+  return result;
 }
 
 /** `torch.permute`: the same as `transpose(a, axes)`. */
@@ -107,37 +82,133 @@ export function slice(a: NDArray, start: number, end?: number, axis = 0): NDArra
   return take(a, indices, ax);
 }
 
+/** Indices as an int32 NDArray: an int32 array as it is, a list or typed array checked and copied. */
+function indexArray(op: string, indices: NDArray | ArrayLike<number>): NDArray {
+  if (indices instanceof NDArray) {
+    checkArray(op, 'indices', indices);
+    if (indices.dtype !== 'int32') {
+      throw new DTypeError(`${op}: indices must be int32, got ${indices.dtype} (convert with astype('int32'))`);
+    }
+    return indices;
+  }
+  if (indices === null || typeof indices !== 'object' || typeof (indices as ArrayLike<number>).length !== 'number') {
+    throw new ValueError(`${op}: indices must be an int32 NDArray, a number[] or an integer typed array, got ${describe(indices)}`);
+  }
+  const data = new Int32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const v = indices[k];
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
+      throw new ValueError(`${op}: indices[${k}] is ${describe(v)}; expected an integer`);
+    }
+    data[k] = v;
+  }
+  return upload(data, [data.length]);
+}
+
+/** Throws unless every index lies in [−n, n). Reads int32 indices: an argument check, on the host. */
+function checkBounds(op: string, indices: NDArray, n: number, axis: number, shape: readonly number[]): void {
+  const data = indices.data;
+  for (let k = 0; k < data.length; k++) {
+    const i = data[k];
+    if (i < -n || i >= n) {
+      throw new ValueError(`${op}: index ${i} is out of bounds for axis ${axis} of size ${n} (shape ${formatShape(shape)})`);
+    }
+  }
+}
+
 /**
- * Gathers entries along `axis` (default 0) at `indices`, as `numpy.take`:
- * `take(x, batchIndices)` picks a mini-batch of rows.
+ * Gathers entries along `axis` (default 0) at `indices`, as `numpy.take` /
+ * `torch.index_select`: `take(x, batchIndices)` picks a mini-batch of rows,
+ * `take(embedding, tokenIds)` looks up embeddings. Negative indices count
+ * from the end.
  */
-export function take(a: NDArray, indices: ArrayLike<number>, axis = 0): NDArray {
-  checkArray('take', 'input', a);
-  const ax = normalizeAxis('take', axis, a.ndim);
-  const n = a.shape[ax];
-  let outer = 1;
-  for (let i = 0; i < ax; i++) outer *= a.shape[i];
-  const inner = sizeOf(a.shape.slice(ax + 1));
-  const count = indices.length;
-  const out = allocate(a.dtype, outer * count * inner);
-  for (let k = 0; k < count; k++) {
-    const raw = indices[k];
-    if (!Number.isInteger(raw) || raw < -n || raw >= n) {
-      throw new ValueError(
-        `take: index ${raw} is out of bounds for axis ${ax} of size ${n} (shape ${formatShape(a.shape)})`,
+export function take(a: NDArray, indices: NDArray | ArrayLike<number>, axis = 0, out?: NDArray): NDArray {
+  const op = 'take';
+  checkArray(op, 'input', a);
+  const ax = normalizeAxis(op, axis, a.ndim);
+  const idx = indexArray(op, indices);
+  checkBounds(op, idx, a.shape[ax], ax, a.shape);
+  const shape = [...a.shape.slice(0, ax), ...idx.shape, ...a.shape.slice(ax + 1)];
+  const result = prepareOut(op, out, shape, a.dtype);
+  kernel(op, ts.take)({ x: a, indices: idx.reshape([idx.size]), axis: ax, out: result.reshape([...a.shape.slice(0, ax), idx.size, ...a.shape.slice(ax + 1)]) });
+  return result;
+}
+
+/**
+ * `out[..., indices[i], ...] += source[..., i, ...]` along `axis`, in place,
+ * as `torch.Tensor.index_add_`: take's adjoint (an embedding's weight
+ * gradient). Repeated indices add up. Returns out.
+ */
+export function indexAdd(out: NDArray, axis: number, indices: NDArray | ArrayLike<number>, source: NDArray): NDArray {
+  const op = 'indexAdd';
+  checkArray(op, 'out', out);
+  checkArray(op, 'source', source);
+  checkSameDType(op, 'out', out, 'source', source);
+  const ax = normalizeAxis(op, axis, out.ndim);
+  const idx = indexArray(op, indices);
+  checkBounds(op, idx, out.shape[ax], ax, out.shape);
+  const expected = [...out.shape.slice(0, ax), idx.size, ...out.shape.slice(ax + 1)];
+  if (source.size !== expected.reduce((p, d) => p * d, 1) || source.ndim !== out.ndim - 1 + idx.ndim) {
+    throw new ShapeError(
+      `${op}: source has shape ${formatShape(source.shape)}, expected ${formatShape([...out.shape.slice(0, ax), ...idx.shape, ...out.shape.slice(ax + 1)])}`,
+    );
+  }
+  kernel(op, ts.indexAdd)({ source: source.reshape(expected), indices: idx.reshape([idx.size]), axis: ax, out });
+  return out;
+}
+
+/** Checks torch.gather / scatter_add's int32 index against the array it addresses. */
+function checkPickIndex(op: string, indices: NDArray, other: NDArray, axis: number): void {
+  if (indices.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${indices.dtype}`);
+  if (indices.ndim !== other.ndim) {
+    throw new ShapeError(`${op}: indices ${formatShape(indices.shape)} must have the rank of ${formatShape(other.shape)}`);
+  }
+  for (let d = 0; d < other.ndim; d++) {
+    if (d !== axis && indices.shape[d] > other.shape[d]) {
+      throw new ShapeError(
+        `${op}: indices ${formatShape(indices.shape)} is larger than ${formatShape(other.shape)} in dimension ${d}`,
       );
     }
   }
-  for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < count; k++) {
-      const i = indices[k] < 0 ? indices[k] + n : indices[k];
-      const src = (o * n + i) * inner;
-      out.set(a.data.subarray(src, src + inner), (o * count + k) * inner);
-    }
+  checkBounds(op, indices, other.shape[axis], axis, other.shape);
+}
+
+/**
+ * `out[i][j] = x[i][indices[i][j]]` along `axis` (here 1), as `torch.gather`:
+ * one element per index, the index of x's rank. Picks the target class's
+ * log-probability of every row: `gather(logp, 1, targets.reshape([-1, 1]))`.
+ */
+export function gather(x: NDArray, axis: number, indices: NDArray, out?: NDArray): NDArray {
+  const op = 'gather';
+  checkArray(op, 'input', x);
+  checkArray(op, 'indices', indices);
+  const ax = normalizeAxis(op, axis, x.ndim);
+  checkPickIndex(op, indices, x, ax);
+  if (indices.shape.some((d, i) => i !== ax && d !== x.shape[i])) {
+    throw new ShapeError(`${op}: indices ${formatShape(indices.shape)} must match ${formatShape(x.shape)} but along axis ${ax}`);
   }
-  const shape = a.shape.slice();
-  shape[ax] = count;
-  return new NDArray(out, shape);
+  const result = prepareOut(op, out, indices.shape, x.dtype);
+  kernel(op, ts.gather)({ x, indices, axis: ax, out: result });
+  return result;
+}
+
+/**
+ * `out[i][indices[i][j]] += source[i][j]` along `axis` (here 1), in place, as
+ * `torch.Tensor.scatter_add_`: gather's adjoint. Returns out.
+ */
+export function scatterAdd(out: NDArray, axis: number, indices: NDArray, source: NDArray): NDArray {
+  const op = 'scatterAdd';
+  checkArray(op, 'out', out);
+  checkArray(op, 'indices', indices);
+  checkArray(op, 'source', source);
+  checkSameDType(op, 'out', out, 'source', source);
+  const ax = normalizeAxis(op, axis, out.ndim);
+  checkPickIndex(op, indices, out, ax);
+  if (source.ndim !== indices.ndim || source.shape.some((d, i) => d !== indices.shape[i])) {
+    throw new ShapeError(`${op}: source ${formatShape(source.shape)} must have the shape of indices ${formatShape(indices.shape)}`);
+  }
+  kernel(op, ts.scatterAdd)({ source, indices, axis: ax, out });
+  return out;
 }
 
 /** Row `i` of the first axis (a copy), as `a[i]`. */
@@ -156,7 +227,7 @@ function checkList(op: string, arrays: readonly NDArray[]): void {
 }
 
 /** Joins arrays along an existing axis; every other dimension must agree. */
-export function concat(arrays: readonly NDArray[], axis = 0): NDArray {
+export function concat(arrays: readonly NDArray[], axis = 0, out?: NDArray): NDArray {
   checkList('concat', arrays);
   const first = arrays[0];
   const ax = normalizeAxis('concat', axis, first.ndim);
@@ -169,20 +240,11 @@ export function concat(arrays: readonly NDArray[], axis = 0): NDArray {
       );
     }
   }
-  const outer = sizeOf(first.shape.slice(0, ax));
-  const total = arrays.reduce((s, x) => s + x.shape[ax], 0);
   const shape = first.shape.slice();
-  shape[ax] = total;
-  const out = allocate(first.dtype, sizeOf(shape));
-  let dst = 0;
-  for (let o = 0; o < outer; o++) {
-    for (const x of arrays) {
-      const chunk = x.size / Math.max(outer, 1);
-      out.set(x.data.subarray(o * chunk, (o + 1) * chunk), dst);
-      dst += chunk;
-    }
-  }
-  return new NDArray(out, shape);
+  shape[ax] = arrays.reduce((s, x) => s + x.shape[ax], 0);
+  const result = prepareOut('concat', out, shape, first.dtype);
+  kernel('concat', ts.concat)({ inputs: arrays, axis: ax, out: result });
+  return result;
 }
 
 /** Joins arrays of one shape along a new axis. */

@@ -1,4 +1,4 @@
-import type { TypedArray } from '../dtype';
+import type { FloatArray } from '../dtype';
 
 /**
  * A seeded source of random numbers. Every function that draws (`rand`,
@@ -10,9 +10,9 @@ import type { TypedArray } from '../dtype';
  */
 export interface Generator {
   /** Fills `out` with U[low, high) samples, as `tensor.uniform_(low, high)` does for out's dtype. */
-  uniform(out: TypedArray, low: number, high: number): void;
+  uniform(out: FloatArray, low: number, high: number): void;
   /** Fills `out` with N(mean, std²) samples, as `tensor.normal_(mean, std)` does for out's dtype. */
-  normal(out: TypedArray, mean: number, std: number): void;
+  normal(out: FloatArray, mean: number, std: number): void;
   /** A uniformly random integer in [0, n), n ≤ 2^32. */
   randint(n: number): number;
 }

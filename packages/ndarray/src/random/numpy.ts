@@ -1,4 +1,4 @@
-import type { TypedArray } from '../dtype';
+import type { FloatArray } from '../dtype';
 import { ValueError, describe } from '../errors';
 import type { Generator } from './generator';
 import { MT19937 } from './mt19937';
@@ -108,7 +108,7 @@ export class NumpyRandomState implements Generator {
    * distributions.c, `low + (high - low) * random_sample()`, in double; a
    * Float32Array receives each double rounded to float32.
    */
-  uniform(out: TypedArray, low: number, high: number): void {
+  uniform(out: FloatArray, low: number, high: number): void {
     const op = 'NumpyRandomState.uniform';
     checkOut(op, out);
     checkFinite(op, 'low', low);
@@ -157,7 +157,7 @@ export class NumpyRandomState implements Generator {
    * `np.random.normal(mean, std, size)` into `out`: `legacy_normal`,
    * `loc + scale * gauss`, in double; a Float32Array receives it rounded.
    */
-  normal(out: TypedArray, mean: number, std: number): void {
+  normal(out: FloatArray, mean: number, std: number): void {
     const op = 'NumpyRandomState.normal';
     checkOut(op, out);
     checkFinite(op, 'mean', mean);

@@ -1,4 +1,4 @@
-import type { TypedArray } from '../dtype';
+import type { FloatArray } from '../dtype';
 import { ValueError, describe } from '../errors';
 import type { Generator } from './generator';
 import { TWO_PI, normalFill16Avx2, normalFill16Double } from './avx2';
@@ -156,7 +156,7 @@ export class TorchGenerator implements Generator {
    * `x * (to - from) + from` with x = 24 (float32) or 53 (float64) random bits
    * scaled into [0, 1), computed in that dtype as one fused multiply-add.
    */
-  uniform(out: TypedArray, low: number, high: number): void {
+  uniform(out: FloatArray, low: number, high: number): void {
     const op = 'TorchGenerator.uniform';
     checkOut(op, out);
     checkFinite(op, 'low', low);
@@ -202,7 +202,7 @@ export class TorchGenerator implements Generator {
    * sample per element, which caches the sine half of each pair in the
    * generator for the next call.
    */
-  normal(out: TypedArray, mean: number, std: number): void {
+  normal(out: FloatArray, mean: number, std: number): void {
     const op = 'TorchGenerator.normal';
     checkOut(op, out);
     checkFinite(op, 'mean', mean);

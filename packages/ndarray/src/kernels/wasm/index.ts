@@ -1,16 +1,20 @@
 /**
  * The WebAssembly SIMD backend: `gemm` runs the packed, register-tiled kernels
  * compiled from `assembly/gemm.ts` (float32 accumulates in f32x4 lanes, float64
- * in f64x2 lanes); every other operation is the TypeScript kernel's.
+ * in f64x2 lanes), `relu` and `reluBackward` those of `assembly/elementwise.ts`;
+ * every other kernel is the TypeScript one.
  *
- * The module's bytes are inlined (base64), so bundlers and browsers load no
- * file; it is compiled synchronously on the first gemm large enough to use it
- * (browsers allow that on the main thread for modules up to 4 KB, which
+ * The modules' bytes are inlined (base64), so bundlers and browsers load no
+ * file; each is compiled synchronously on the first call large enough to use
+ * it (browsers allow that on the main thread for modules up to 4 KB, which
  * scripts/build-wasm.mjs enforces).
  */
-import type { TypedArray } from '../../dtype';
-import { jsBackend } from '../js';
-import type { Backend, UnaryOp } from '../types';
+import type { FloatArray } from '../../dtype';
+import { elementwiseKernels } from '../js/elementwise';
+import { type HostGemm, gemmTypeScript, runGemm } from '../js/gemm';
+import { hostFloat } from '../js/host';
+import type { Backend } from '../registry';
+import type { GemmProblem, Kernels, OutputGradArgs, UnaryArgs } from '../types';
 import { ELEMENTWISE_WASM_BASE64, GEMM_WASM_BASE64 } from './gemm-bytes';
 import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
 import { THREAD_MIN_WORK, threadPool } from './threads';
@@ -80,9 +84,10 @@ export interface WasmBackendOptions {
 }
 
 /**
- * Builds a backend whose `gemm` runs in WebAssembly SIMD, or returns
- * `undefined` where the engine has no WebAssembly or no SIMD (then keep the
- * default TypeScript backend). Install it with `setBackend`.
+ * Builds a backend whose `gemm`, `relu` and `reluBackward` run in WebAssembly
+ * SIMD (every other kernel is the TypeScript one), or returns `undefined`
+ * where the engine has no WebAssembly or no SIMD (then keep the default
+ * TypeScript backend). Install it with `setBackend`.
  *
  * @example
  * ```ts
@@ -125,39 +130,28 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
   }
   const load = lazyInstance<GemmExports>(GEMM_WASM_BASE64);
 
-  function gemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: TypedArray,
-    aOffset: number,
-    b: TypedArray,
-    bOffset: number,
-    c: TypedArray,
-    cOffset: number,
-    accumulate: boolean,
-  ): void {
+  /** One 2-D product: on the threads when large and started, else in this thread's module. */
+  function product(call: HostGemm): void {
+    const { m, n, k, a, b, c } = call;
     // Empty products are the TypeScript kernel's (it zero-fills C when k = 0).
     const wasm = m > 0 && n > 0 && k > 0 && m * n * k >= minWork ? load() : null;
     const f64 = c instanceof Float64Array;
     // Operands are one dtype (the ops check); anything else stays in TypeScript.
     if (wasm === null || a instanceof Float64Array !== f64 || b instanceof Float64Array !== f64) {
-      jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+      gemmTypeScript(call);
       return;
     }
     // Large products go to the threads when setNumThreads started some.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
-    if (pool?.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate)) return;
-    const staged = stage(wasm.memory, wasm.dataStart(), f64, transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    if (pool?.gemm(call)) return;
+    const staged = stage(wasm.memory, wasm.dataStart(), call);
     if (staged === null) {
-      jsBackend.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+      gemmTypeScript(call);
       return;
     }
     const { aPtr, bPtr, cPtr, out } = staged;
-    (f64 ? wasm.gemmF64 : wasm.gemmF32)(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, m, 0, n);
-    c.set(out, cOffset);
+    (f64 ? wasm.gemmF64 : wasm.gemmF32)(+call.transA, +call.transB, m, n, k, aPtr, bPtr, cPtr, +call.accumulate, 0, m, 0, n);
+    c.set(out, call.cOffset);
   }
 
   const minElements = options.minElements ?? MIN_ELEMENTS;
@@ -170,8 +164,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
    * the memory cannot grow, so the caller runs the TypeScript loop.
    */
   function elementwiseCall(
-    inputs: TypedArray[],
-    out: TypedArray,
+    inputs: FloatArray[],
+    out: FloatArray,
     kernel: (wasm: ElementwiseExports, f64: boolean, addresses: number[], n: number) => void,
   ): boolean {
     const n = out.length;
@@ -195,28 +189,36 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     return true;
   }
 
-  function unary(op: UnaryOp, a: TypedArray, out: TypedArray): void {
-    const done =
-      op === 'relu' &&
-      elementwiseCall([a], out, (wasm, f64, [x, o], n) => (f64 ? wasm.reluF64 : wasm.reluF32)(x, o, n));
-    if (!done) jsBackend.unary(op, a, out);
+  function relu(args: UnaryArgs): void {
+    const done = elementwiseCall([hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) =>
+      (f64 ? wasm.reluF64 : wasm.reluF32)(x, o, n),
+    );
+    if (!done) elementwiseKernels.relu(args);
   }
 
-  function reluBackward(grad: TypedArray, output: TypedArray, out: TypedArray): void {
-    const done = elementwiseCall([grad, output], out, (wasm, f64, [g, y, o], n) =>
+  function reluBackward(args: OutputGradArgs): void {
+    const { grad, output, out } = args;
+    const done = elementwiseCall([hostFloat(grad), hostFloat(output)], hostFloat(out), (wasm, f64, [g, y, o], n) =>
       (f64 ? wasm.reluBackwardF64 : wasm.reluBackwardF32)(g, y, o, n),
     );
-    if (!done) jsBackend.reluBackward(grad, output, out);
+    if (!done) elementwiseKernels.reluBackward(args);
   }
 
-  return { ...jsBackend, name: 'wasm', gemm, unary, reluBackward };
+  const activations = { ...elementwiseKernels, relu };
+  const kernels: Partial<Kernels> = {
+    gemm: (problem: GemmProblem) => runGemm(problem, product, activations),
+    relu,
+    reluBackward,
+  };
+  return { name: 'wasm', fallback: 'js', kernels };
 }
 
 /**
  * The WebAssembly SIMD backend, or `undefined` where the engine lacks Wasm
- * SIMD. `gemm` (and so `matmul`) runs in WebAssembly; float32 products
- * accumulate in float32, as BLAS and PyTorch do, where the TypeScript kernel
- * accumulates in float64. Every other operation is the TypeScript kernel's.
+ * SIMD. `gemm` (and so `matmul` and every `Linear`) and ReLU run in
+ * WebAssembly; float32 products accumulate in float32, as BLAS and PyTorch
+ * do, where the TypeScript kernel accumulates in float64. Every other kernel
+ * is the TypeScript one.
  *
  * @example
  * ```ts

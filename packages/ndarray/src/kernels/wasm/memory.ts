@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { Backend } from '../types';
+import type { HostGemm } from '../js/gemm';
 
 /** The bytes of a module inlined as base64 (`atob` exists in Node ≥ 16 and every browser). */
 export function decodeBase64(text: string): Uint8Array {
@@ -49,14 +49,11 @@ export interface Staged {
  * Copies op(A)'s and op(B)'s storage (and C, when accumulating: the kernel
  * adds into it) into `memory` from byte `at` on, each operand on a 64-byte
  * boundary, growing the memory as needed; null when it cannot grow. After the
- * kernel runs, `c.set(out, cOffset)` reads the product back.
+ * kernel runs, `c.set(out, cOffset)` reads the product back. Operands share C's dtype.
  */
-export function stage(
-  memory: WasmMemory,
-  at: number,
-  f64: boolean,
-  ...[, , m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate]: Parameters<Backend['gemm']>
-): Staged | null {
+export function stage(memory: WasmMemory, at: number, call: HostGemm): Staged | null {
+  const { m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate } = call;
+  const f64 = c instanceof Float64Array;
   const bytes = f64 ? 8 : 4;
   const aPtr = at;
   const bPtr = aPtr + Math.ceil((m * k * bytes) / 64) * 64;

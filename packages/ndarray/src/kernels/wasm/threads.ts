@@ -16,7 +16,7 @@
  *
  * @internal The public API is `setNumThreads` / `getNumThreads`.
  */
-import type { Backend } from '../types';
+import type { HostGemm } from '../js/gemm';
 import { GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
 import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
 
@@ -136,14 +136,14 @@ class ThreadPool {
   }
 
   /**
-   * C = op(A)·op(B) (+ C), with the arguments of `Backend.gemm` (one dtype),
-   * split across the threads; false (nothing done) when the operands do not
-   * fit the shared memory, so the caller runs it alone.
+   * One 2-D product (one dtype) split across the threads; false (nothing
+   * done) when the operands do not fit the shared memory, so the caller runs
+   * it alone.
    */
-  gemm(...args: Parameters<Backend['gemm']>): boolean {
-    const [transA, transB, m, n, k, , , , , c, cOffset, accumulate] = args;
+  gemm(call: HostGemm): boolean {
+    const { transA, transB, m, n, k, c, cOffset, accumulate } = call;
     const f64 = c instanceof Float64Array;
-    const staged = stage(this.memory, this.dataStart, f64, ...args);
+    const staged = stage(this.memory, this.dataStart, call);
     if (staged === null) return false;
     const { aPtr, bPtr, cPtr, out } = staged;
 

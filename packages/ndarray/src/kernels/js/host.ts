@@ -1,0 +1,48 @@
+/**
+ * What the TypeScript kernels share: the host memory of an array, and the
+ * strides that read an array as if broadcast to a larger shape.
+ */
+import type { FloatArray, TypedArray } from '../../dtype';
+import type { NDArray } from '../../ndarray';
+
+/**
+ * The host typed array of an array on a host backend. Ops check that every
+ * array they pass lives where the active backend keeps its arrays, so a host
+ * kernel only ever sees host storage.
+ */
+export function host(x: NDArray): TypedArray {
+  return x.storage as TypedArray;
+}
+
+/** {@link host} for the float arrays the arithmetic kernels take. */
+export function hostFloat(x: NDArray): FloatArray {
+  return x.storage as FloatArray;
+}
+
+/** Row-major strides of `shape` read as if broadcast to `target` (0 along stretched dimensions). */
+export function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
+  const out = new Array<number>(target.length).fill(0);
+  const offset = target.length - shape.length;
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i + offset] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return out;
+}
+
+/** The product of the sizes of `shape[from..to)`. */
+export function span(shape: readonly number[], from: number, to: number): number {
+  let n = 1;
+  for (let i = from; i < to; i++) n *= shape[i];
+  return n;
+}
+
+/** Float32 rounding for float32 outputs, the identity for float64: where torch's float32 kernels round. */
+export function roundingOf(out: NDArray): (x: number) => number {
+  return out.dtype === 'float32' ? Math.fround : identity;
+}
+
+function identity(x: number): number {
+  return x;
+}

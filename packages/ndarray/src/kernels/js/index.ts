@@ -1,0 +1,30 @@
+/**
+ * Every TypeScript kernel in one table. Ops import the module of their own
+ * kernels (so a bundle keeps only those); this table lists them all, for the
+ * conformance suite and for a backend that wants to wrap the whole set.
+ */
+import type { Kernels } from '../types';
+import { convKernels } from './conv';
+import { elementwiseKernels } from './elementwise';
+import { gemmKernels } from './gemm';
+import { indexingKernels } from './indexing';
+import { normalizeKernels } from './normalize';
+import { optimizerKernels } from './optimizers';
+import { poolKernels } from './pool';
+import { randomKernels } from './random';
+import { reduceKernels } from './reduce';
+
+/** Every kernel's TypeScript implementation, by name. */
+export const typescriptKernels: Kernels = {
+  ...elementwiseKernels,
+  ...indexingKernels,
+  ...reduceKernels,
+  ...normalizeKernels,
+  ...gemmKernels,
+  ...convKernels,
+  ...poolKernels,
+  ...randomKernels,
+  ...optimizerKernels,
+};
+
+export { jsBackend } from './backend';

@@ -1,0 +1,190 @@
+/**
+ * Softmax, log-softmax and layer normalisation in TypeScript: each row (one
+ * position of every axis but the normalised ones) is reduced in float64 and
+ * written back with one rounding per element.
+ */
+import type { NDArray } from '../../ndarray';
+import type { AxisArgs, AxisGradArgs, Kernels } from '../types';
+import { hostFloat, span } from './host';
+
+/** x viewed as [outer, len, inner] around `axis`. */
+function around(x: NDArray, axis: number): [number, number, number] {
+  return [span(x.shape, 0, axis), x.shape[axis], span(x.shape, axis + 1, x.shape.length)];
+}
+
+function softmaxLike(log: boolean, { x, axis, out }: AxisArgs): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  const [outer, len, inner] = around(x, axis);
+  for (let r = 0; r < outer; r++) {
+    for (let j = 0; j < inner; j++) {
+      const base = r * len * inner + j;
+      const end = base + len * inner;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let k = base; k < end; k += inner) if (a[k] > max || Number.isNaN(a[k])) max = a[k];
+      // A row of −∞ (or holding +∞) has no finite shift: torch gives NaN there too.
+      let sum = 0;
+      for (let k = base; k < end; k += inner) sum += Math.exp(a[k] - max);
+      if (log) {
+        // (x − max) − log Σ, in torch's order: max + log Σ first would lose small log-probabilities.
+        const lse = Math.log(sum);
+        for (let k = base; k < end; k += inner) o[k] = a[k] - max - lse;
+      } else {
+        const inv = 1 / sum;
+        for (let k = base; k < end; k += inner) o[k] = Math.exp(a[k] - max) * inv;
+      }
+    }
+  }
+}
+
+function softmaxBackward({ grad, output, axis, out }: AxisGradArgs): void {
+  const g = hostFloat(grad);
+  const y = hostFloat(output);
+  const o = hostFloat(out);
+  const [outer, len, inner] = around(output, axis);
+  for (let r = 0; r < outer; r++) {
+    for (let j = 0; j < inner; j++) {
+      const base = r * len * inner + j;
+      const end = base + len * inner;
+      let dot = 0;
+      for (let k = base; k < end; k += inner) dot += g[k] * y[k];
+      for (let k = base; k < end; k += inner) o[k] = y[k] * (g[k] - dot);
+    }
+  }
+}
+
+function logSoftmaxBackward({ grad, output, axis, out }: AxisGradArgs): void {
+  const g = hostFloat(grad);
+  const y = hostFloat(output);
+  const o = hostFloat(out);
+  const [outer, len, inner] = around(output, axis);
+  for (let r = 0; r < outer; r++) {
+    for (let j = 0; j < inner; j++) {
+      const base = r * len * inner + j;
+      const end = base + len * inner;
+      let total = 0;
+      for (let k = base; k < end; k += inner) total += g[k];
+      for (let k = base; k < end; k += inner) o[k] = g[k] - Math.exp(y[k]) * total;
+    }
+  }
+}
+
+function layerNorm({
+  x,
+  weight,
+  bias,
+  eps,
+  out,
+  mean,
+  invStd,
+}: {
+  x: NDArray;
+  weight: NDArray | undefined;
+  bias: NDArray | undefined;
+  eps: number;
+  out: NDArray;
+  mean: NDArray;
+  invStd: NDArray;
+}): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  const m = hostFloat(mean);
+  const s = hostFloat(invStd);
+  const w = weight === undefined ? undefined : hostFloat(weight);
+  const b = bias === undefined ? undefined : hostFloat(bias);
+  const rows = m.length;
+  const features = rows === 0 ? 0 : a.length / rows;
+  for (let r = 0; r < rows; r++) {
+    const base = r * features;
+    let total = 0;
+    for (let f = 0; f < features; f++) total += a[base + f];
+    const mu = total / features;
+    let squares = 0;
+    for (let f = 0; f < features; f++) {
+      const d = a[base + f] - mu;
+      squares += d * d;
+    }
+    const inv = 1 / Math.sqrt(squares / features + eps);
+    m[r] = mu;
+    s[r] = inv;
+    for (let f = 0; f < features; f++) {
+      let v = (a[base + f] - mu) * inv;
+      if (w !== undefined) v *= w[f];
+      if (b !== undefined) v += b[f];
+      o[base + f] = v;
+    }
+  }
+}
+
+function layerNormBackward({
+  grad,
+  x,
+  mean,
+  invStd,
+  weight,
+  dx,
+  dWeight,
+  dBias,
+}: {
+  grad: NDArray;
+  x: NDArray;
+  mean: NDArray;
+  invStd: NDArray;
+  weight: NDArray | undefined;
+  dx: NDArray | undefined;
+  dWeight: NDArray | undefined;
+  dBias: NDArray | undefined;
+}): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(x);
+  const m = hostFloat(mean);
+  const s = hostFloat(invStd);
+  const w = weight === undefined ? undefined : hostFloat(weight);
+  const rows = m.length;
+  const features = rows === 0 ? 0 : a.length / rows;
+  if (dx !== undefined) {
+    const d = hostFloat(dx);
+    for (let r = 0; r < rows; r++) {
+      const base = r * features;
+      const mu = m[r];
+      const inv = s[r];
+      // dx = inv/F · (F·ĝ − Σĝ − x̂·Σ ĝ·x̂), ĝ = g·w, x̂ = (x − mean)·inv.
+      let sumG = 0;
+      let sumGX = 0;
+      for (let f = 0; f < features; f++) {
+        const gh = w === undefined ? g[base + f] : g[base + f] * w[f];
+        sumG += gh;
+        sumGX += gh * (a[base + f] - mu) * inv;
+      }
+      for (let f = 0; f < features; f++) {
+        const gh = w === undefined ? g[base + f] : g[base + f] * w[f];
+        const xh = (a[base + f] - mu) * inv;
+        d[base + f] = (inv / features) * (features * gh - sumG - xh * sumGX);
+      }
+    }
+  }
+  if (dWeight !== undefined || dBias !== undefined) {
+    const dw = dWeight === undefined ? undefined : hostFloat(dWeight);
+    const db = dBias === undefined ? undefined : hostFloat(dBias);
+    for (let f = 0; f < features; f++) {
+      let sw = 0;
+      let sb = 0;
+      for (let r = 0; r < rows; r++) {
+        const k = r * features + f;
+        sw += g[k] * (a[k] - m[r]) * s[r];
+        sb += g[k];
+      }
+      if (dw !== undefined) dw[f] += sw;
+      if (db !== undefined) db[f] += sb;
+    }
+  }
+}
+
+export const normalizeKernels = {
+  softmax: (args: AxisArgs) => softmaxLike(false, args),
+  logSoftmax: (args: AxisArgs) => softmaxLike(true, args),
+  softmaxBackward,
+  logSoftmaxBackward,
+  layerNorm,
+  layerNormBackward,
+} satisfies Partial<Kernels>;

@@ -1,0 +1,135 @@
+/**
+ * Backends and their kernels, by name. An op validates its arguments,
+ * allocates its output on the active backend and asks for the kernel of its
+ * name: the active backend's own if it registered one, else (for a backend
+ * whose arrays live on the host) the TypeScript kernel the op carries, so a
+ * bundle holds only the kernels of the ops it uses.
+ */
+import { type DType, allocate } from '../dtype';
+import type { Storage } from '../storage';
+import { jsBackend } from './js/backend';
+import type { KernelName, Kernels } from './types';
+import { wasmBackend } from './wasm/index';
+
+/**
+ * A set of kernels and where its arrays live. `kernels` holds what this
+ * backend implements itself; `registerKernel` adds to it.
+ *
+ * A backend without `allocate` keeps its arrays in host typed arrays (the
+ * TypeScript and WebAssembly backends): any kernel it lacks runs the
+ * TypeScript one, through `fallback` first when it names another backend. A
+ * backend with `allocate` keeps its arrays in its own storage (a GPU): every
+ * kernel an op needs must be its own, and a missing one is an error naming it.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly kernels: Partial<Kernels>;
+  /** The backend whose kernels run where this one has none (host backends only). */
+  readonly fallback?: string;
+  /** Storage for `size` zero-filled elements of `dtype`, for backends that keep arrays off the host. */
+  allocate?(dtype: DType, size: number): Storage;
+}
+
+/** A kernel the active backend cannot run. */
+export class KernelError extends Error {
+  override name = 'KernelError';
+}
+
+const backends = new Map<string, Backend>();
+let active: Backend | undefined;
+
+/** Makes `backend` known by its name (replacing one of that name), so `setBackend(name)` finds it. */
+export function registerBackend(backend: Backend): Backend {
+  if (backend === null || typeof backend !== 'object' || typeof backend.name !== 'string' || backend.name === '') {
+    throw new KernelError(`registerBackend: expected a backend { name, kernels }, got ${String(backend)}`);
+  }
+  if (typeof backend.kernels !== 'object' || backend.kernels === null) {
+    throw new KernelError(`registerBackend: backend '${backend.name}' has no kernels record`);
+  }
+  backends.set(backend.name, backend);
+  return backend;
+}
+
+/** The backend of that name, or undefined. */
+export function findBackend(name: string): Backend | undefined {
+  getBackend();
+  return backends.get(name);
+}
+
+/** The names of the registered backends. */
+export function listBackends(): string[] {
+  getBackend();
+  return [...backends.keys()];
+}
+
+/**
+ * Adds (or replaces) one kernel of a registered backend, as tfjs's
+ * `registerKernel`: `registerKernel('webgpu', 'add', addOnTheGpu)`.
+ */
+export function registerKernel<N extends KernelName>(backendName: string, name: N, kernel: Kernels[N]): void {
+  const backend = findBackend(backendName);
+  if (backend === undefined) {
+    throw new KernelError(
+      `registerKernel: no backend named '${backendName}' (registered: ${listBackends().join(', ') || 'none'}); call registerBackend first`,
+    );
+  }
+  if (typeof kernel !== 'function') {
+    throw new KernelError(`registerKernel: kernel '${name}' of backend '${backendName}' must be a function`);
+  }
+  (backend.kernels as Record<string, unknown>)[name] = kernel;
+}
+
+/**
+ * The backend every op runs on: WebAssembly SIMD where the engine has it
+ * (`wasmBackend`), else the TypeScript one (`jsBackend`), until `setBackend`.
+ */
+export function getBackend(): Backend {
+  if (active === undefined) {
+    if (!backends.has(jsBackend.name)) backends.set(jsBackend.name, jsBackend);
+    if (wasmBackend !== undefined && !backends.has(wasmBackend.name)) backends.set(wasmBackend.name, wasmBackend);
+    active = wasmBackend ?? jsBackend;
+  }
+  return active;
+}
+
+/**
+ * Makes a backend (or the registered backend of that name) the one every
+ * later op runs on; returns the previous one.
+ */
+export function setBackend(backend: Backend | string): Backend {
+  const next = typeof backend === 'string' ? findBackend(backend) : backend;
+  if (next === undefined) {
+    throw new KernelError(`setBackend: no backend named '${backend}' (registered: ${listBackends().join(', ') || 'none'})`);
+  }
+  if (typeof next !== 'object' || typeof next.kernels !== 'object') {
+    throw new KernelError(`setBackend: expected a backend { name, kernels } or a backend's name, got ${String(backend)}`);
+  }
+  const previous = getBackend();
+  if (!backends.has(next.name)) backends.set(next.name, next);
+  active = next;
+  return previous;
+}
+
+/**
+ * The kernel `name` of the active backend: its own, else its fallback's,
+ * else `typescript` (the op's TypeScript kernel) for a backend on the host.
+ */
+export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): Kernels[N] {
+  const backend = active ?? getBackend();
+  const own = backend.kernels[name];
+  if (own !== undefined) return own as Kernels[N];
+  if (backend.allocate !== undefined) {
+    throw new KernelError(`backend '${backend.name}' has no kernel '${name}'; register one with registerKernel('${backend.name}', '${name}', ...)`);
+  }
+  if (backend.fallback !== undefined) {
+    const fallback = backends.get(backend.fallback)?.kernels[name];
+    if (fallback !== undefined) return fallback as Kernels[N];
+  }
+  return typescript;
+}
+
+/** Storage for a new array on the active backend: zero-filled. */
+export function allocateStorage(dtype: DType, size: number): Storage {
+  const backend = active ?? getBackend();
+  return backend.allocate === undefined ? allocate(dtype, size) : backend.allocate(dtype, size);
+}

@@ -1,0 +1,209 @@
+/**
+ * The ops behind 2-D convolution and pooling over NCHW arrays: the geometry
+ * of a pass (torch's output-size rules), im2col/col2im, and max and average
+ * pooling with their backward passes.
+ */
+import { ShapeError, formatShape } from '../errors';
+import { convKernels } from '../kernels/js/conv';
+import { poolKernels } from '../kernels/js/pool';
+import { kernel } from '../kernels/registry';
+import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../kernels/types';
+import type { NDArray } from '../ndarray';
+import { shapesEqual } from '../shape';
+import { checkArray, checkFloatArray, prepareOut } from './operand';
+
+export type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry };
+
+/** A convolution's window, each as [height, width]. */
+export interface Conv2dWindow {
+  kernelSize: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
+}
+
+/** One output size, as torch computes it: ⌊(in + 2·pad − dilation·(kernel − 1) − 1) / stride⌋ + 1. */
+export function convOutputSize(size: number, kernel: number, stride: number, pad: number, dilation: number): number {
+  return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/**
+ * The geometry of a convolution of an [N, C, H, W] input (`op` names the
+ * caller in errors): its output size, or a ShapeError when the padded input
+ * is smaller than the (dilated) kernel.
+ */
+export function conv2dGeometry(op: string, inputShape: readonly number[], window: Conv2dWindow): Conv2dGeometry {
+  if (inputShape.length !== 4) {
+    throw new ShapeError(`${op}: expected a 4-D input [N, C, H, W], got ${formatShape(inputShape)}`);
+  }
+  const [batch, channels, height, width] = inputShape;
+  const [kernelH, kernelW] = window.kernelSize;
+  const [strideH, strideW] = window.stride;
+  const [padH, padW] = window.padding;
+  const [dilationH, dilationW] = window.dilation;
+  const outH = convOutputSize(height, kernelH, strideH, padH, dilationH);
+  const outW = convOutputSize(width, kernelW, strideW, padW, dilationW);
+  if (outH < 1 || outW < 1) {
+    throw new ShapeError(
+      `${op}: input ${formatShape(inputShape)} padded to ${height + 2 * padH}×${width + 2 * padW} is smaller than the ` +
+        `${dilationH === 1 && dilationW === 1 ? '' : 'dilated '}kernel ${dilationH * (kernelH - 1) + 1}×${dilationW * (kernelW - 1) + 1}`,
+    );
+  }
+  return { batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
+}
+
+function colsShape(g: Conv2dGeometry): number[] {
+  return [g.batch, g.channels * g.kernelH * g.kernelW, g.outH * g.outW];
+}
+
+function imageShape(g: Conv2dGeometry): number[] {
+  return [g.batch, g.channels, g.height, g.width];
+}
+
+function checkShapeIs(op: string, name: string, x: NDArray, shape: readonly number[]): void {
+  if (!shapesEqual(x.shape, shape)) {
+    throw new ShapeError(`${op}: ${name} has shape ${formatShape(x.shape)}, expected ${formatShape(shape)} for this geometry`);
+  }
+}
+
+/**
+ * Every receptive field of x [N, C, H, W] as a column: [N, C·kh·kw, OH·OW],
+ * rows ordered as a weight [O, C, kh, kw], so a convolution is
+ * `gemm(weight.reshape([O, C·kh·kw]), im2col(x, g))`.
+ */
+export function im2col(x: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDArray {
+  const op = 'im2col';
+  checkFloatArray(op, 'input', x);
+  checkShapeIs(op, 'input', x, imageShape(geometry));
+  const result = prepareOut(op, out, colsShape(geometry), x.dtype);
+  kernel(op, convKernels.im2col)({ x, geometry, out: result });
+  return result;
+}
+
+/** im2col's adjoint: adds every column entry back onto its pixel, giving [N, C, H, W]. */
+export function col2im(cols: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDArray {
+  const op = 'col2im';
+  checkFloatArray(op, 'columns', cols);
+  checkShapeIs(op, 'columns', cols, colsShape(geometry));
+  const result = prepareOut(op, out, imageShape(geometry), cols.dtype);
+  kernel(op, convKernels.col2im)({ cols, geometry, out: result });
+  return result;
+}
+
+/** A pooling window, each as [height, width]. */
+export interface Pool2dWindow {
+  kernelSize: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+  /** Round the output size up instead of down, as torch's `ceil_mode`. */
+  ceilMode: boolean;
+}
+
+/**
+ * One output size, as torch's `pooling_output_shape`:
+ * ⌊(size + 2·pad − kernel (+ stride − 1 with ceilMode)) / stride⌋ + 1, and with
+ * ceilMode one fewer when the last window would start past the input and its
+ * left padding (it would cover right padding only).
+ */
+export function poolOutputSize(size: number, kernel: number, stride: number, pad: number, ceilMode: boolean): number {
+  let out = Math.floor((size + 2 * pad - kernel + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+/**
+ * The geometry of a pooling pass over [N, C, H, W] or [C, H, W] (every
+ * (sample, channel) image is a plane); a ShapeError when the padded input is
+ * smaller than the window.
+ */
+export function pool2dGeometry(op: string, inputShape: readonly number[], window: Pool2dWindow): Pool2dGeometry {
+  if (inputShape.length !== 4 && inputShape.length !== 3) {
+    throw new ShapeError(`${op}: expected a 4-D input [N, C, H, W] (or an unbatched 3-D [C, H, W]), got ${formatShape(inputShape)}`);
+  }
+  const [height, width] = inputShape.slice(-2);
+  const planes = inputShape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const [kernelH, kernelW] = window.kernelSize;
+  const [strideH, strideW] = window.stride;
+  const [padH, padW] = window.padding;
+  const outH = poolOutputSize(height, kernelH, strideH, padH, window.ceilMode);
+  const outW = poolOutputSize(width, kernelW, strideW, padW, window.ceilMode);
+  if (outH < 1 || outW < 1) {
+    throw new ShapeError(
+      `${op}: input ${formatShape(inputShape)} padded to ${height + 2 * padH}×${width + 2 * padW} is smaller than the kernel ${kernelH}×${kernelW}`,
+    );
+  }
+  return { planes, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW };
+}
+
+/** The output shape of a pooling pass over an input of `inputShape`. */
+export function poolOutputShape(inputShape: readonly number[], g: Pool2dGeometry): number[] {
+  return [...inputShape.slice(0, -2), g.outH, g.outW];
+}
+
+function checkPlanes(op: string, name: string, x: NDArray, g: Pool2dGeometry, h: number, w: number): void {
+  if (x.ndim < 2 || x.shape[x.ndim - 2] !== h || x.shape[x.ndim - 1] !== w || x.size !== g.planes * h * w) {
+    throw new ShapeError(`${op}: ${name} has shape ${formatShape(x.shape)}, expected ${g.planes} planes of ${h}×${w}`);
+  }
+}
+
+/**
+ * Each window's maximum, and where it was: `indices` (int32, the flat
+ * position within the plane) is torch's `return_indices`. A tie picks the
+ * first in row-major order, a NaN always wins (the last NaN of a window).
+ */
+export function maxPool2d(x: NDArray, geometry: Pool2dGeometry, options: { out?: NDArray; indices?: NDArray } = {}): { output: NDArray; indices: NDArray } {
+  const op = 'maxPool2d';
+  checkFloatArray(op, 'input', x);
+  checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
+  const shape = poolOutputShape(x.shape, geometry);
+  const output = prepareOut(op, options.out, shape, x.dtype);
+  const indices = prepareOut(op, options.indices, shape, 'int32');
+  kernel(op, poolKernels.maxPool2d)({ x, geometry, out: output, indices });
+  return { output, indices };
+}
+
+/** maxPool2d's backward pass: each gradient onto the position it came from, into [..., H, W] of `inputShape`. */
+export function maxPool2dBackward(
+  outputGrad: NDArray,
+  indices: NDArray,
+  geometry: Pool2dGeometry,
+  inputShape: readonly number[],
+  out?: NDArray,
+): NDArray {
+  const op = 'maxPool2dBackward';
+  checkFloatArray(op, 'outputGrad', outputGrad);
+  checkArray(op, 'indices', indices);
+  checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
+  checkShapeIs(op, 'indices', indices, outputGrad.shape);
+  const result = prepareOut(op, out, inputShape, outputGrad.dtype);
+  checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
+  kernel(op, poolKernels.maxPool2dBackward)({ grad: outputGrad, indices, geometry, out: result });
+  return result;
+}
+
+/** Each window's average, the divisor as torch's (`countIncludePad`, `divisorOverride`). */
+export function avgPool2d(x: NDArray, geometry: Pool2dGeometry, divisor: AvgPoolDivisor, out?: NDArray): NDArray {
+  const op = 'avgPool2d';
+  checkFloatArray(op, 'input', x);
+  checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
+  const result = prepareOut(op, out, poolOutputShape(x.shape, geometry), x.dtype);
+  kernel(op, poolKernels.avgPool2d)({ x, geometry, divisor, out: result });
+  return result;
+}
+
+/** avgPool2d's backward pass: each gradient / divisor onto every input of its window. */
+export function avgPool2dBackward(
+  outputGrad: NDArray,
+  geometry: Pool2dGeometry,
+  divisor: AvgPoolDivisor,
+  inputShape: readonly number[],
+  out?: NDArray,
+): NDArray {
+  const op = 'avgPool2dBackward';
+  checkFloatArray(op, 'outputGrad', outputGrad);
+  checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
+  const result = prepareOut(op, out, inputShape, outputGrad.dtype);
+  checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
+  kernel(op, poolKernels.avgPool2dBackward)({ grad: outputGrad, geometry, divisor, out: result });
+  return result;
+}

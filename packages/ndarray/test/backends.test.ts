@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Backend,
+
+  KernelError,
+  ValueError,
+  add,
+  array,
+  createWasmBackend,
+  findBackend,
+  getBackend,
+  jsBackend,
+  listBackends,
+  matmul,
+  registerBackend,
+  registerKernel,
+  relu,
+  setBackend,
+  sum,
+  wasmBackend,
+  zeros,
+} from '../src/index';
+import { createBoxedBackend } from './boxed-backend';
+
+/** The engine's own validator (the package compiles against lib ES2022, which does not declare WebAssembly). */
+const engine = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;
+
+let previous: Backend | undefined;
+afterEach(() => {
+  if (previous) setBackend(previous);
+  previous = undefined;
+});
+
+describe('wasm backend selection', () => {
+  it('is undefined where WebAssembly SIMD is missing, so callers keep the TypeScript kernels', () => {
+    const probed: Uint8Array[] = [];
+    const backend = createWasmBackend({
+      validate: (bytes) => {
+        probed.push(bytes);
+        return false;
+      },
+    });
+    expect(backend).toBeUndefined();
+    // It asked about a SIMD module: the v128 result type (0x7b) is in the probe.
+    expect(probed).toHaveLength(1);
+    expect(Array.from(probed[0])).toContain(0x7b);
+    const throwing = createWasmBackend({
+      validate: () => {
+        throw new Error('no WebAssembly here');
+      },
+    });
+    expect(throwing).toBeUndefined();
+  });
+
+  it('the probe is a real SIMD module this engine accepts, and refuses corrupted', () => {
+    let accepted: boolean | undefined;
+    createWasmBackend({
+      validate: (bytes) => {
+        accepted = engine.validate(bytes);
+        return accepted;
+      },
+    });
+    expect(accepted).toBe(true);
+    let corrupted: boolean | undefined;
+    createWasmBackend({
+      validate: (bytes) => {
+        const copy = bytes.slice();
+        copy[copy.length - 2] = 0xff;
+        corrupted = engine.validate(copy);
+        return corrupted;
+      },
+    });
+    expect(corrupted).toBe(false);
+  });
+
+  it('is the default backend on an engine with WebAssembly SIMD, implementing gemm and the ReLU passes', () => {
+    expect(getBackend()).toBe(wasmBackend);
+    expect(getBackend().name).toBe('wasm');
+    expect(Object.keys(getBackend().kernels).sort()).toEqual(['gemm', 'relu', 'reluBackward']);
+    expect(listBackends()).toEqual(expect.arrayContaining(['js', 'wasm']));
+  });
+});
+
+describe('kernels registered by name', () => {
+  it('a kernel registered on a backend runs in place of the TypeScript one, and only there', () => {
+    const calls: string[] = [];
+    const counting: Backend = registerBackend({ name: 'counting', kernels: {} });
+    registerKernel('counting', 'add', (args) => {
+      calls.push('add');
+      const out = args.out.data;
+      out.fill(42);
+    });
+    previous = setBackend('counting');
+    expect(getBackend()).toBe(counting);
+    expect(Array.from(add(array([1, 2]), 1).data)).toEqual([42, 42]);
+    expect(Array.from(relu(array([-1, 2])).data)).toEqual([0, 2]); // no relu of its own: the TypeScript kernel
+    expect(calls).toEqual(['add']);
+    setBackend(jsBackend);
+    expect(Array.from(add(array([1, 2]), 1).data)).toEqual([2, 3]);
+  });
+
+  it('a host backend falls back to its fallback backend before the TypeScript kernel', () => {
+    const base = registerBackend({ name: 'base', kernels: {} });
+    registerKernel('base', 'sum', ({ out }) => out.fill(-7));
+    registerBackend({ name: 'derived', fallback: 'base', kernels: {} });
+    previous = setBackend('derived');
+    expect(sum(array([1, 2, 3])).item()).toBe(-7);
+    expect(findBackend('base')).toBe(base);
+  });
+
+  it('errors name the backend and the kernel', () => {
+    expect(() => setBackend('nope')).toThrow(KernelError);
+    expect(() => setBackend('nope')).toThrow(/no backend named 'nope'/);
+    expect(() => registerKernel('nope', 'add', () => {})).toThrow(/no backend named 'nope'.*registerBackend first/);
+    expect(() => registerKernel('js', 'add', 3 as never)).toThrow(/must be a function/);
+    // A backend that keeps arrays off the host has no TypeScript fallback.
+    const device: Backend = { ...createBoxedBackend('bare-device'), kernels: {} };
+    previous = setBackend(device);
+    expect(() => zeros([2]).fill(1)).toThrow(/backend 'bare-device' has no kernel 'fill'; register one/);
+  });
+
+  it('an array on another backend is refused with where it lives', () => {
+    const host = array([1, 2]);
+    const boxed = createBoxedBackend('boxed-2');
+    previous = setBackend(boxed);
+    expect(() => add(host, 1)).toThrow(ValueError);
+    expect(() => add(host, 1)).toThrow(/first operand lives on the host but the active backend is 'boxed-2'/);
+    const onDevice = array([1, 2]);
+    setBackend(jsBackend);
+    expect(() => relu(onDevice)).toThrow(/input lives on backend 'boxed-2' but the active backend is 'js'/);
+  });
+
+  it('a backend keeping arrays off the host computes with its own kernels; .data and toHost read back', async () => {
+    const boxed = createBoxedBackend('boxed-3');
+    previous = setBackend(boxed);
+    const a = array([[1, 2], [3, 4]]);
+    const b = array([[5], [6]]);
+    const before = boxed.readBacks;
+    const c = relu(add(matmul(a, b), -20));
+    expect(boxed.readBacks).toBe(before);
+    expect(c.storage instanceof Float32Array).toBe(false);
+    expect(Array.from(c.data)).toEqual([0, 19]);
+    expect(Array.from(await c.toHost())).toEqual([0, 19]);
+    expect(boxed.readBacks).toBe(before + 2);
+  });
+});
