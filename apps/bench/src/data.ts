@@ -1,4 +1,5 @@
-import { PIXELS, computeNormalization, loadDigits, normalize, splitDataset } from '@backprop/app-mnist/data';
+import { PIXELS, computeNormalization, normalize, splitDataset } from '@backprop/data/mnist';
+import { loadDigits } from '@backprop/data/mnist/node';
 import { TorchGenerator, randperm } from '@backprop/ndarray';
 
 export { PIXELS };
@@ -21,8 +22,9 @@ export interface BenchData {
 }
 
 /**
- * The digits apps/mnist trains on, through its own loader: the 10,000 digits
- * of the `mnist` package, split by the same seeded permutation
+ * The digits apps/mnist trains on, read and split by the same code
+ * (@backprop/data/mnist): the 10,000 digits of the `mnist` package, split by
+ * the same seeded permutation
  * (`torch.randperm(10000, generator=manual_seed(splitSeed))`) into the first
  * `trainSize` for training and the next `testSize` for testing, every pixel
  * standardized with the train set's scalar mean and std.
@@ -33,9 +35,9 @@ export function loadBenchData(trainSize: number, testSize: number, splitSeed = 0
   const trainSet = normalize(train, normalization);
   const testSet = normalize(test, normalization);
   return {
-    trainImages: trainSet.images.data as Float32Array,
+    trainImages: trainSet.inputs.data as Float32Array,
     trainLabels: trainSet.labels,
-    testImages: testSet.images.data as Float32Array,
+    testImages: testSet.inputs.data as Float32Array,
     testLabels: testSet.labels,
     trainSize,
     testSize,

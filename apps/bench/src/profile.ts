@@ -4,7 +4,7 @@
  * the functions with the most self time. Writes the .cpuprofile (open it in
  * Chrome DevTools or speedscope) under apps/bench/results/.
  *
- *   pnpm --filter @backprop/app-bench profile [--task mlp|cnn|infer] [--batch 64]
+ *   pnpm profile [--task mlp|cnn|infer] [--batch 64]        (in apps/bench)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
