@@ -4,10 +4,11 @@
  * src/digits-pack.ts): served from memory by `vite dev`, written into the
  * static site by `vite build`. It is generated from the installed package
  * every time, never committed. Runs in Node (it reads the package's files
- * through apps/mnist's `loadDigits`, which validates them).
+ * through `loadDigits` of @backprop/data/mnist/node, which validates them).
  */
 import { gzipSync } from 'node:zlib';
-import { PIXELS, loadDigits } from '@backprop/app-mnist/data';
+import { PIXELS } from '@backprop/data/mnist';
+import { loadDigits } from '@backprop/data/mnist/node';
 import type { Plugin } from 'vite';
 import { encodeDigits } from '../src/digits-pack';
 
@@ -17,7 +18,7 @@ export const DIGITS_FILE = 'mnist-digits.bin';
 /** The digits of the `mnist` package, packed and gzipped. */
 export function packMnistDigits(dir?: string): Uint8Array {
   const digits = loadDigits(dir);
-  return gzipSync(encodeDigits(digits.images.data as Float32Array, digits.labels, PIXELS), { level: 9 });
+  return gzipSync(encodeDigits(digits.inputs.data as Float32Array, digits.labels, PIXELS), { level: 9 });
 }
 
 export function mnistDigits(): Plugin {

@@ -3,7 +3,7 @@
  * the `mnist` package's 10 JSON files (33 MB). The package's pixels take only
  * 256 distinct values (k/255 rounded to 3 decimals), so each pixel is stored
  * as a one-byte index into a palette of those values: lossless, the decoded
- * images equal what `apps/mnist`'s `loadDigits` reads, bit for bit. The build
+ * images equal what `loadDigits` of @backprop/data/mnist/node reads, bit for bit. The build
  * gzips it (1.6 MB); the worker inflates it with `DecompressionStream`.
  *
  * Layout, little-endian:

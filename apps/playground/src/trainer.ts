@@ -1,23 +1,34 @@
 /**
  * apps/mnist's MLP training run, cut into steps so a Web Worker can run it a
  * slice at a time and still answer the page (pause, predict) between slices.
- * Everything the run does comes from apps/mnist: the same model and
- * initialisation (`buildModel(mlpArchitecture())`), the same shuffling
- * (`DataLoader` drawing from the same generator after the weights), SGD with
- * momentum 0.9 (`createOptimizer`), cosine annealing stepped per iteration
- * and `evaluate` on the test digits. So a run here is `pnpm train` with the
- * same flags, step for step (test/trainer.test.ts checks it).
+ * The run is `pnpm train`'s, built from the same packages: the digits split
+ * and standardized by @backprop/data/mnist (`prepareDigits`), the MLP
+ * `Sequential(Linear(784, 128), ReLU(), Linear(128, 10))` initialised from
+ * the run's generator, the shuffling of @backprop/data's `DataLoader` drawing
+ * from that generator after the weights, SGD with momentum 0.9, cosine
+ * annealing stepped per iteration, `trainStep` and `evaluate` on the test
+ * digits. So a run here is `pnpm train` with the same flags, step for step
+ * (test/trainer.test.ts checks it against the same loop written out).
  */
-import type { Normalization, PreparedData } from '@backprop/app-mnist/dataset';
-import { evaluate } from '@backprop/app-mnist/evaluate';
-import { type Batch, DataLoader } from '@backprop/app-mnist/loader';
-import { buildModel, mlpArchitecture } from '@backprop/app-mnist/models';
-import { createOptimizer, trainStep } from '@backprop/app-mnist/train';
-import { type Sequential, summary } from '@backprop/layers';
+import { type Batch, DataLoader, evaluate, trainStep } from '@backprop/data';
+import type { Normalization, PreparedData } from '@backprop/data/mnist';
+import { Linear, ReLU, Sequential, summary } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { NDArray, TorchGenerator } from '@backprop/ndarray';
-import { CosineAnnealingLR, type Optimizer } from '@backprop/optimizers';
+import { type Generator, NDArray, TorchGenerator } from '@backprop/ndarray';
+import { CosineAnnealingLR, type Optimizer, SGD } from '@backprop/optimizers';
 import type { Evaluation, Progress, RunConfig } from './protocol';
+
+/** SGD's momentum in `pnpm train`'s MLP recipe (apps/mnist's `--optimizer sgd`). */
+export const SGD_MOMENTUM = 0.9;
+
+/**
+ * `pnpm train`'s MLP, 784 → 128 → ReLU → 10: torch's
+ * `nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))`, its
+ * weights drawn from `rng` in that order (apps/mnist's `buildModel(mlpArchitecture(), rng)`).
+ */
+export function buildMlp(rng: Generator): Sequential {
+  return new Sequential(new Linear(784, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+}
 
 /** `pnpm train`'s MLP recipe (apps/mnist's MODEL_DEFAULTS.mlp), except the run's length. */
 export const DEFAULT_CONFIG: RunConfig = { epochs: 5, lr: 0.05, batchSize: 64, seed: 0 };
@@ -28,11 +39,11 @@ export class Trainer {
   readonly totalSteps: number;
   readonly batchesPerEpoch: number;
   private readonly data: PreparedData;
-  private readonly loader: DataLoader;
+  private readonly loader: DataLoader<Int32Array>;
   private readonly optimizer: Optimizer;
   private readonly scheduler: CosineAnnealingLR;
   private readonly lossFn = new CrossEntropyLoss();
-  private batches: Iterator<Batch> | null = null;
+  private batches: Iterator<Batch<Int32Array>> | null = null;
   private stepsDone = 0;
   private samplesDone = 0;
   private trainMs = 0;
@@ -50,11 +61,11 @@ export class Trainer {
     this.data = data;
     // One generator for the run, as apps/mnist's main: the weights first, then each epoch's shuffle.
     const rng = new TorchGenerator(seed);
-    this.model = buildModel(mlpArchitecture(), rng);
+    this.model = buildMlp(rng);
     this.loader = new DataLoader(data.train, { batchSize, shuffle: true, rng });
     this.batchesPerEpoch = this.loader.length;
     this.totalSteps = epochs * this.loader.length;
-    this.optimizer = createOptimizer('sgd', this.model.parameters(), lr);
+    this.optimizer = new SGD(this.model.parameters(), { lr, momentum: SGD_MOMENTUM });
     this.scheduler = new CosineAnnealingLR(this.optimizer, { tMax: this.totalSteps });
     this.model.train();
   }
@@ -94,9 +105,9 @@ export class Trainer {
         this.batches = this.loader[Symbol.iterator]();
         next = this.batches.next();
       }
-      const { x, y } = next.value as Batch;
-      // apps/mnist's step: a non-finite logit, loss or gradient stops the run with a DivergedError.
-      const { loss, logits } = trainStep(this.model, this.lossFn, this.optimizer, x, y, {
+      const { x, y } = next.value as Batch<Int32Array>;
+      // pnpm train's step: a non-finite logit, loss or gradient stops the run with a DivergedError.
+      const { loss, output: logits } = trainStep(this.model, this.lossFn, this.optimizer, x, y, {
         epoch: Math.floor(this.stepsDone / this.batchesPerEpoch) + 1,
         step: (this.stepsDone % this.batchesPerEpoch) + 1,
         lrName: 'learning rate',
@@ -129,9 +140,9 @@ export class Trainer {
     };
   }
 
-  /** Loss and accuracy on the 2,000 test digits (apps/mnist's `evaluate`, in eval mode). */
+  /** Loss and accuracy on the 2,000 test digits (@backprop/data's `evaluate`, in eval mode, with pnpm train's summed loss). */
   evaluate(): Evaluation {
-    const result = evaluate(this.model, this.data.test, { sampleShape: [784] });
+    const result = evaluate(this.model, this.data.test, { lossFn: new CrossEntropyLoss({ reduction: 'sum' }) });
     return { step: this.stepsDone, testLoss: result.loss, testAccuracy: result.accuracy };
   }
 

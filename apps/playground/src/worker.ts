@@ -1,11 +1,13 @@
 /**
- * The training worker: loads the digits, trains apps/mnist's MLP a slice at a
+ * The training worker: loads the digits, trains `pnpm train`'s MLP a slice at a
  * time (10 steps, or 100 ms if that comes first) and posts progress after
  * every slice, so the page never waits on it. Between slices it answers pause, reset and predict. Here
  * ndarray compiles its WebAssembly SIMD gemm synchronously, which browsers
  * allow in a worker for a module of any size.
  */
-import { type Dataset, MnistDataError, PIXELS, TEST_SIZE, TRAIN_SIZE, prepareDigits } from '@backprop/app-mnist/dataset';
+import { TensorDataset } from '@backprop/data';
+// The browser-safe half of the MNIST module: the split and standardization; the file reader is in /mnist/node.
+import { type Digits, MnistDataError, PIXELS, TEST_SIZE, TRAIN_SIZE, prepareDigits } from '@backprop/data/mnist';
 import { NDArray, getBackend, getNumThreads, setNumThreads } from '@backprop/ndarray';
 import { decodeDigits } from './digits-pack';
 import type { FromWorker, RunConfig, ToWorker } from './protocol';
@@ -24,7 +26,7 @@ const scope = self as unknown as {
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
 };
 
-let digits: Dataset | null = null;
+let digits: Digits | null = null;
 let trainer: Trainer | null = null;
 let running = false;
 // A zero-delay yield between slices: setTimeout(0) is clamped to 4 ms after a few nestings.
@@ -34,7 +36,7 @@ tick.port1.onmessage = () => slice();
 const post = (message: FromWorker) => scope.postMessage(message);
 
 /** Fetches the gzipped digits pack and inflates it with the browser's DecompressionStream. */
-async function loadDigits(url: string): Promise<Dataset> {
+async function loadDigits(url: string): Promise<Digits> {
   const response = await fetch(url);
   if (!response.ok || response.body === null) {
     throw new MnistDataError(`could not load the digits from ${url}: HTTP ${response.status}`);
@@ -44,7 +46,7 @@ async function loadDigits(url: string): Promise<Dataset> {
   if (pack.pixelsPerDigit !== PIXELS) {
     throw new MnistDataError(`the digits pack holds ${pack.pixelsPerDigit} pixels per digit; expected ${PIXELS}`);
   }
-  return { images: new NDArray(pack.pixels, [pack.count, PIXELS]), labels: pack.labels };
+  return new TensorDataset(new NDArray(pack.pixels, [pack.count, PIXELS]), pack.labels);
 }
 
 /**

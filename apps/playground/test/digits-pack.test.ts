@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { DIGIT_COUNT, PIXELS, loadDigits } from '@backprop/app-mnist/data';
+import { DIGIT_COUNT, PIXELS } from '@backprop/data/mnist';
+import { loadDigits } from '@backprop/data/mnist/node';
 import { describe, expect, it } from 'vitest';
 import { DIGITS_FILE, packMnistDigits } from '../plugins/mnist-digits';
 import { DigitsPackError, decodeDigits, encodeDigits } from '../src/digits-pack';
@@ -14,7 +15,7 @@ describe('the digits pack', () => {
     expect(decoded.count).toBe(DIGIT_COUNT);
     expect(decoded.pixelsPerDigit).toBe(PIXELS);
     expect(decoded.labels).toEqual(digits.labels);
-    expect(Buffer.from(decoded.pixels.buffer).equals(Buffer.from((digits.images.data as Float32Array).buffer))).toBe(true);
+    expect(Buffer.from(decoded.pixels.buffer).equals(Buffer.from((digits.inputs.data as Float32Array).buffer))).toBe(true);
     // One byte a pixel plus the labels and a 256-entry palette, and gzip takes it to about a fifth.
     expect(bytes.length).toBe(20 + 4 * 256 + DIGIT_COUNT + DIGIT_COUNT * PIXELS);
     expect(packed.length).toBeLessThan(bytes.length / 4);

@@ -1,14 +1,50 @@
-import { prepareData } from '@backprop/app-mnist/data';
-import { buildModel, mlpArchitecture } from '@backprop/app-mnist/models';
-import { DivergedError, trainModel } from '@backprop/app-mnist/train';
+import { DataLoader, DivergedError, evaluate } from '@backprop/data';
+import type { PreparedData } from '@backprop/data/mnist';
+import { prepareData } from '@backprop/data/mnist/node';
+import { Linear, ReLU, Sequential } from '@backprop/layers';
+import { CrossEntropyLoss } from '@backprop/losses';
 import { TorchGenerator } from '@backprop/ndarray';
+import { CosineAnnealingLR, SGD } from '@backprop/optimizers';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, Trainer, softmax } from '../src/trainer';
+import type { RunConfig } from '../src/protocol';
 
 const data = prepareData();
 
-describe('Trainer: apps/mnist’s run, a slice at a time', () => {
-  it('is `pnpm train --epochs 1` step for step: the same epoch loss and test accuracy', () => {
+/**
+ * `pnpm train`'s MLP run (apps/mnist's trainModel with `--optimizer sgd`), written
+ * out as the PyTorch loop: one generator for the weights and then the shuffling,
+ * SGD with momentum 0.9, cosine annealing per iteration, mean cross-entropy.
+ */
+function referenceRun(prepared: PreparedData, { epochs, lr, batchSize, seed }: RunConfig) {
+  const rng = new TorchGenerator(seed);
+  const model = new Sequential(new Linear(784, 128, { rng }), new ReLU(), new Linear(128, 10, { rng }));
+  const loader = new DataLoader(prepared.train, { batchSize, shuffle: true, rng });
+  const optimizer = new SGD(model.parameters(), { lr, momentum: 0.9 });
+  const scheduler = new CosineAnnealingLR(optimizer, { tMax: epochs * loader.length });
+  const lossFn = new CrossEntropyLoss();
+  const epochLosses: number[] = [];
+  model.train();
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    let lossSum = 0;
+    let samples = 0;
+    for (const { x, y } of loader) {
+      const loss = lossFn.forward(model.forward(x), y);
+      model.backward(lossFn.backward());
+      optimizer.step();
+      optimizer.zeroGrad();
+      scheduler.step();
+      lossSum += loss * y.length;
+      samples += y.length;
+    }
+    epochLosses.push(lossSum / samples);
+  }
+  const final = evaluate(model, prepared.test, { lossFn: new CrossEntropyLoss({ reduction: 'sum' }) });
+  return { model, epochLosses, final };
+}
+
+describe('Trainer: pnpm train’s MLP run, a slice at a time', () => {
+  it('is the run written out as a PyTorch loop, step for step: the same epoch loss, test loss and accuracy', () => {
     const config = { ...DEFAULT_CONFIG, epochs: 1, seed: 3 };
     const trainer = new Trainer(data, config);
     expect(trainer.totalSteps).toBe(125); // 8,000 / 64
@@ -19,17 +55,8 @@ describe('Trainer: apps/mnist’s run, a slice at a time', () => {
     }
     const mine = trainer.evaluate();
 
-    const rng = new TorchGenerator(config.seed);
-    const model = buildModel(mlpArchitecture(), rng);
-    const { history, final } = trainModel(model, data.train, data.test, {
-      epochs: 1,
-      batchSize: config.batchSize,
-      lr: config.lr,
-      optimizer: 'sgd',
-      sampleShape: [784],
-      rng,
-    });
-    expect(trainer.epochLosses).toEqual([history[0].trainLoss]);
+    const { model, epochLosses, final } = referenceRun(data, config);
+    expect(trainer.epochLosses).toEqual(epochLosses);
     expect(mine.testAccuracy).toBe(final.accuracy);
     expect(mine.testLoss).toBe(final.loss);
     expect(mine.testAccuracy).toBeGreaterThan(0.85);
@@ -63,7 +90,7 @@ describe('Trainer: apps/mnist’s run, a slice at a time', () => {
     trainer.train(Number.POSITIVE_INFINITY, 150);
     // A training digit, back in [0, 1]: the model reads its label.
     const { mean, std } = trainer.normalization;
-    const row = data.train.images.data.subarray(0, 784);
+    const row = data.train.inputs.data.subarray(0, 784);
     const pixels = Float32Array.from(row, (v) => v * std + mean);
     const probabilities = trainer.predict(pixels);
     expect(probabilities).toHaveLength(10);
@@ -92,7 +119,7 @@ describe('softmax', () => {
 });
 
 describe('Trainer when the run diverges', () => {
-  it('stops with apps/mnist\'s DivergedError, naming the epoch and step, when the run diverges', () => {
+  it("stops with @backprop/data's DivergedError, naming the epoch and step, when the run diverges", () => {
     const trainer = new Trainer(data, { ...DEFAULT_CONFIG, epochs: 1, lr: 1e12 });
     let error: unknown;
     try {

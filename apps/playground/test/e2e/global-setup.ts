@@ -23,11 +23,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const configFile = join(root, 'vite.config.ts');
   const outDir = mkdtempSync(join(tmpdir(), 'playground-site-'));
   const started = performance.now();
-  await build({ root, configFile, configLoader: 'runner', logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  await build({ root, configFile, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   const server = await preview({
     root,
     configFile,
-    configLoader: 'runner',
     logLevel: 'warn',
     build: { outDir },
     preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
