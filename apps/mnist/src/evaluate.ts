@@ -1,65 +1,19 @@
-import type { NeuralLayer } from '@backprop/layers';
+import { type EvaluableModel, type Evaluation, TensorDataset, evaluate as evaluateClassifier } from '@backprop/data';
+import type { Digits } from '@backprop/data/mnist';
 import { CrossEntropyLoss } from '@backprop/losses';
-import type { Dataset } from './dataset';
-import { DataLoader } from './loader';
 
-/** What {@link evaluate} measures over a dataset. */
-export interface Evaluation {
-  /** Mean cross-entropy over every sample. */
-  loss: number;
-  /** Fraction of samples whose highest logit is their label. */
-  accuracy: number;
-  /** Predicted class of each sample, in dataset order. */
-  predictions: Int32Array;
-  /** `confusion[true][predicted]`: counts, 10×10. */
-  confusion: number[][];
-  /** Samples evaluated. */
-  count: number;
-}
+export type { Evaluation };
 
-/** The index of the largest of `n` values of `data` from `offset` (the first on ties, as torch.argmax). */
-export function argmaxRow(data: ArrayLike<number>, offset: number, n: number): number {
-  let best = 0;
-  let bestValue = data[offset];
-  for (let j = 1; j < n; j++) {
-    const v = data[offset + j];
-    if (v > bestValue) {
-      bestValue = v;
-      best = j;
-    }
-  }
-  return best;
+/** The digits with each row shaped as the model takes it (`[784]`, or `[1, 28, 28]` for the CNN): a view, no copy. */
+export function shaped(data: Digits, sampleShape: readonly number[]): Digits {
+  return new TensorDataset(data.inputs.reshape([data.length, ...sampleShape]), data.labels);
 }
 
 /**
- * Runs `model` in evaluation mode over `data` in batches and returns the mean
- * loss, the accuracy, every prediction and the confusion matrix. The model
- * is put back in training mode if it was in it.
+ * `evaluate` of @backprop/data with the app's loss (mean cross-entropy over
+ * the digits) and each row shaped as the model takes it: loss, accuracy,
+ * every prediction and the confusion matrix, in evaluation mode.
  */
-export function evaluate(
-  model: NeuralLayer,
-  data: Dataset,
-  { sampleShape, batchSize = 500, classes = 10 }: { sampleShape: readonly number[]; batchSize?: number; classes?: number },
-): Evaluation {
-  const wasTraining = model.training;
-  model.eval();
-  const lossFn = new CrossEntropyLoss({ reduction: 'sum' });
-  const loader = new DataLoader(data, { batchSize, sampleShape });
-  const predictions = new Int32Array(loader.size);
-  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  let lossSum = 0;
-  let correct = 0;
-  for (const { x, y, indices } of loader) {
-    const logits = model.forward(x);
-    lossSum += lossFn.forward(logits, y);
-    for (let i = 0; i < y.length; i++) {
-      const predicted = argmaxRow(logits.data, i * classes, classes);
-      predictions[indices[i]] = predicted;
-      confusion[y[i]][predicted]++;
-      if (predicted === y[i]) correct++;
-    }
-  }
-  model.train(wasTraining);
-  const count = loader.size;
-  return { loss: lossSum / count, accuracy: correct / count, predictions, confusion, count };
+export function evaluate(model: EvaluableModel, data: Digits, { sampleShape }: { sampleShape: readonly number[] }): Evaluation {
+  return evaluateClassifier(model, shaped(data, sampleShape), { lossFn: new CrossEntropyLoss({ reduction: 'sum' }) });
 }

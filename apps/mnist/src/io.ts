@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { basename, dirname, join } from 'node:path';
 import type { Sequential } from '@backprop/layers';
 import { NDArray, TorchGenerator, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
-import type { Normalization } from './data';
+import type { Normalization } from '@backprop/data/mnist';
 import { type Architecture, ArchitectureError, buildModel, parseArchitecture } from './models';
 
 /** What a model file records beside its weights (in the safetensors `__metadata__`). */

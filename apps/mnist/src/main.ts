@@ -1,15 +1,17 @@
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { DivergedError } from '@backprop/data';
+import { MnistDataError, normalize, splitDataset } from '@backprop/data/mnist';
+import { loadDigits, prepareData } from '@backprop/data/mnist/node';
 import { summary } from '@backprop/layers';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
-import { MnistDataError, loadDigits, normalize, prepareData, splitDataset } from './data';
 import { evaluate } from './evaluate';
 import { ModelFileError, loadModel, saveModel, writeFileAtomic } from './io';
 import { architectureFor, buildModel } from './models';
 import { type ReportStream, TrainingReporter, buildMetrics, formatConfusion, renderTrainingSvg, terminalChart } from './report';
-import { DivergedError, trainModel } from './train';
+import { trainModel } from './train';
 
 /** Where the app writes, and the directory relative paths resolve against. */
 export interface AppIO {

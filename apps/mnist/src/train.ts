@@ -1,10 +1,10 @@
+import { DataLoader, trainStep } from '@backprop/data';
+import type { Digits } from '@backprop/data/mnist';
 import type { NeuralLayer } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { type Generator, type NDArray, ValueError } from '@backprop/ndarray';
+import type { Generator } from '@backprop/ndarray';
 import { Adam, AdamW, CosineAnnealingLR, type Optimizer, SGD } from '@backprop/optimizers';
-import type { Dataset } from './dataset';
-import { type Evaluation, evaluate } from './evaluate';
-import { DataLoader } from './loader';
+import { type Evaluation, evaluate, shaped } from './evaluate';
 
 /** The optimizers `--optimizer` offers. */
 export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw'] as const;
@@ -75,18 +75,6 @@ export interface TrainResult {
   final: Evaluation;
 }
 
-/** Training produced a loss or logits that are not finite numbers, so it stopped. */
-export class DivergedError extends Error {
-  override name = 'DivergedError';
-  constructor(
-    message: string,
-    readonly epoch: number,
-    readonly step: number,
-  ) {
-    super(message);
-  }
-}
-
 /** The optimizer `name` over `params`, as the app configures it (SGD with momentum 0.9). */
 export function createOptimizer(name: OptimizerName, params: ReturnType<NeuralLayer['parameters']>, lr: number): Optimizer {
   switch (name) {
@@ -99,59 +87,6 @@ export function createOptimizer(name: OptimizerName, params: ReturnType<NeuralLa
   }
 }
 
-function firstNonFinite(a: NDArray): number {
-  const d = a.data;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
-  return -1;
-}
-
-/** Where a step sits in the run, for the messages of a {@link DivergedError}. */
-export interface StepPosition {
-  epoch: number;
-  step: number;
-  /** How the learning rate is set, for the advice: `--lr` here, "learning rate" on a page. */
-  lrName?: string;
-}
-
-/**
- * One training step, PyTorch's with the backward pass explicit:
- * `forward → loss → backwardParameters → step → zeroGrad`; returns the
- * batch's mean loss and leaves the logits in `logits` of the result. Stops
- * with a {@link DivergedError} naming the epoch and step as soon as a logit,
- * the loss or a gradient is not finite, rather than training on NaN. The
- * scheduler is the caller's.
- */
-export function trainStep(
-  model: NeuralLayer,
-  lossFn: CrossEntropyLoss,
-  optimizer: Optimizer,
-  x: NDArray,
-  y: Int32Array,
-  { epoch, step, lrName = '--lr' }: StepPosition,
-): { loss: number; logits: NDArray } {
-  const where = `training diverged at epoch ${epoch}, step ${step}`;
-  const logits = model.forward(x);
-  const bad = firstNonFinite(logits);
-  if (bad >= 0) {
-    throw new DivergedError(
-      `${where}: logit ${bad} of the batch is ${logits.data[bad]} (learning rate ${optimizer.lr}); try a smaller ${lrName}`,
-      epoch,
-      step,
-    );
-  }
-  const loss = lossFn.forward(logits, y);
-  if (!Number.isFinite(loss)) throw new DivergedError(`${where}: the loss is ${loss}; try a smaller ${lrName}`, epoch, step);
-  model.backwardParameters(lossFn.backward());
-  try {
-    optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter
-  } catch (error) {
-    if (error instanceof ValueError) throw new DivergedError(`${where}: ${error.message}`, epoch, step);
-    throw error;
-  }
-  optimizer.zeroGrad();
-  return { loss, logits };
-}
-
 /**
  * The training loop, PyTorch's with the backward pass explicit: for each
  * mini-batch `forward → loss → backward → step → zeroGrad`, then the
@@ -161,19 +96,20 @@ export function trainStep(
  * epoch gives the same accuracy here within noise, in PyTorch as in this
  * app). After every epoch the model is evaluated on `test`.
  *
- * Stops with a {@link DivergedError} naming the epoch and step as soon as a
- * loss or a logit is not finite, rather than training on NaN.
+ * Stops with @backprop/data's `DivergedError` naming the epoch and step as
+ * soon as a loss, a logit or a gradient is not finite, rather than training
+ * on NaN (`trainStep`).
  */
 export function trainModel(
   model: NeuralLayer,
-  train: Dataset,
-  test: Dataset,
+  train: Digits,
+  test: Digits,
   options: TrainOptions,
   hooks: TrainHooks = {},
 ): TrainResult {
   const { epochs, batchSize, lr, optimizer: optimizerName, sampleShape, rng, schedule = 'cosine' } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`trainModel: epochs must be an integer >= 1, got ${epochs}`);
-  const loader = new DataLoader(train, { batchSize, shuffle: true, rng, sampleShape });
+  const loader = new DataLoader(shaped(train, sampleShape), { batchSize, shuffle: true, rng });
   const params = model.parameters();
   const optimizer = createOptimizer(optimizerName, params, lr);
   const scheduler = schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: epochs * loader.length }) : undefined;
@@ -191,7 +127,7 @@ export function trainModel(
     for (const { x, y } of loader) {
       step++;
       lastLr = optimizer.lr;
-      const { loss } = trainStep(model, lossFn, optimizer, x, y, { epoch, step });
+      const { loss } = trainStep(model, lossFn, optimizer, x, y, { epoch, step, lrName: '--lr' });
       scheduler?.step();
       lossSum += loss * y.length;
       samples += y.length;

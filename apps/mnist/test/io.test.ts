@@ -3,14 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TorchGenerator, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { loadDigits, normalize, prepareData, splitDataset, subset } from '../src/data';
+import { TensorDataset } from '@backprop/data';
+import { type Digits, normalize, splitDataset } from '@backprop/data/mnist';
+import { loadDigits, prepareData } from '@backprop/data/mnist/node';
 import { evaluate } from '../src/evaluate';
 import { ModelFileError, encodeModel, inferMlpArchitecture, loadModel, saveModel, writeFileAtomic } from '../src/io';
 import { buildModel, cnnArchitecture, mlpArchitecture } from '../src/models';
 import { trainModel } from '../src/train';
 
 const data = prepareData();
-const first = (n: number, from = data.train) => subset(from, Array.from({ length: n }, (_, i) => i));
+const first = (n: number, from: Digits = data.train) => {
+  const { x, y } = from.getItems(Array.from({ length: n }, (_, i) => i));
+  return new TensorDataset(x, y);
+};
 
 function trained(architecture = mlpArchitecture(), samples = 300) {
   const rng = new TorchGenerator(1);
@@ -43,7 +48,7 @@ describe('save → load → evaluate', () => {
       expect(Array.from(again.predictions)).toEqual(Array.from(final.predictions));
       expect(again.loss).toBe(final.loss);
       expect(again.accuracy).toBe(final.accuracy);
-      const x = first(20, data.test).images.reshape([20, ...architecture.inputShape]);
+      const x = first(20, data.test).inputs.reshape([20, ...architecture.inputShape]);
       expect(Array.from(loaded.model.forward(x).data)).toEqual(Array.from(model.eval().forward(x).data));
     });
   }
@@ -101,8 +106,8 @@ describe('loadModel errors', () => {
 describe('the evaluation split used by --eval', () => {
   it('is the fixed test split, standardized with the saved training statistics', () => {
     const { test } = splitDataset(loadDigits());
-    expect(Array.from(normalize(test, data.normalization).images.data.subarray(0, 784))).toEqual(
-      Array.from(data.test.images.data.subarray(0, 784)),
+    expect(Array.from(normalize(test, data.normalization).inputs.data.subarray(0, 784))).toEqual(
+      Array.from(data.test.inputs.data.subarray(0, 784)),
     );
   });
 });
@@ -132,7 +137,7 @@ describe('saving never loses the old model', () => {
     expect(written).toBeGreaterThan(0); // it really failed part of the way through
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(['model.safetensors']);
-    const x = first(5, data.test).images;
+    const x = first(5, data.test).inputs;
     expect(Array.from(loadModel(path).model.forward(x).data)).toEqual(Array.from(old.eval().forward(x).data));
 
     writeFileAtomic(path, replacement); // and a write that succeeds replaces it

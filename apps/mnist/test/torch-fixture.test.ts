@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors, type NDArray } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { loadDigits, normalize, subset } from '../src/data';
-import { argmaxRow } from '../src/evaluate';
+import { TensorDataset, argmaxRow } from '@backprop/data';
+import { normalize } from '@backprop/data/mnist';
+import { loadDigits } from '@backprop/data/mnist/node';
 import { loadModel } from '../src/io';
 import { FIXTURE_MODEL, readFixture } from './helpers';
 
@@ -14,7 +15,8 @@ const digits = loadDigits();
 
 /** The fixture's test digits, standardized as tools/torch-fixtures/mnist.py did. */
 function inputs(normalization: { mean: number; std: number }) {
-  return normalize(subset(digits, fixture.indices), normalization).images;
+  const { x, y } = digits.getItems(fixture.indices);
+  return normalize(new TensorDataset(x, y), normalization).inputs;
 }
 
 function compare(model: { forward(x: NDArray): NDArray }, normalization: { mean: number; std: number }) {

@@ -1,21 +1,26 @@
 import { Linear, NeuralLayer, Sequential } from '@backprop/layers';
 import { type NDArray, TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { type Dataset, prepareData, subset } from '../src/data';
+import { DivergedError, TensorDataset } from '@backprop/data';
+import type { Digits } from '@backprop/data/mnist';
+import { prepareData } from '@backprop/data/mnist/node';
 import { evaluate } from '../src/evaluate';
 import { type Architecture, buildModel, cnnArchitecture, mlpArchitecture } from '../src/models';
-import { DivergedError, type OptimizerName, trainModel } from '../src/train';
+import { type OptimizerName, trainModel } from '../src/train';
 
 const data = prepareData();
-const first = (dataset: Dataset, n: number) => subset(dataset, Array.from({ length: n }, (_, i) => i));
+const first = (dataset: Digits, n: number) => {
+  const { x, y } = dataset.getItems(Array.from({ length: n }, (_, i) => i));
+  return new TensorDataset(x, y);
+};
 const train600 = first(data.train, 600);
 const test500 = first(data.test, 500);
 
 function run(
   architecture: Architecture,
   seed: number,
-  train: Dataset,
-  test: Dataset,
+  train: Digits,
+  test: Digits,
   optimizer: OptimizerName = 'sgd',
   lr = 0.05,
   batchSize = 32,
@@ -91,7 +96,7 @@ describe('training', () => {
     }
     expect(error).toBeInstanceOf(DivergedError);
     expect((error as DivergedError).message).toMatch(
-      /^training diverged at epoch 1, step \d+: (logit \d+ of the batch is (NaN|-?Infinity)|the loss is)/,
+      /^training diverged at epoch 1, step \d+: (the model's output is (NaN|-?Infinity) at index \d+ of the batch|the loss is)/,
     );
     expect((error as DivergedError).message).toContain('try a smaller --lr');
     expect((error as DivergedError).epoch).toBe(1);
