@@ -49,11 +49,16 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
-/** The environment minus what a parent `pnpm run` exported for itself (npm_config_*, npm_package_*, ...). */
+/**
+ * The environment minus what a parent `pnpm run` exported for itself
+ * (npm_config_*, npm_package_*, ...), and minus NODE_PATH: pnpm points it at
+ * the workspace's hoisted node_modules, where `require` in a consumer project
+ * would find packages the project never installed.
+ */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm|pnpm)_/i.test(key)) continue;
+    if (/^(npm|pnpm)_/i.test(key) || key === 'NODE_PATH') continue;
     env[key] = value;
   }
   return { ...env, ...extra };
