@@ -8,6 +8,8 @@ export interface BundleOptions {
   /** Package names left as imports instead of bundled. */
   external?: string[];
   minify?: boolean;
+  /** esbuild's platform (default 'neutral'); 'browser' resolves as a web bundler does. */
+  platform?: 'neutral' | 'browser';
 }
 
 /**
@@ -21,7 +23,7 @@ export async function bundle(entry: string, resolveDir: string, options: BundleO
     bundle: true,
     write: false,
     format: 'esm',
-    platform: 'neutral',
+    platform: options.platform ?? 'neutral',
     target: 'es2022',
     external: options.external ?? [],
     minify: options.minify ?? false,
@@ -53,9 +55,26 @@ export async function sizeOf(code: string): Promise<Size> {
   };
 }
 
-/** The size of a package's ESM build (`dist/index.js`, the whole package, its dependencies excluded). */
+/**
+ * The size of a package's ESM build (`dist/index.js`, the whole package, its
+ * dependencies excluded). A build split into chunks (@backprop/data's entry
+ * points share code) is bundled first, so the chunks its index imports count.
+ */
 export async function packageSize(pkg: WorkspacePackage): Promise<Size> {
-  return sizeOf(readFileSync(join(pkg.dir, 'dist', 'index.js'), 'utf8'));
+  const index = join(pkg.dir, 'dist', 'index.js');
+  const code = readFileSync(index, 'utf8');
+  if (!/\bfrom\s*['"]\.\.?\//.test(code)) return sizeOf(code);
+  const result = await build({
+    entryPoints: [index],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    external: Object.keys(pkg.manifest.dependencies ?? {}),
+    logLevel: 'silent',
+  });
+  return sizeOf(result.outputFiles[0].text);
 }
 
 /** "12.3 kB" (1 kB = 1000 bytes, as npm and bundlephobia count). */

@@ -45,6 +45,22 @@ export const lr: number = opt.lr;
 // @ts-expect-error: lr is a number
 export const wrong = new SGD([weight], { lr: '0.1' });
 `,
+  '@backprop/data': `import { type NDArray, TorchGenerator, randn } from '@backprop/ndarray';
+import { type Batch, DataLoader, TensorDataset, type TrainableModel, randomSplit, trainStep } from '@backprop/data';
+import { type Digits, prepareDigits } from '@backprop/data/mnist';
+import { loadDigits } from '@backprop/data/mnist/node';
+
+const data = new TensorDataset(randn([10, 3]), new Int32Array(10));
+const [train] = randomSplit(data, [8, 2], { rng: new TorchGenerator(0) });
+const loader = new DataLoader(train, { batchSize: 4, shuffle: true, rng: new TorchGenerator(1) });
+export const first: Batch<Int32Array> | undefined = [...loader][0];
+const model: TrainableModel = { forward: (x: NDArray) => x, backward: () => undefined };
+export const step = () =>
+  trainStep(model, { forward: (_p: NDArray, _t: Int32Array) => 0, backward: () => randn([4, 3]) }, { step() {}, zeroGrad() {}, lr: 0.1 }, randn([4, 3]), new Int32Array(4), { epoch: 1, step: 1 });
+export const digits = (): Digits => prepareDigits(loadDigits()).train;
+// @ts-expect-error: batchSize is a number
+export const wrong = new DataLoader(data, { batchSize: '4' });
+`,
 };
 
 /** The body of the training run; `lib` holds the four packages' exports. */
@@ -85,6 +101,51 @@ ${Object.entries(names)
   .map(([pkg, list]) => `const { ${list} } = require('@backprop/${pkg}');`)
   .join('\n')}
 ${trainingBody}`;
+
+/**
+ * The same kind of model trained through @backprop/data: a TensorDataset, a
+ * shuffling DataLoader, trainStep and evaluate, with the other packages'
+ * classes passed in where it only knows their shape. Prints the losses of
+ * every step and the final accuracy as JSON.
+ */
+const dataTrainingBody = `
+const rng = new TorchGenerator(0);
+const x = randn([96, 4], { rng });
+const labels = Int32Array.from({ length: 96 }, (_, i) => (x.data[i * 4] + x.data[i * 4 + 1] > 0 ? 1 : 0));
+const [train, test] = randomSplit(new TensorDataset(x, labels), [64, 32], { rng });
+const model = new Sequential(new Linear(4, 16, { rng }), new Tanh(), new Linear(16, 2, { rng }));
+const lossFn = new CrossEntropyLoss();
+const opt = new Adam(model.parameters(), { lr: 0.02 });
+const loader = new DataLoader(train, { batchSize: 16, shuffle: true, rng });
+const losses = [];
+for (let epoch = 1; epoch <= 8; epoch++) {
+  let step = 0;
+  for (const batch of loader) losses.push(trainStep(model, lossFn, opt, batch.x, batch.y, { epoch, step: ++step }).loss);
+}
+const { accuracy } = evaluate(model, test, { lossFn: new CrossEntropyLoss({ reduction: 'sum' }) });
+console.log(JSON.stringify({ losses, accuracy }));
+`;
+
+const dataNames = {
+  ndarray: 'TorchGenerator, randn',
+  layers: 'Linear, Sequential, Tanh',
+  losses: 'CrossEntropyLoss',
+  optimizers: 'Adam',
+  data: 'DataLoader, TensorDataset, evaluate, randomSplit, trainStep',
+};
+
+/** The @backprop/data training run as an ES module. */
+export const trainDataEsm = `${Object.entries(dataNames)
+  .map(([pkg, list]) => `import { ${list} } from '@backprop/${pkg}';`)
+  .join('\n')}
+${dataTrainingBody}`;
+
+/** The same run, as CommonJS. */
+export const trainDataCjs = `'use strict';
+${Object.entries(dataNames)
+  .map(([pkg, list]) => `const { ${list} } = require('@backprop/${pkg}');`)
+  .join('\n')}
+${dataTrainingBody}`;
 
 /** Prints `{ [name]: sorted export names }` for each package, loaded with `import()`. */
 export function listExportsEsm(packages: readonly string[]): string {

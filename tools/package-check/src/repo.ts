@@ -27,6 +27,7 @@ export interface Manifest {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   optionalDependencies?: Record<string, string>;
 }
 
@@ -90,6 +91,22 @@ export function workspacePackages(root = repoRoot): WorkspacePackage[] {
     }
   }
   return found;
+}
+
+/**
+ * The entry points a package exports besides the root, and the dist file each
+ * builds to: `@backprop/ndarray/test` (`dist/test.*`, the helpers the
+ * packages' tests share), `@backprop/data/mnist` (`dist/mnist.*`) and
+ * `@backprop/data/mnist/node` (`dist/mnist-node.*`); the others have none.
+ */
+export const SUBPATH_EXPORTS: Record<string, Record<string, string>> = {
+  '@backprop/ndarray': { './test': 'test' },
+  '@backprop/data': { './mnist': 'mnist', './mnist/node': 'mnist-node' },
+};
+
+/** Every import specifier of a package: its name, then `name/subpath` for each subpath export. */
+export function entrySpecifiers(name: string): string[] {
+  return [name, ...Object.keys(SUBPATH_EXPORTS[name] ?? {}).map((subpath) => `${name}${subpath.slice(1)}`)];
 }
 
 /** The packages users install: every workspace package that is not private. */

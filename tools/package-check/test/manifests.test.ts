@@ -5,7 +5,7 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanEnv, run } from '../src/exec';
-import { type Manifest, publishedPackages, repoRoot } from '../src/repo';
+import { type Manifest, SUBPATH_EXPORTS, publishedPackages, repoRoot } from '../src/repo';
 
 const require = createRequire(import.meta.url);
 const packed = inject('packed');
@@ -26,8 +26,9 @@ async function attw(tarball: string): Promise<unknown[]> {
   return report.analysis.problems;
 }
 
-it('packs every published package: ndarray, layers, losses and optimizers', () => {
+it('packs every published package: ndarray, layers, losses, optimizers and data', () => {
   expect(packed.map((p) => p.name).sort()).toEqual([
+    '@backprop/data',
     '@backprop/layers',
     '@backprop/losses',
     '@backprop/ndarray',
@@ -35,12 +36,29 @@ it('packs every published package: ndarray, layers, losses and optimizers', () =
   ]);
 });
 
+/** The exports map a package must have: its root and its subpaths, each ESM and CJS with types first. */
+function expectedExports(name: string): Record<string, unknown> {
+  const entries: [string, string][] = [['.', 'index'], ...Object.entries(SUBPATH_EXPORTS[name] ?? {})];
+  return {
+    ...Object.fromEntries(
+      entries.map(([subpath, file]) => [
+        subpath,
+        {
+          import: { types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` },
+          require: { types: `./dist/${file}.d.cts`, default: `./dist/${file}.cjs` },
+        },
+      ]),
+    ),
+    './package.json': './package.json',
+  };
+}
+
 describe.each(packed)('$name, as packed', (pkg) => {
   const source = workspace.find((p) => p.name === pkg.name)!;
   const manifest: Manifest = pkg.manifest;
   let attwProblems: Promise<unknown[]>;
   beforeAll(() => {
-    // Started here so the four attw runs overlap with the other checks.
+    // Started here so the attw runs overlap with the other checks.
     attwProblems = attw(pkg.tarball);
   });
 
@@ -58,23 +76,22 @@ describe.each(packed)('$name, as packed', (pkg) => {
     }
   });
 
-  it('has no third-party runtime dependency', () => {
+  it('has no third-party runtime dependency; a third-party peer is optional', () => {
     for (const dep of Object.keys(manifest.dependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
+    for (const dep of Object.keys(manifest.optionalDependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
+    // @backprop/data's MNIST reader reads the mnist package when the user installs it.
+    for (const dep of Object.keys(manifest.peerDependencies ?? {})) {
+      expect(manifest.peerDependenciesMeta?.[dep]?.optional, `peer ${dep} is optional`).toBe(true);
+    }
   });
 
   it('ships dist/, README.md, CHANGELOG.md and LICENSE, and nothing else', () => {
     for (const file of pkg.files) {
       expect(file).toMatch(/^(dist\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
     }
-    for (const file of [
-      'dist/index.js',
-      'dist/index.cjs',
-      'dist/index.d.ts',
-      'dist/index.d.cts',
-      'README.md',
-      'CHANGELOG.md',
-      'LICENSE',
-    ]) {
+    const stems = ['index', ...Object.values(SUBPATH_EXPORTS[pkg.name] ?? {})];
+    const dist = stems.flatMap((stem) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${stem}.${ext}`));
+    for (const file of [...dist, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
       expect(pkg.files).toContain(file);
     }
     expect(manifest.files).toEqual(['dist', 'README.md', 'CHANGELOG.md', 'LICENSE']);
@@ -85,13 +102,7 @@ describe.each(packed)('$name, as packed', (pkg) => {
     expect(manifest.sideEffects).toBe(false);
     expect(manifest.license).toBe('MIT');
     expect(manifest.engines?.node).toBe('>=20');
-    expect(manifest.exports).toEqual({
-      '.': {
-        import: { types: './dist/index.d.ts', default: './dist/index.js' },
-        require: { types: './dist/index.d.cts', default: './dist/index.cjs' },
-      },
-      './package.json': './package.json',
-    });
+    expect(manifest.exports).toEqual(expectedExports(pkg.name));
     expect(manifest.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git`, directory: source.relativeDir });
     expect(manifest.homepage).toBe(`${REPOSITORY}/tree/main/${source.relativeDir}#readme`);
     expect(readFileSync(join(source.dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(repoRoot, 'LICENSE'), 'utf8'));

@@ -44,3 +44,31 @@ it('measures each package: minified + gzipped ESM build', async () => {
   }
   console.log(rows.join('\n'));
 });
+
+describe('@backprop/data: the browser-safe entry points leave the Node-only reader out', () => {
+  const nodeOnly = ['node:fs', 'readFileSync', 'createRequire', 'mnistDigitsDir'];
+
+  it('a bundle of everything in @backprop/data (browser platform) holds no Node module and no MNIST code', async () => {
+    const code = await bundle("export * from '@backprop/data';\n", resolveDir, { external: ['@backprop/ndarray'], platform: 'browser' });
+    expect(code).toMatch(/\bDataLoader = class\b|\bclass DataLoader\b/);
+    for (const name of [...nodeOnly, 'MnistDataError', 'prepareDigits']) expect(code, name).not.toContain(name);
+  });
+
+  it('a bundle of @backprop/data/mnist (what the playground worker imports) holds the split but nothing of the reader', async () => {
+    const code = await bundle(
+      "import { prepareDigits } from '@backprop/data/mnist';\nimport { DataLoader } from '@backprop/data';\nexport { prepareDigits, DataLoader };\n",
+      resolveDir,
+      { external: ['@backprop/ndarray'], platform: 'browser' },
+    );
+    expect(code).toContain('prepareDigits');
+    for (const name of nodeOnly) expect(code, name).not.toContain(name);
+  });
+
+  it('a bundle that imports only DataLoader leaves out trainStep, evaluate and randomSplit', async () => {
+    const code = await bundle("import { DataLoader } from '@backprop/data';\nexport const make = (d) => new DataLoader(d);\n", resolveDir, {
+      external: ['@backprop/ndarray'],
+    });
+    expect(code).toMatch(/\bDataLoader = class\b|\bclass DataLoader\b/);
+    for (const name of ['trainStep', 'DivergedError', 'evaluate', 'argmaxRow', 'randomSplit']) expect(code, name).not.toContain(name);
+  });
+});

@@ -55,10 +55,10 @@ describe('changesets: independent versions', () => {
   });
 
   for (const kind of ['minor', 'patch'] as const) {
-    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses and optimizers`, async () => {
+    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses, optimizers and data`, async () => {
       const ndarray = '@backprop/ndarray';
       const dependants = dependantsOf(ndarray);
-      expect(dependants.sort()).toEqual(['@backprop/layers', '@backprop/losses', '@backprop/optimizers']);
+      expect(dependants.sort()).toEqual(['@backprop/data', '@backprop/layers', '@backprop/losses', '@backprop/optimizers']);
       const result = await versionInSandbox({
         [`demo-ndarray-${kind}`]: changesetText({ [ndarray]: kind }, 'Faster `matmul` for skinny matrices.'),
       });
