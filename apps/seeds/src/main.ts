@@ -2,7 +2,7 @@
  * Reproduces the five seed notebooks with the packages and prints, per
  * notebook, each quantity beside the notebook's value. Exits 1 on any mismatch.
  *
- *   pnpm --filter @backprop/app-seeds start
+ *   pnpm seeds        (from the repository root)
  */
 import { NOTEBOOKS } from './notebooks/index';
 import { passed, renderReport } from './report';
