@@ -1,4 +1,4 @@
-import { NDArray, ValueError, checkNumber, checkOptions, describe } from '@backprop/ndarray';
+import { NDArray, ValueError, checkNumber, checkOptions, describe, firstNonFinite } from '@backprop/ndarray';
 
 /**
  * What {@link trainStep} needs of a model: a `NeuralLayer` of
@@ -64,12 +64,6 @@ export class DivergedError extends Error {
   }
 }
 
-function firstNonFinite(a: NDArray): number {
-  const d = a.data;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
-  return -1;
-}
-
 function checkMethods(op: string, name: string, value: unknown, methods: readonly string[]): void {
   const missing = methods.filter((m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function');
   if (value === null || typeof value !== 'object' || missing.length > 0) {
@@ -118,6 +112,7 @@ export function trainStep<T>(
 
   const where = `training diverged at epoch ${epoch}, step ${step}`;
   const output = model.forward(x);
+  // A kernel of the active backend: the output is read back to the host only when it holds a bad value.
   const bad = firstNonFinite(output);
   if (bad >= 0) {
     throw new DivergedError(
