@@ -1,7 +1,7 @@
 import { NDArray, array } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { CrossEntropyLoss, NLLLoss } from '../src/index';
-import { randomArray, relError, testRandom } from './helpers';
+import { randomArray, relativeError, testRandom } from '@backprop/ndarray/test';
 
 const f64 = (values: number[], shape?: number[]) => array(values, { dtype: 'float64', shape: shape ?? [values.length] });
 
@@ -43,7 +43,7 @@ describe('CrossEntropyLoss', () => {
   });
 
   it('every form of class-index target gives the same loss and gradient', () => {
-    const x = randomArray([6, 5], -3, 3, testRandom(1));
+    const x = randomArray([6, 5], 'float64', testRandom(1), -3, 3);
     const labels = [0, 4, 2, 2, 1, 3];
     const forms = [
       labels,
@@ -65,7 +65,7 @@ describe('CrossEntropyLoss', () => {
   });
 
   it('one-hot probability targets equal index targets (with weights and smoothing: the mean divisor differs)', () => {
-    const x = randomArray([4, 3], -3, 3, testRandom(2));
+    const x = randomArray([4, 3], 'float64', testRandom(2), -3, 3);
     const labels = [2, 0, 1, 1];
     const onehot = f64(labels.flatMap((y) => [0, 1, 2].map((c) => (c === y ? 1 : 0))), [4, 3]);
     for (const labelSmoothing of [0, 0.3]) {
@@ -80,17 +80,17 @@ describe('CrossEntropyLoss', () => {
 
   it('equals NLLLoss after a log-softmax, for [B, C], [C] and [B, C, d1, d2]', () => {
     const next = testRandom(3);
-    const weight = randomArray([3], 0.5, 2, next);
+    const weight = randomArray([3], 'float64', next, 0.5, 2);
     const cases: [NDArray, NDArray | number][] = [
-      [randomArray([5, 3], -3, 3, next), f64([0, 2, -100, 1, 1])],
-      [randomArray([3], -3, 3, next), 2],
-      [randomArray([2, 3, 2, 2], -3, 3, next), f64([0, 1, 2, 2, 1, -100, 0, 0], [2, 2, 2])],
+      [randomArray([5, 3], 'float64', next, -3, 3), f64([0, 2, -100, 1, 1])],
+      [randomArray([3], 'float64', next, -3, 3), 2],
+      [randomArray([2, 3, 2, 2], 'float64', next, -3, 3), f64([0, 1, 2, 2, 1, -100, 0, 0], [2, 2, 2])],
     ];
     for (const [x, t] of cases) {
       const ce = new CrossEntropyLoss({ weight });
       const nll = new NLLLoss({ weight });
       const logp = logSoftmax(x);
-      expect(relError(ce.forward(x, t), nll.forward(logp, t))).toBeLessThan(1e-14);
+      expect(relativeError([ce.forward(x, t)], [nll.forward(logp, t)]).error).toBeLessThan(1e-14);
       // d(NLL ∘ logsoftmax)/dx = g − softmax·Σg, row by row.
       const g = nll.backward();
       const ceGrad = ce.backward();
@@ -118,11 +118,11 @@ describe('CrossEntropyLoss', () => {
 
   it('float32 results are the float64 results rounded, element by element', () => {
     const next = testRandom(4);
-    const x32 = randomArray([64, 10], -6, 6, next).astype('float32');
+    const x32 = randomArray([64, 10], 'float64', next, -6, 6).astype('float32');
     const x64 = x32.astype('float64');
     const labels = Array.from({ length: 64 }, () => Math.floor(next() * 10));
-    const q = randomArray([64, 10], 0, 1, next).astype('float32');
-    const weight = randomArray([10], 0.5, 2, next);
+    const q = randomArray([64, 10], 'float64', next, 0, 1).astype('float32');
+    const weight = randomArray([10], 'float64', next, 0.5, 2);
     for (const [target32, target64] of [[labels, labels], [q, q.astype('float64')]] as const) {
       const a = new CrossEntropyLoss({ labelSmoothing: 0.1, weight: weight.astype('float32') });
       const b = new CrossEntropyLoss({ labelSmoothing: 0.1, weight: weight.astype('float32').astype('float64') });
@@ -139,8 +139,8 @@ describe('CrossEntropyLoss', () => {
   it('keeps its scratch buffers between steps but never the returned gradient', () => {
     const ce = new CrossEntropyLoss();
     const next = testRandom(5);
-    const x1 = randomArray([8, 4], -2, 2, next);
-    const x2 = randomArray([8, 4], -2, 2, next);
+    const x1 = randomArray([8, 4], 'float64', next, -2, 2);
+    const x2 = randomArray([8, 4], 'float64', next, -2, 2);
     ce.forward(x1, [0, 1, 2, 3, 0, 1, 2, 3]);
     const g1 = ce.backward();
     const kept = Array.from(g1.data);
@@ -154,7 +154,7 @@ describe('CrossEntropyLoss', () => {
   });
 
   it('ignoreIndex may be a valid class; ignored rows get zero gradient', () => {
-    const x = randomArray([3, 3], -2, 2, testRandom(6));
+    const x = randomArray([3, 3], 'float64', testRandom(6), -2, 2);
     const ce = new CrossEntropyLoss({ ignoreIndex: 1 });
     const all = new CrossEntropyLoss();
     // Only rows 0 and 2 count, so the mean is over 2.

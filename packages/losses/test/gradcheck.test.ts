@@ -12,7 +12,7 @@ import {
   NLLLoss,
   SmoothL1Loss,
 } from '../src/index';
-import { numericGradient, randomArray, testRandom } from './helpers';
+import { numericGradient, randomArray, testRandom } from '@backprop/ndarray/test';
 
 /**
  * Compares backward() with central finite differences of forward() in float64.
@@ -38,8 +38,8 @@ function gradcheck(loss: Loss, prediction: NDArray, target: LossTarget, outputGr
 /** Random pairs whose difference stays at least `gap` away from ±kink (and 0 when kink is 0). */
 function awayFromKink(shape: number[], kink: number, gap: number, seed: number): [NDArray, NDArray] {
   const next = testRandom(seed);
-  const p = randomArray(shape, -2, 2, next);
-  const y = randomArray(shape, -2, 2, next);
+  const p = randomArray(shape, 'float64', next, -2, 2);
+  const y = randomArray(shape, 'float64', next, -2, 2);
   for (let i = 0; i < p.size; i++) {
     while (Math.abs(Math.abs(p.data[i] - y.data[i]) - kink) < gap) y.data[i] = -2 + 4 * next();
   }
@@ -70,27 +70,27 @@ describe('gradients match central finite differences (float64)', () => {
     }
     it(`BCELoss ${reduction}, with and without a broadcast weight`, () => {
       const next = testRandom(11);
-      const p = randomArray([4, 3], 0.05, 0.95, next);
-      const y = randomArray([4, 3], 0, 1, next);
+      const p = randomArray([4, 3], 'float64', next, 0.05, 0.95);
+      const y = randomArray([4, 3], 'float64', next, 0, 1);
       gradcheck(new BCELoss({ reduction }), p, y);
-      gradcheck(new BCELoss({ reduction, weight: randomArray([3], 0.5, 2, next) }), p, y);
-      gradcheck(new BCELoss({ reduction, weight: randomArray([4, 1], 0.5, 2, next) }), p, y);
+      gradcheck(new BCELoss({ reduction, weight: randomArray([3], 'float64', next, 0.5, 2) }), p, y);
+      gradcheck(new BCELoss({ reduction, weight: randomArray([4, 1], 'float64', next, 0.5, 2) }), p, y);
     });
     it(`BCEWithLogitsLoss ${reduction}, with weight and posWeight`, () => {
       const next = testRandom(12);
-      const x = randomArray([4, 3], -4, 4, next);
-      const y = randomArray([4, 3], 0, 1, next);
+      const x = randomArray([4, 3], 'float64', next, -4, 4);
+      const y = randomArray([4, 3], 'float64', next, 0, 1);
       gradcheck(new BCEWithLogitsLoss({ reduction }), x, y);
-      const weight = randomArray([3], 0.5, 2, next);
-      const posWeight = randomArray([3], 0.2, 3, next);
+      const weight = randomArray([3], 'float64', next, 0.5, 2);
+      const posWeight = randomArray([3], 'float64', next, 0.2, 3);
       gradcheck(new BCEWithLogitsLoss({ reduction, posWeight }), x, y);
       gradcheck(new BCEWithLogitsLoss({ reduction, weight, posWeight }), x, y);
     });
     for (const labelSmoothing of [0, 0.1]) {
       it(`CrossEntropyLoss ${reduction} labelSmoothing ${labelSmoothing}: indices, weights, ignoreIndex`, () => {
         const next = testRandom(13);
-        const x = randomArray([5, 4], -3, 3, next);
-        const weight = randomArray([4], 0.3, 2, next);
+        const x = randomArray([5, 4], 'float64', next, -3, 3);
+        const weight = randomArray([4], 'float64', next, 0.3, 2);
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing }), x, [0, 3, 1, 1, 2]);
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, [0, 3, 1, 1, 2]);
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, [0, -100, 1, -100, 2]);
@@ -98,36 +98,36 @@ describe('gradients match central finite differences (float64)', () => {
       });
       it(`CrossEntropyLoss ${reduction} labelSmoothing ${labelSmoothing}: probabilities, unbatched, K-dim`, () => {
         const next = testRandom(14);
-        const x = randomArray([5, 4], -3, 3, next);
-        const q = randomArray([5, 4], 0, 1, next);
+        const x = randomArray([5, 4], 'float64', next, -3, 3);
+        const q = randomArray([5, 4], 'float64', next, 0, 1);
         for (let r = 0; r < 5; r++) {
           let s = 0;
           for (let c = 0; c < 4; c++) s += q.data[r * 4 + c];
           for (let c = 0; c < 4; c++) q.data[r * 4 + c] /= s;
         }
-        const weight = randomArray([4], 0.3, 2, next);
+        const weight = randomArray([4], 'float64', next, 0.3, 2);
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing }), x, q);
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), x, q);
-        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), randomArray([4], -3, 3, next), 2);
-        const xk = randomArray([2, 4, 3], -3, 3, next);
+        gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), randomArray([4], 'float64', next, -3, 3), 2);
+        const xk = randomArray([2, 4, 3], 'float64', next, -3, 3);
         const tk = array([0, 3, -100, 2, 1, 1], { shape: [2, 3], dtype: 'float64' });
         gradcheck(new CrossEntropyLoss({ reduction, labelSmoothing, weight }), xk, tk);
       });
     }
     it(`NLLLoss ${reduction}: weights, ignoreIndex, K-dim`, () => {
       const next = testRandom(15);
-      const x = randomArray([5, 4], -3, 0, next);
-      const weight = randomArray([4], 0.3, 2, next);
+      const x = randomArray([5, 4], 'float64', next, -3, 0);
+      const weight = randomArray([4], 'float64', next, 0.3, 2);
       gradcheck(new NLLLoss({ reduction }), x, [0, 3, 1, 1, 2]);
       gradcheck(new NLLLoss({ reduction, weight }), x, Int32Array.from([0, -100, 1, 3, 2]));
-      gradcheck(new NLLLoss({ reduction, weight }), randomArray([2, 4, 3], -3, 0, next), array([0, 3, 2, 2, 1, 1], { shape: [2, 3], dtype: 'float64' }));
+      gradcheck(new NLLLoss({ reduction, weight }), randomArray([2, 4, 3], 'float64', next, -3, 0), array([0, 3, 2, 2, 1, 1], { shape: [2, 3], dtype: 'float64' }));
     });
   }
 
   it('backward(outputGrad) scales the gradient, as loss.backward(gradient) in PyTorch', () => {
     const next = testRandom(16);
-    const x = randomArray([3, 4], -2, 2, next);
+    const x = randomArray([3, 4], 'float64', next, -2, 2);
     gradcheck(new CrossEntropyLoss({ labelSmoothing: 0.1 }), x, [1, 0, 3], -2.5);
-    gradcheck(new MSELoss(), x, randomArray([3, 4], -2, 2, next), 0.25);
+    gradcheck(new MSELoss(), x, randomArray([3, 4], 'float64', next, -2, 2), 0.25);
   });
 });
