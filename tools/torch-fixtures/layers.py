@@ -359,6 +359,36 @@ def cnn_cases():
     return cases
 
 
+def repr_fixture():
+    """What print(module) shows for each layer and a few containers: String(layer) must read the same."""
+    models = {
+        "Linear(784, 128)": nn.Linear(784, 128),
+        "Linear(10, 2, bias=False)": nn.Linear(10, 2, bias=False),
+        "ReLU()": nn.ReLU(),
+        "Tanh()": nn.Tanh(),
+        "Sigmoid()": nn.Sigmoid(),
+        "Identity()": nn.Identity(),
+        "LeakyReLU()": nn.LeakyReLU(),
+        "LeakyReLU(0.2)": nn.LeakyReLU(0.2),
+        "Conv2d(1, 8, 3, padding=1)": nn.Conv2d(1, 8, 3, padding=1),
+        "Conv2d(3, 4, (2, 3), stride=2, dilation=(1, 2), bias=False)":
+            nn.Conv2d(3, 4, (2, 3), stride=2, dilation=(1, 2), bias=False),
+        "MaxPool2d(2)": nn.MaxPool2d(2),
+        "MaxPool2d(3, stride=2, padding=1, ceil_mode=True)": nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+        "MaxPool2d((2, 3))": nn.MaxPool2d((2, 3)),
+        "AvgPool2d(2)": nn.AvgPool2d(2),
+        "AvgPool2d(3, stride=2, padding=1)": nn.AvgPool2d(3, stride=2, padding=1),
+        "Dropout(0.2)": nn.Dropout(0.2),
+        "Dropout()": nn.Dropout(),
+        "Flatten()": nn.Flatten(),
+        "Flatten(0, 2)": nn.Flatten(0, 2),
+        "mlp": mlp(),
+        "nested": nn.Sequential(nn.Linear(4, 8), nn.Sequential(nn.ReLU(), nn.Linear(8, 3)), nn.Sequential()),
+        "cnn": cnn(torch.float32),
+    }
+    return {name: repr(module) for name, module in models.items()}
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     write(PACKAGE, "linear", {"cases": linear_cases()})
@@ -373,6 +403,7 @@ def main():
     write(PACKAGE, "avgpool2d", {"cases": avgpool_cases()})
     write(PACKAGE, "dropout", {"cases": dropout_cases()})
     write(PACKAGE, "cnn", {"cases": cnn_cases()})
+    write(PACKAGE, "repr", repr_fixture())
 
 
 if __name__ == "__main__":

@@ -1,21 +1,25 @@
 import {
+  type Conv2dGeometry,
   type DType,
   type Generator,
-  NDArray,
+  type NDArray,
   Parameter,
   ShapeError,
-  type TypedArray,
+  Slot,
+  add,
   checkChoice,
   checkOptions,
+  col2im,
+  conv2dGeometry,
   defaultGenerator,
   formatShape,
   gemm,
+  im2col,
+  sum,
   zeros,
 } from '@backprop/ndarray';
-import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
-import { type ConvGeometry, col2im, convOutputSize, im2col } from './im2col';
-import { NeuralLayer } from './layer';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 import { resetAffineParameters } from './reset';
 import { type Size2d, checkSize2d, describeSize } from './size2d';
 
@@ -47,9 +51,9 @@ export interface Conv2dOptions {
  *
  * Input [N, C, H, W] gives [N, O, OH, OW] with OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1
  * (likewise OW). An unbatched [C, H, W] input gives [O, OH, OW], as in torch.
- * Each image is computed as im2col then one gemm, W[O, C·kh·kw] · cols; backward
- * recomputes the columns (keeping only the input between passes) and uses
- * gemm for dW += g·colsᵀ and dcols = Wᵀ·g, then col2im for dx.
+ * Forward is im2col, then one batched gemm W[O, C·kh·kw] · cols onto the
+ * bias; backward keeps the columns and uses gemm for dW += Σ g·colsᵀ and
+ * dcols = Wᵀ·g, then col2im for dx.
  *
  * @example
  * const conv = new Conv2d(1, 8, 3, { padding: 1 });
@@ -68,21 +72,20 @@ export class Conv2d extends NeuralLayer {
   readonly bias: Parameter | null;
   readonly dtype: DType;
 
-  private input?: NDArray;
-  private geometry?: ConvGeometry;
-  private outputShape?: readonly number[];
-  /** Scratch columns reused between calls of the same size: the hot loop allocates nothing. */
-  private cols?: TypedArray;
-  private colsGrad?: TypedArray;
-  /** Whether `cols` holds every image's columns of the last forward (training mode). */
-  private colsKept = false;
-  /** The output and the input gradient, reused when they stay inside a Sequential. */
-  private readonly outputBuffer = new OutputBuffer();
-  private readonly inputGradBuffer = new OutputBuffer();
+  /** The last input's shape and unfolding, kept from forward for backward. */
+  #inputShape?: readonly number[];
+  #geometry?: Conv2dGeometry;
+  #outputShape?: readonly number[];
+  /**
+   * The unfolded input of the last training forward, kept for backward (torch's
+   * slow_conv2d keeps its `finput` the same way); in eval it is scratch.
+   */
+  readonly #cols = new Slot();
+  readonly #colsGrad = new Slot();
+  readonly #biasSum = new Slot();
 
   constructor(inChannels: number, outChannels: number, kernelSize: Size2d, options: Conv2dOptions = {}) {
     super();
-    markReusing(this, new.target, Conv2d);
     const op = `Conv2d(${inChannels}, ${outChannels}, ${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'dilation', 'bias', 'dtype', 'rng']);
     this.inChannels = checkSize(op, 'inChannels', inChannels);
@@ -95,9 +98,7 @@ export class Conv2d extends NeuralLayer {
     this.dtype = checkChoice(op, 'dtype', options.dtype ?? 'float32', ['float32', 'float64'] as const);
     const [kh, kw] = this.kernelSize;
     this.weight = new Parameter(zeros([outChannels, inChannels, kh, kw], { dtype: this.dtype }), 'weight');
-    this.registerParameter('weight', this.weight);
     this.bias = bias ? new Parameter(zeros([outChannels], { dtype: this.dtype }), 'bias') : null;
-    if (this.bias) this.registerParameter('bias', this.bias);
     this.resetParameters(checkRng(op, options.rng));
   }
 
@@ -109,7 +110,19 @@ export class Conv2d extends NeuralLayer {
     resetAffineParameters(this.weight.value, this.bias?.value ?? null, rng);
   }
 
-  override toString(): string {
+  override get typeName(): string {
+    return this.namedAs(Conv2d, 'Conv2d');
+  }
+
+  override extraRepr(): string {
+    const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernel_size=${pythonPair(this.kernelSize)}`, `stride=${pythonPair(this.stride)}`];
+    if (this.padding.some((p) => p !== 0)) parts.push(`padding=${pythonPair(this.padding)}`);
+    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${pythonPair(this.dilation)}`);
+    if (!this.bias) parts.push('bias=False');
+    return parts.join(', ');
+  }
+
+  protected override label(): string {
     const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernelSize: ${formatShape(this.kernelSize)}`];
     if (this.stride.some((s) => s !== 1)) parts.push(`stride: ${formatShape(this.stride)}`);
     if (this.padding.some((p) => p !== 0)) parts.push(`padding: ${formatShape(this.padding)}`);
@@ -118,8 +131,8 @@ export class Conv2d extends NeuralLayer {
     return `Conv2d(${parts.join(', ')})`;
   }
 
-  forward(input: NDArray): NDArray {
-    const op = this.toString();
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    const op = this.label();
     checkArrayArg(op, 'input', input);
     if (input.ndim !== 4 && input.ndim !== 3) {
       throw new ShapeError(
@@ -127,132 +140,62 @@ export class Conv2d extends NeuralLayer {
       );
     }
     const batched = input.ndim === 4;
-    const [n, c, h, w] = batched ? input.shape : [1, ...input.shape];
-    if (c !== this.inChannels) {
+    const x = batched ? input : input.reshape([1, ...input.shape]);
+    if (x.shape[1] !== this.inChannels) {
       throw new ShapeError(
-        `${op}: expected input ${formatShape(input.shape)} to have ${this.inChannels} channels (dimension ${batched ? 1 : 0}), got ${c}`,
+        `${op}: expected input ${formatShape(input.shape)} to have ${this.inChannels} channels (dimension ${batched ? 1 : 0}), got ${x.shape[1]}`,
       );
     }
     checkDTypeMatch(op, 'input', input, this.dtype);
-    const [kh, kw] = this.kernelSize;
-    const [sh, sw] = this.stride;
-    const [ph, pw] = this.padding;
-    const [dh, dw] = this.dilation;
-    const outH = convOutputSize(h, kh, sh, ph, dh);
-    const outW = convOutputSize(w, kw, sw, pw, dw);
-    if (outH < 1 || outW < 1) {
-      throw new ShapeError(
-        `${op}: input ${formatShape(input.shape)} padded to ${h + 2 * ph}×${w + 2 * pw} is smaller than the ` +
-          `${dh === 1 && dw === 1 ? '' : 'dilated '}kernel ${dh * (kh - 1) + 1}×${dw * (kw - 1) + 1}`,
-      );
-    }
-    const g: ConvGeometry = {
-      channels: c,
-      height: h,
-      width: w,
-      kernelH: kh,
-      kernelW: kw,
-      strideH: sh,
-      strideW: sw,
-      padH: ph,
-      padW: pw,
-      dilationH: dh,
-      dilationW: dw,
-      outH,
-      outW,
-    };
+    const g = conv2dGeometry(op, x.shape, this);
     const o = this.outChannels;
-    const positions = outH * outW;
-    const patch = c * kh * kw;
-    const outputShape = batched ? [n, o, outH, outW] : [o, outH, outW];
-    // Zeros without a bias, as gemm adds into it; with one, every channel is filled first.
-    const out = this.outputBuffer.produce(outputShape, this.dtype, this.bias === null);
-    // In training, every image's columns are kept for backward, which then need
-    // not unfold the input again (torch's slow_conv2d keeps its `finput` the
-    // same way); in eval, one image's worth is enough.
-    const perImage = patch * positions;
-    const keep = this.training;
-    const colsAll = this.scratch('cols', keep ? n * perImage : perImage);
-    const weight2d = new NDArray(this.weight.value.data, [o, patch]);
-    for (let b = 0; b < n; b++) {
-      const cols = keep ? colsAll.subarray(b * perImage, (b + 1) * perImage) : colsAll;
-      im2col(input.data, b * c * h * w, g, cols);
-      const colsArray = new NDArray(cols, [patch, positions]);
-      const outB = new NDArray(out.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
-      if (this.bias) {
-        const bias = this.bias.value.data;
-        for (let k = 0; k < o; k++) outB.data.fill(bias[k], k * positions, (k + 1) * positions);
-      }
-      gemm(weight2d, colsArray, { out: outB, accumulate: true });
-    }
-    this.input = input;
-    this.geometry = g;
-    this.outputShape = outputShape;
-    this.colsKept = keep;
+    const positions = g.outH * g.outW;
+    const patch = g.channels * g.kernelH * g.kernelW;
+    const outputShape = batched ? [g.batch, o, g.outH, g.outW] : [o, g.outH, g.outW];
+    // Every image's columns, then one batched product onto the per-channel bias:
+    // out[b] = W[O, C·kh·kw] · cols[b] + bias.
+    const cols = im2col(x, g, this.#cols.take([g.batch, patch, positions], this.dtype));
+    const out = this.output(options, outputShape, this.dtype);
+    gemm(this.weight.value.reshape([o, patch]), cols, {
+      bias: this.bias?.value.reshape([o, 1]),
+      out: out.reshape([g.batch, o, positions]),
+    });
+    this.#inputShape = input.shape;
+    this.#geometry = g;
+    this.#outputShape = outputShape;
     return out;
   }
 
-  backward(outputGrad: NDArray): NDArray {
-    return this.backwardPass(outputGrad, true)!;
-  }
-
-  /**
-   * dW and db alone: skips the input gradient's gemm and col2im. A replaced
-   * `backward` (a subclass's override, or a hook on the instance) runs
-   * instead, so it is never bypassed.
-   */
-  override backwardParameters(outputGrad: NDArray): void {
-    if (this.backward === Conv2d.prototype.backward) this.backwardPass(outputGrad, false);
-    else this.backward(outputGrad);
-  }
-
-  private backwardPass(outputGrad: NDArray, inputGrad: boolean): NDArray | undefined {
-    const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype);
-    const input = this.input!;
-    const g = this.geometry!;
-    const { channels: c, height: h, width: w, kernelH: kh, kernelW: kw } = g;
-    const n = input.ndim === 4 ? input.shape[0] : 1;
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const grad = checkOutputGrad(this.label(), outputGrad, this.#outputShape, this.dtype);
+    const g = this.#geometry!;
     const o = this.outChannels;
     const positions = g.outH * g.outW;
-    const patch = c * kh * kw;
-    const perImage = patch * positions;
-    const kept = this.colsKept;
-    const colsAll = this.scratch('cols', kept ? n * perImage : perImage);
-    const weight2d = new NDArray(this.weight.value.data, [o, patch]);
-    const weightGrad2d = new NDArray(this.weight.grad.data, [o, patch]);
-    const colsGrad = inputGrad ? new NDArray(this.scratch('colsGrad', patch * positions), [patch, positions]) : undefined;
-    // Zeroed: col2im adds onto it.
-    const dx = inputGrad ? this.inputGradBuffer.produce(input.shape, this.dtype, true) : undefined;
-    for (let b = 0; b < n; b++) {
-      const gB = new NDArray(grad.data.subarray(b * o * positions, (b + 1) * o * positions), [o, positions]);
-      const cols = kept ? colsAll.subarray(b * perImage, (b + 1) * perImage) : colsAll;
-      if (!kept) im2col(input.data, b * c * h * w, g, cols);
-      const colsArray = new NDArray(cols, [patch, positions]);
-      gemm(gB, colsArray, { transB: true, out: weightGrad2d, accumulate: true }); // dW += g·colsᵀ
-      if (colsGrad !== undefined && dx !== undefined) {
-        gemm(weight2d, gB, { transA: true, out: colsGrad }); // dcols = Wᵀ·g
-        col2im(colsGrad.data, g, dx.data, b * c * h * w);
-      }
-      if (this.bias) {
-        const bd = this.bias.grad.data;
-        const gd = gB.data;
-        for (let k = 0; k < o; k++) {
-          let s = 0;
-          for (let p = k * positions; p < (k + 1) * positions; p++) s += gd[p];
-          bd[k] += s;
-        }
-      }
+    const patch = g.channels * g.kernelH * g.kernelW;
+    const gB = grad.reshape([g.batch, o, positions]);
+    // The columns of the last forward: still in the slot (nothing else takes it in between).
+    const cols = this.#cols.take([g.batch, patch, positions], this.dtype);
+    // dW += Σ_b g[b]·cols[b]ᵀ: the batch summed into one matrix.
+    gemm(gB, cols, { transB: true, out: this.weight.grad.reshape([o, patch]), beta: 1 });
+    if (this.bias) {
+      const db = sum(gB, [0, 2], false, this.#biasSum.take([o], this.dtype));
+      add(this.bias.grad, db, this.bias.grad);
     }
+    if (options?.inputGrad === false) return undefined;
+    // dcols[b] = Wᵀ·g[b], then col2im folds them back onto the image.
+    const colsGrad = gemm(this.weight.value.reshape([o, patch]), gB, {
+      transA: true,
+      out: this.#colsGrad.take([g.batch, patch, positions], this.dtype),
+    });
+    const dx = this.output(options, this.#inputShape!, this.dtype);
+    col2im(colsGrad, g, dx.reshape([g.batch, g.channels, g.height, g.width]));
     return dx;
   }
+}
 
-  /** The first `size` elements of a scratch buffer that only grows (train and eval need different sizes). */
-  private scratch(which: 'cols' | 'colsGrad', size: number): TypedArray {
-    let buffer = this[which];
-    if (buffer === undefined || buffer.length < size) {
-      buffer = this.dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
-      this[which] = buffer;
-    }
-    return buffer.length === size ? buffer : buffer.subarray(0, size);
-  }
+/** A pair as Python prints a tuple: `(3, 3)`. */
+export function pythonPair(pair: readonly [number, number]): string {
+  return `(${pair[0]}, ${pair[1]})`;
 }

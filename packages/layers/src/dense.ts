@@ -1,7 +1,7 @@
-import { type DType, type Generator, type NDArray, checkChoice, checkOptions } from '@backprop/ndarray';
-import { ACTIVATION_NAMES, type ActivationName, activateInPlace, activationBackward } from './activation-functions';
-import { OutputBuffer, markReusing } from './buffers';
+import { type DType, type Generator, type NDArray, Slot, checkChoice, checkOptions } from '@backprop/ndarray';
+import { ACTIVATION_NAMES, type ActivationName, activationBackward } from './activation-functions';
 import { checkOutputGrad } from './checks';
+import type { BackwardOptions, ForwardOptions } from './layer';
 import { LINEAR_OPTIONS, Linear } from './linear';
 
 /** Options of {@link Dense}. */
@@ -23,10 +23,10 @@ export interface DenseOptions {
  * parameters are named `weight` and `bias` (it is one layer) and it is
  * initialised exactly as `nn.Linear`.
  *
- * The activation is applied in place on the affine output and its derivative
- * is taken from the output (relu′(0) = 0), so the layer keeps one array, not two.
- * The gradient through the activation lives in a scratch array the layer
- * reuses on every backward pass (it never leaves the layer).
+ * The activation is the gemm's epilogue (applied in place on the affine
+ * output) and its derivative is taken from the output (relu′(0) = 0), so the
+ * layer keeps one array, not two. The gradient through the activation lives
+ * in a scratch slot the layer reuses on every backward pass.
  *
  * @example
  * const hidden = new Dense(784, 128, { activation: 'relu' });
@@ -34,8 +34,8 @@ export interface DenseOptions {
  */
 export class Dense extends Linear {
   readonly activation: ActivationName;
-  private output?: NDArray;
-  private readonly affineGradBuffer = new OutputBuffer();
+  #output?: NDArray;
+  readonly #affineGrad = new Slot();
 
   constructor(inFeatures: number, outFeatures: number, options: DenseOptions = {}) {
     const op = `Dense(${inFeatures}, ${outFeatures})`;
@@ -43,42 +43,36 @@ export class Dense extends Linear {
     const { activation = 'relu', ...linearOptions } = options;
     checkChoice(op, 'activation', activation, ACTIVATION_NAMES);
     super(inFeatures, outFeatures, linearOptions);
-    markReusing(this, new.target, Dense);
     this.activation = activation;
   }
 
-  protected override kind(): string {
-    return 'Dense';
+  override get typeName(): string {
+    return this.namedAs(Dense, 'Dense');
   }
 
-  override toString(): string {
+  override extraRepr(): string {
+    return `${super.extraRepr()}, activation='${this.activation}'`;
+  }
+
+  protected override label(): string {
     const extras = [`activation: '${this.activation}'`];
     if (!this.bias) extras.push('bias: false');
     return `Dense(${this.inFeatures}, ${this.outFeatures}, { ${extras.join(', ')} })`;
   }
 
-  override forward(input: NDArray): NDArray {
-    this.output = activateInPlace(this.activation, super.forward(input));
-    return this.output;
+  override forward(input: NDArray, options?: ForwardOptions): NDArray {
+    this.#output = this.affine(input, this.activation === 'none' ? undefined : this.activation, options);
+    return this.#output;
   }
 
-  override backward(outputGrad: NDArray): NDArray {
-    return super.backward(this.affineGrad(outputGrad));
-  }
-
-  /** dW and db alone, as `Linear`'s; a replaced `backward` runs instead, so it is never bypassed. */
-  override backwardParameters(outputGrad: NDArray): void {
-    if (this.backward === Dense.prototype.backward) this.accumulateGrads(this.affineGrad(outputGrad));
-    else this.backward(outputGrad);
-  }
-
-  /** dLoss/d(x·Wᵀ + b) from dLoss/dOutput, through the activation. */
-  private affineGrad(outputGrad: NDArray): NDArray {
-    const grad = checkOutputGrad(this.toString(), outputGrad, this.output?.shape, this.dtype);
-    const output = this.output!;
-    if (this.activation === 'none') return grad;
-    // Scratch: Linear's backward reads it (dW, db, dx) and keeps nothing.
-    const scratch = this.affineGradBuffer.reuse(output.shape, this.dtype, false);
-    return activationBackward(this.activation, grad, output, scratch);
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const output = this.#output;
+    const grad = checkOutputGrad(this.label(), outputGrad, output?.shape, this.dtype);
+    // dLoss/d(x·Wᵀ + b) through the activation, in scratch that Linear's backward reads and keeps nothing of.
+    const affineGrad =
+      this.activation === 'none' ? grad : activationBackward(this.activation, grad, output!, this.#affineGrad.take(grad.shape, this.dtype));
+    return this.affineBackward(affineGrad, options);
   }
 }

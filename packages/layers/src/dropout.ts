@@ -2,13 +2,17 @@ import {
   type DType,
   type Generator,
   type NDArray,
+  Slot,
   ValueError,
   checkOptions,
   describe,
+  fillUniform,
+  less,
+  mul,
 } from '@backprop/ndarray';
-import { OutputBuffer, markReusing } from './buffers';
+import { pythonFloat } from './activations';
 import { checkArrayArg, checkOutputGrad, checkRng } from './checks';
-import { NeuralLayer } from './layer';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 
 /** Options of {@link Dropout}. */
 export interface DropoutOptions {
@@ -23,10 +27,10 @@ export interface DropoutOptions {
  * identity (it returns its input). Backward applies the same mask and scale.
  *
  * How the mask is drawn, exactly: each training forward pass fills a float64
- * buffer of one uniform per element with `rng.uniform(u, 0, 1)` (whatever the
+ * array of one uniform per element (`fillUniform(u, 0, 1, rng)`, whatever the
  * input's dtype) and keeps element i when u[i] < 1 − p. The scale is
  * 1 / (1 − p) rounded to the input's dtype, and each output is x · scale or
- * x · 0. This is torch's own CPU path, `bernoulli_(1 − p)` then
+ * x · 0 (a mask of scales and zeros, multiplied in). This is torch's own CPU path, `bernoulli_(1 − p)` then
  * `div_(1 − p)`, in builds without MKL (Debian's, for one): there, with a
  * `TorchGenerator` seeded as `torch.manual_seed`, the output is torch's bit for
  * bit. Builds with MKL (the x86 pip wheels) draw the Bernoulli mask through
@@ -44,21 +48,19 @@ export class Dropout extends NeuralLayer {
   /** Where the masks come from. */
   readonly rng: Generator;
 
-  /** What the last forward did: 'identity' (eval, p = 0), 'zero' (p = 1) or 'mask'. */
-  private mode?: 'identity' | 'zero' | 'mask';
-  private outputShape?: readonly number[];
-  private dtype?: DType;
-  private scale = 1;
-  /** Scratch for the uniforms and the kept elements (1) of the last pass, reused while the size stays. */
-  private uniforms?: Float64Array;
-  private mask?: Uint8Array;
-  /** The output and the input gradient, reused when they stay inside a Sequential. */
-  private readonly outputBuffer = new OutputBuffer();
-  private readonly inputGradBuffer = new OutputBuffer();
+  /** What the last forward did: 'identity' (eval, p = 0), or 'mask' (the mask holds 0 or the scale; all 0 for p = 1). */
+  #mode?: 'identity' | 'mask';
+  #outputShape?: readonly number[];
+  #dtype?: DType;
+  /** The uniforms (float64 whatever the dtype), and the mask of the last training pass. */
+  readonly #uniforms = new Slot();
+  readonly #mask = new Slot();
+  /** 1 − p and the scale 1 / (1 − p) as 0-d arrays: ops take arrays, and these never change. */
+  readonly #keep = new Slot();
+  readonly #scale = new Slot();
 
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
-    markReusing(this, new.target, Dropout);
     const op = `Dropout(${describe(p)})`;
     checkOptions(op, options, ['rng']);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
@@ -70,62 +72,47 @@ export class Dropout extends NeuralLayer {
     this.rng = checkRng(op, options.rng);
   }
 
-  override toString(): string {
+  override get typeName(): string {
+    return this.namedAs(Dropout, 'Dropout');
+  }
+
+  override extraRepr(): string {
+    return `p=${pythonFloat(this.p)}, inplace=False`;
+  }
+
+  protected override label(): string {
     return `Dropout(${this.p})`;
   }
 
-  forward(input: NDArray): NDArray {
-    checkArrayArg(this.toString(), 'input', input);
-    this.outputShape = input.shape;
-    this.dtype = input.dtype;
-    const n = input.size;
-    if (!this.training || this.p === 0 || n === 0) {
-      this.mode = 'identity';
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    checkArrayArg(this.label(), 'input', input);
+    this.#outputShape = input.shape;
+    this.#dtype = input.dtype;
+    if (!this.training || this.p === 0 || input.size === 0) {
+      this.#mode = 'identity';
       return input;
     }
-    // Both branches below write every element.
-    const out = this.outputBuffer.produce(input.shape, input.dtype, false);
-    const x = input.data;
-    const y = out.data;
-    if (this.p === 1) {
-      this.mode = 'zero';
-      for (let i = 0; i < n; i++) y[i] = x[i] * 0;
-      return out;
-    }
-    this.mode = 'mask';
-    if (this.uniforms === undefined || this.uniforms.length !== n) {
-      this.uniforms = new Float64Array(n);
-      this.mask = new Uint8Array(n);
-    }
-    const u = this.uniforms;
-    const mask = this.mask!;
-    this.rng.uniform(u, 0, 1);
+    this.#mode = 'mask';
+    const mask = this.#mask.take(input.shape, input.dtype);
     const keep = 1 - this.p;
     // torch divides a float32 mask by 1 − p in float32: both roundings matter for bit equality.
-    this.scale = input.dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
-    const scale = this.scale;
-    for (let i = 0; i < n; i++) {
-      const kept = u[i] < keep;
-      mask[i] = kept ? 1 : 0;
-      y[i] = x[i] * (kept ? scale : 0);
+    const scale = input.dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
+    if (this.p === 1) {
+      mask.fill(0); // torch draws nothing for p = 1: the output is x · 0
+    } else {
+      const u = fillUniform(this.#uniforms.take(input.shape, 'float64'), 0, 1, this.rng);
+      less(u, this.#keep.take([], 'float64').fill(keep), mask); // 1 where kept
+      mul(mask, this.#scale.take([], input.dtype).fill(scale), mask);
     }
-    return out;
+    return mul(input, mask, this.output(options, input.shape, input.dtype));
   }
 
-  backward(outputGrad: NDArray): NDArray {
-    const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype ?? 'float32');
-    if (this.mode === 'identity') return grad;
-    // Both branches below write every element.
-    const dx = this.inputGradBuffer.produce(grad.shape, grad.dtype, false);
-    const g = grad.data;
-    const d = dx.data;
-    if (this.mode === 'zero') {
-      for (let i = 0; i < g.length; i++) d[i] = g[i] * 0;
-      return dx;
-    }
-    const mask = this.mask!;
-    const scale = this.scale;
-    for (let i = 0; i < g.length; i++) d[i] = g[i] * (mask[i] === 1 ? scale : 0);
-    return dx;
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const grad = checkOutputGrad(this.label(), outputGrad, this.#outputShape, this.#dtype ?? 'float32');
+    if (this.#mode === 'identity') return grad;
+    if (options?.inputGrad === false) return undefined;
+    return mul(grad, this.#mask.take(grad.shape, grad.dtype), this.output(options, grad.shape, grad.dtype));
   }
 }

@@ -1,5 +1,4 @@
 import { type NDArray, ShapeError, ValueError, checkNumber, formatShape } from '@backprop/ndarray';
-import { markReusing } from './buffers';
 import { checkArrayArg, checkOutputGrad } from './checks';
 import { NeuralLayer } from './layer';
 
@@ -15,23 +14,30 @@ import { NeuralLayer } from './layer';
 export class Flatten extends NeuralLayer {
   readonly startDim: number;
   readonly endDim: number;
-  private inputShape?: readonly number[];
-  private outputShape?: readonly number[];
-  private dtype?: NDArray['dtype'];
+  #inputShape?: readonly number[];
+  #outputShape?: readonly number[];
+  #dtype?: NDArray['dtype'];
 
   constructor(startDim = 1, endDim = -1) {
     super();
-    markReusing(this, new.target, Flatten);
     this.startDim = checkNumber('Flatten', 'startDim', startDim, { integer: true });
     this.endDim = checkNumber('Flatten', 'endDim', endDim, { integer: true });
   }
 
-  override toString(): string {
+  override get typeName(): string {
+    return this.namedAs(Flatten, 'Flatten');
+  }
+
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
+
+  protected override label(): string {
     return `Flatten(${this.startDim}, ${this.endDim})`;
   }
 
   forward(input: NDArray): NDArray {
-    const op = this.toString();
+    const op = this.label();
     checkArrayArg(op, 'input', input);
     // A 0-d array flattens as if it had one dimension of size 1, as in torch.
     const ndim = Math.max(input.ndim, 1);
@@ -46,15 +52,15 @@ export class Flatten extends NeuralLayer {
     let merged = 1;
     for (let d = start; d <= end; d++) merged *= shape[d];
     const outputShape = [...shape.slice(0, start), merged, ...shape.slice(end + 1)];
-    this.inputShape = input.shape;
-    this.outputShape = outputShape;
-    this.dtype = input.dtype;
+    this.#inputShape = input.shape;
+    this.#outputShape = outputShape;
+    this.#dtype = input.dtype;
     return input.reshape(outputShape);
   }
 
   backward(outputGrad: NDArray): NDArray {
-    const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype ?? 'float32');
-    return grad.reshape(this.inputShape!);
+    const grad = checkOutputGrad(this.label(), outputGrad, this.#outputShape, this.#dtype ?? 'float32');
+    return grad.reshape(this.#inputShape!);
   }
 }
 

@@ -6,6 +6,8 @@
 export {
   NeuralLayer,
   StateDictError,
+  type BackwardOptions,
+  type ForwardOptions,
   type LoadStateDictOptions,
   type LoadStateDictResult,
 } from './layer';
@@ -20,6 +22,7 @@ export { AvgPool2d, type AvgPool2dOptions } from './avgpool2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { Flatten } from './flatten';
 export { Sequential } from './sequential';
+export { LAYERS, type LayerName } from './registry';
 export { summary, summarize, type ModelSummary, type SummaryOptions, type SummaryRow } from './summary';
 /**
  * `torch.nn.init` as a namespace: `init.kaimingUniform`, `init.xavierNormal`,

@@ -25,6 +25,8 @@ import {
   checkOptions,
   defaultGenerator,
   describe,
+  fillNormal,
+  fillUniform,
   formatShape,
 } from '@backprop/ndarray';
 
@@ -125,7 +127,7 @@ export function kaimingUniform(array: NDArray, options: KaimingOptions = {}, rng
   if (array.size === 0) return array; // torch: "Initializing zero-element tensors is a no-op"
   const std = gain / Math.sqrt(fan);
   const bound = Math.sqrt(3.0) * std;
-  generator.uniform(array.data, -bound, bound);
+  fillUniform(array, -bound, bound, generator);
   return array;
 }
 
@@ -138,7 +140,7 @@ export function kaimingNormal(array: NDArray, options: KaimingOptions = {}, rng?
   const { fan, gain, generator } = kaimingSetup(op, array, options, rng);
   if (array.size === 0) return array;
   const std = gain / Math.sqrt(fan);
-  generator.normal(array.data, 0, std);
+  fillNormal(array, 0, std, generator);
   return array;
 }
 
@@ -158,7 +160,7 @@ export function xavierUniform(array: NDArray, options: XavierOptions = {}, rng?:
   const { fanIn, fanOut, gain, generator } = xavierSetup(op, array, options, rng);
   const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   const a = Math.sqrt(3.0) * std;
-  generator.uniform(array.data, -a, a);
+  fillUniform(array, -a, a, generator);
   return array;
 }
 
@@ -170,7 +172,7 @@ export function xavierNormal(array: NDArray, options: XavierOptions = {}, rng?: 
   const op = 'xavierNormal';
   const { fanIn, fanOut, gain, generator } = xavierSetup(op, array, options, rng);
   const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
-  generator.normal(array.data, 0, std);
+  fillNormal(array, 0, std, generator);
   return array;
 }
 
@@ -191,7 +193,7 @@ export function uniform(array: NDArray, options: UniformOptions = {}, rng?: Gene
   const a = checkNumber(op, 'a', options.a ?? 0);
   const b = checkNumber(op, 'b', options.b ?? 1);
   if (!(a <= b)) throw new ValueError(`${op}: expected a <= b, got a=${a}, b=${b}`);
-  resolveGenerator(op, options.rng, rng).uniform(array.data, a, b);
+  fillUniform(array, a, b, resolveGenerator(op, options.rng, rng));
   return array;
 }
 
@@ -211,7 +213,7 @@ export function normal(array: NDArray, options: NormalOptions = {}, rng?: Genera
   checkOptions(op, options, ['mean', 'std', 'rng']);
   const mean = checkNumber(op, 'mean', options.mean ?? 0);
   const std = checkNumber(op, 'std', options.std ?? 1, { min: 0 });
-  resolveGenerator(op, options.rng, rng).normal(array.data, mean, std);
+  fillNormal(array, mean, std, resolveGenerator(op, options.rng, rng));
   return array;
 }
 
@@ -221,7 +223,7 @@ export function constant(array: NDArray, value: number): NDArray {
   if (typeof value !== 'number') {
     throw new ValueError(`init.constant: value must be a number, got ${describe(value)}`);
   }
-  array.data.fill(value);
+  array.fill(value);
   return array;
 }
 

@@ -1,11 +1,15 @@
 import {
+  type DType,
   NDArray,
-  type Parameter,
+  Parameter,
+  type Slot,
   ValueError,
   checkOptions,
+  copyInto,
   describe,
   formatShape,
   shapesEqual,
+  zeros,
 } from '@backprop/ndarray';
 import { checkBoolean } from './checks';
 
@@ -45,24 +49,60 @@ export class StateDictError extends Error {
   }
 }
 
+/** Options a caller passes to {@link NeuralLayer.forward}. */
+export interface ForwardOptions {
+  /**
+   * Where to write the output, when the caller will not keep it past this
+   * layer's next forward pass: a `Sequential` hands each child a slot for the
+   * array it passes to the next child, so a steady training step allocates
+   * nothing inside the model. A layer may ignore it (then it returns a new
+   * array, which is always correct); given none, it must return a new array.
+   */
+  into?: Slot;
+}
+
+/** Options a caller passes to {@link NeuralLayer.backward}. */
+export interface BackwardOptions {
+  /**
+   * Whether to compute dLoss/dInput (default true). With `false` the layer
+   * still adds every parameter's gradient, but may skip the input gradient
+   * (nothing needs it when the input is data: the first `Linear` of an MLP
+   * saves a third of its multiply-adds) and return undefined, as PyTorch
+   * skips it for an input that does not require grad.
+   */
+  inputGrad?: boolean;
+  /** Where to write dLoss/dInput when the caller drops it after its next call (see {@link ForwardOptions.into}). */
+  into?: Slot;
+}
+
 /**
  * The base of every layer: an explicit forward pass that caches what its
  * backward pass needs, and a backward pass that returns the gradient with
  * respect to the input and *adds* into each parameter's `grad` (PyTorch's
  * accumulation: call `zeroGrad()` between steps).
  *
- * It also carries what `torch.nn.Module` gives every module: parameters named
- * by their path (`0.weight`), `train()`/`eval()`, and state dicts.
+ * It also carries what `torch.nn.Module` gives every module: a `Parameter` or
+ * a layer assigned to a property is part of the layer (its parameters, state
+ * dict, `zeroGrad`, `train`/`eval`), named by the property (`weight`, and
+ * `0.weight` or `block.fc.bias` below a container), as `Module.__setattr__`
+ * registers them; arrays of them count too (`blocks.0.weight`, as a
+ * `ModuleList`). `String(layer)` is torch's `print(module)`.
  *
- * A layer instance caches the input (or output) of its last forward pass, so
- * it can appear only once in a model; create another instance to use the same
- * kind of layer twice.
+ * Reuse is the caller's to offer and the layer's to take: `forward` and
+ * `backward` receive an optional slot to write their result into (a
+ * `Sequential` passes one for every array that stays between its children).
+ * A layer that ignores it returns new arrays and is correct; an input a layer
+ * receives may be overwritten by the layer that produced it on that layer's
+ * next call, so keep what backward needs until then, and `clone()` anything
+ * kept longer.
+ *
+ * A layer instance caches its last forward pass, so it can appear only once
+ * in a model; create another instance to use the same kind of layer twice.
  *
  * @example
  * class Scale extends NeuralLayer {
- *   readonly factor = new Parameter(ones([1]), 'factor');
+ *   factor = new Parameter(ones([1]));    // found by parameters(), named 'factor'
  *   private input?: NDArray;
- *   constructor() { super(); this.registerParameter('factor', this.factor); }
  *   forward(input: NDArray) { this.input = input; return mul(input, this.factor.value); }
  *   backward(outputGrad: NDArray) {
  *     add(this.factor.grad, sum(mul(outputGrad, this.input!)), this.factor.grad);
@@ -74,66 +114,106 @@ export abstract class NeuralLayer {
   /** True in training mode (the default), false after `eval()`; as `module.training`. */
   training = true;
 
-  private readonly ownParameters = new Map<string, Parameter>();
-  private readonly childLayers = new Map<string, NeuralLayer>();
-
   /** Runs the layer on `input` and remembers what `backward` needs. */
-  abstract forward(input: NDArray): NDArray;
+  abstract forward(input: NDArray, options?: ForwardOptions): NDArray;
 
   /**
    * Given dLoss/dOutput for the last `forward`, adds dLoss/dParameter into
-   * each parameter's `grad` and returns dLoss/dInput.
+   * each parameter's `grad` and returns dLoss/dInput (undefined only when
+   * called with `{ inputGrad: false }` by a layer that skipped it).
    */
   abstract backward(outputGrad: NDArray): NDArray;
+  abstract backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
 
   /**
-   * The backward pass of a training step whose input is data: adds
-   * dLoss/dParameter into each parameter's `grad` exactly as `backward` does,
-   * but skips dLoss/dInput, which nothing needs when the input is a batch of
-   * samples. PyTorch skips it the same way for an input that does not require
-   * grad; for the first `Linear` of an MLP it is a third of the multiply-adds.
-   *
-   * Layers that can save work override it (the linear and convolution
-   * layers skip a gemm; `Sequential` runs `backward` through every layer but
-   * the first); the default runs `backward` and drops its result, so every
-   * layer supports it.
-   *
-   * @example
-   * lossFn.forward(model.forward(x), y);
-   * model.backwardParameters(lossFn.backward()); // same grads as model.backward(...)
-   * optimizer.step();
+   * The layer's type as printing and errors show it: its class's name (this
+   * package's layers spell theirs out, so a bundler's renaming never shows).
    */
-  backwardParameters(outputGrad: NDArray): void {
-    this.backward(outputGrad);
+  get typeName(): string {
+    return this.constructor.name;
   }
 
-  /** The layer as errors name it, e.g. `Linear(10, 2)` (torch's repr, shortened). */
-  toString(): string {
-    return `${this.constructor.name}()`;
+  /** `name` for an instance of `own` itself, its own class name for a subclass's (a user's `class Block extends Sequential`). */
+  protected namedAs(own: abstract new (...args: never[]) => NeuralLayer, name: string): string {
+    return this.constructor === own ? name : this.constructor.name;
   }
 
   /**
-   * Makes `parameter` part of this layer under `name` (in registration order,
-   * which is the state dict's order), as assigning an `nn.Parameter` does.
+   * What `String(layer)` shows between the parentheses, as torch's
+   * `extra_repr()`: `in_features=784, out_features=128, bias=True`.
+   */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * The layer as `print(module)` shows it in PyTorch: one line for a leaf
+   * (`Linear(in_features=784, out_features=128, bias=True)`), a tree of
+   * `(name): child` lines for a container.
+   */
+  toString(): string {
+    const extra = this.extraRepr();
+    const lines = extra === '' ? [] : extra.split('\n');
+    for (const [name, child] of this.namedChildren()) {
+      lines.push(`(${name}): ${child.toString().split('\n').join('\n  ')}`);
+    }
+    const children = this.namedChildren().length;
+    if (lines.length === 0) return `${this.typeName}()`;
+    if (children === 0 && lines.length === 1) return `${this.typeName}(${lines[0]})`;
+    return `${this.typeName}(\n  ${lines.join('\n  ')}\n)`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** The layer as its error messages name it: short, one line (`Linear(10, 2)`). */
+  protected label(): string {
+    return `${this.typeName}()`;
+  }
+
+  /**
+   * The array this call's result goes into: the caller's slot when it gave
+   * one, else a new zero-filled array (the result leaves the layer).
+   */
+  protected output(options: ForwardOptions | BackwardOptions | undefined, shape: readonly number[], dtype: DType): NDArray {
+    const slot = options?.into;
+    return slot === undefined ? zeros(shape, { dtype }) : slot.take(shape, dtype);
+  }
+
+  /**
+   * Makes `parameter` part of this layer under `name`, as
+   * `register_parameter` does; the same as assigning it to the property
+   * `name` (which is what this does), for names that are not identifiers
+   * or not fields of the class (torch's `in_proj_weight`).
    */
   protected registerParameter(name: string, parameter: Parameter): void {
-    checkName(this.toString(), name);
-    this.ownParameters.set(name, parameter);
+    checkName(this.label(), name);
+    if (!(parameter instanceof Parameter)) {
+      throw new ValueError(`${this.label()}: parameter '${name}' must be a Parameter, got ${describe(parameter)}`);
+    }
+    Object.defineProperty(this, name, { value: parameter, enumerable: true, writable: true, configurable: true });
     parameter.name = name;
   }
 
-  /** Makes `layer` a child of this one under `name`, as `Module.add_module` does. */
+  /** Makes `layer` a child of this one under `name`, as `Module.add_module` does: the same as assigning the property. */
   protected registerLayer(name: string, layer: NeuralLayer): void {
-    checkName(this.toString(), name);
+    checkName(this.label(), name);
     if (!(layer instanceof NeuralLayer)) {
-      throw new ValueError(`${this.toString()}: child '${name}' must be a NeuralLayer, got ${describe(layer)}`);
+      throw new ValueError(`${this.label()}: child '${name}' must be a NeuralLayer, got ${describe(layer)}`);
     }
-    this.childLayers.set(name, layer);
+    Object.defineProperty(this, name, { value: layer, enumerable: true, writable: true, configurable: true });
   }
 
-  /** Direct children with their names, as `named_children()`. */
+  /**
+   * Direct children with their names, as `named_children()`: every layer
+   * held by an own property (or an array property, as `name.i`), in the
+   * order the properties were created.
+   */
   namedChildren(): [string, NeuralLayer][] {
-    return [...this.childLayers];
+    const out: [string, NeuralLayer][] = [];
+    for (const [name, value] of members(this)) if (value instanceof NeuralLayer) out.push([name, value]);
+    return out;
   }
 
   /**
@@ -144,7 +224,7 @@ export abstract class NeuralLayer {
   namedParameters(): [string, Parameter][] {
     const seen = new Set<Parameter>();
     const out: [string, Parameter][] = [];
-    for (const [name, parameter] of this.namedParameterEntries('')) {
+    for (const [name, parameter] of this.namedParameterEntries('', new Set())) {
       if (seen.has(parameter)) continue;
       seen.add(parameter);
       out.push([name, parameter]);
@@ -164,9 +244,9 @@ export abstract class NeuralLayer {
 
   /** Training mode (`mode = true`) or evaluation mode for this layer and all its children; returns this. */
   train(mode = true): this {
-    checkBoolean(`${this.toString()}.train`, 'mode', mode);
+    checkBoolean(`${this.label()}.train`, 'mode', mode);
     this.training = mode;
-    for (const child of this.childLayers.values()) child.train(mode);
+    for (const [, child] of this.namedChildren()) child.train(mode);
     return this;
   }
 
@@ -182,7 +262,7 @@ export abstract class NeuralLayer {
    */
   stateDict(): Record<string, NDArray> {
     const out: Record<string, NDArray> = {};
-    for (const [name, parameter] of this.namedParameterEntries('')) out[name] = parameter.value.clone();
+    for (const [name, parameter] of this.namedParameterEntries('', new Set())) out[name] = parameter.value.clone();
     return out;
   }
 
@@ -200,13 +280,13 @@ export abstract class NeuralLayer {
     stateDict: Readonly<Record<string, unknown>>,
     options: LoadStateDictOptions = {},
   ): LoadStateDictResult {
-    const op = `${this.toString()}.loadStateDict`;
+    const op = `${this.label()}.loadStateDict`;
     checkOptions(op, options, ['strict']);
     const strict = checkBoolean(op, 'strict', options.strict ?? true);
     if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) {
       throw new ValueError(`${op}: expected a record of NDArrays keyed by parameter name, got ${describe(stateDict)}`);
     }
-    const own = this.namedParameterEntries('');
+    const own = this.namedParameterEntries('', new Set());
     const ownKeys = new Set(own.map(([name]) => name));
     const missingKeys = own.map(([name]) => name).filter((name) => !Object.hasOwn(stateDict, name));
     const unexpectedKeys = Object.keys(stateDict).filter((key) => !ownKeys.has(key));
@@ -237,19 +317,47 @@ export abstract class NeuralLayer {
     }
     for (const [name, parameter] of own) {
       const value = stateDict[name];
-      // TypedArray.set converts float64 → float32 with round-to-nearest, as param.copy_ does.
-      if (value instanceof NDArray) parameter.value.data.set(value.data);
+      // A copy (astype rounds float64 → float32 to nearest, as param.copy_ does).
+      if (value instanceof NDArray) copyInto(parameter.value, value.dtype === parameter.dtype ? value : value.astype(parameter.dtype));
     }
     return { missingKeys, unexpectedKeys };
   }
 
-  /** All (name, parameter) pairs including repeats: what the state dict holds. */
-  private namedParameterEntries(prefix: string): [string, Parameter][] {
+  /** All (name, parameter) pairs including repeats: what the state dict holds. `visiting` stops a cycle. */
+  private namedParameterEntries(prefix: string, visiting: Set<NeuralLayer>): [string, Parameter][] {
+    if (visiting.has(this)) {
+      throw new ValueError(`${this.label()}: the layer contains itself (a child property points back up the tree)`);
+    }
+    visiting.add(this);
     const out: [string, Parameter][] = [];
-    for (const [name, parameter] of this.ownParameters) out.push([prefix + name, parameter]);
-    for (const [name, child] of this.childLayers) out.push(...child.namedParameterEntries(`${prefix}${name}.`));
+    const children: [string, NeuralLayer][] = [];
+    for (const [name, value] of members(this)) {
+      if (value instanceof Parameter) out.push([prefix + name, value]);
+      else children.push([name, value]);
+    }
+    for (const [name, child] of children) out.push(...child.namedParameterEntries(`${prefix}${name}.`, visiting));
+    visiting.delete(this);
     return out;
   }
+}
+
+/**
+ * The parameters and layers a layer holds: its own enumerable properties
+ * whose value is a Parameter or a NeuralLayer, or an array of them (item i
+ * named `name.i`), in property order.
+ */
+function members(layer: NeuralLayer): [string, Parameter | NeuralLayer][] {
+  const out: [string, Parameter | NeuralLayer][] = [];
+  for (const name of Object.keys(layer)) {
+    const value = (layer as unknown as Record<string, unknown>)[name];
+    if (value instanceof Parameter || value instanceof NeuralLayer) out.push([name, value]);
+    else if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        if (item instanceof Parameter || item instanceof NeuralLayer) out.push([`${name}.${i}`, item]);
+      });
+    }
+  }
+  return out;
 }
 
 function checkName(op: string, name: unknown): void {

@@ -1,19 +1,21 @@
 import {
   type DType,
   type Generator,
-  NDArray,
+  type NDArray,
   Parameter,
   ShapeError,
+  Slot,
+  add,
   checkChoice,
   checkOptions,
   defaultGenerator,
   formatShape,
   gemm,
+  sum,
   zeros,
 } from '@backprop/ndarray';
-import { OutputBuffer, markReusing } from './buffers';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
-import { NeuralLayer } from './layer';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 import { resetAffineParameters } from './reset';
 
 /** Options of {@link Linear}. */
@@ -38,7 +40,9 @@ export const LINEAR_OPTIONS = ['bias', 'dtype', 'rng'] as const;
  * `torch.manual_seed(s); torch.nn.Linear(10, 2)` bit for bit.
  *
  * The input is [*, inFeatures]: one sample [inFeatures], a batch [N, inFeatures],
- * or more leading dimensions; the output is [*, outFeatures].
+ * or more leading dimensions; the output is [*, outFeatures]. Forward is
+ * torch's addmm, one gemm onto the broadcast bias; backward is
+ * dW += gᵀ·x, db += Σ g, dx = g·W.
  *
  * @example
  * const layer = new Linear(10, 2);
@@ -55,27 +59,22 @@ export class Linear extends NeuralLayer {
   readonly dtype: DType;
 
   /** The last input as a [rows, inFeatures] view, and the shapes of that pass. */
-  private input2d?: NDArray;
-  private inputShape?: readonly number[];
-  private outputShape?: readonly number[];
-  private biasSums?: Float64Array;
-  /** The output and the input gradient, reused when they stay inside a Sequential. */
-  private readonly outputBuffer = new OutputBuffer();
-  private readonly inputGradBuffer = new OutputBuffer();
+  #input2d?: NDArray;
+  #inputShape?: readonly number[];
+  #outputShape?: readonly number[];
+  /** Σ over the batch of the output gradient, before it is added into the bias's grad. */
+  readonly #biasSum = new Slot();
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    markReusing(this, new.target, Linear);
-    const op = `${this.kind()}(${inFeatures}, ${outFeatures})`;
+    const op = `${new.target === Linear ? 'Linear' : 'Dense'}(${inFeatures}, ${outFeatures})`;
     checkOptions(op, options, LINEAR_OPTIONS);
     this.inFeatures = checkSize(op, 'inFeatures', inFeatures, 0);
     this.outFeatures = checkSize(op, 'outFeatures', outFeatures, 0);
     const bias = checkBoolean(op, 'bias', options.bias ?? true);
     this.dtype = checkChoice(op, 'dtype', options.dtype ?? 'float32', ['float32', 'float64'] as const);
     this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype: this.dtype }), 'weight');
-    this.registerParameter('weight', this.weight);
     this.bias = bias ? new Parameter(zeros([outFeatures], { dtype: this.dtype }), 'bias') : null;
-    if (this.bias) this.registerParameter('bias', this.bias);
     this.resetParameters(checkRng(op, options.rng));
   }
 
@@ -87,17 +86,25 @@ export class Linear extends NeuralLayer {
     resetAffineParameters(this.weight.value, this.bias?.value ?? null, rng);
   }
 
-  /** The class name errors use; a method so it is right during a subclass's construction. */
-  protected kind(): string {
-    return 'Linear';
+  override get typeName(): string {
+    return this.namedAs(Linear, 'Linear');
   }
 
-  override toString(): string {
-    return `Linear(${this.inFeatures}, ${this.outFeatures}${this.bias ? '' : ', { bias: false }'})`;
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}`;
   }
 
-  forward(input: NDArray): NDArray {
-    const op = this.toString();
+  protected override label(): string {
+    return `${this.typeName}(${this.inFeatures}, ${this.outFeatures}${this.bias ? '' : ', { bias: false }'})`;
+  }
+
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    return this.affine(input, undefined, options);
+  }
+
+  /** x·Wᵀ + b (then `activation`, for Dense) into the caller's slot or a new array. */
+  protected affine(input: NDArray, activation: 'relu' | 'tanh' | 'sigmoid' | undefined, options: ForwardOptions | undefined): NDArray {
+    const op = this.label();
     checkArrayArg(op, 'input', input);
     if (input.ndim === 0 || input.shape[input.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(
@@ -105,66 +112,39 @@ export class Linear extends NeuralLayer {
       );
     }
     checkDTypeMatch(op, 'input', input, this.dtype);
-    let rows = 1;
-    for (let d = 0; d < input.ndim - 1; d++) rows *= input.shape[d];
-    const x = new NDArray(input.data, [rows, this.inFeatures]);
-    // Zeros without a bias, as gemm adds into it; with one, every row is overwritten.
-    const out = this.outputBuffer.produce([rows, this.outFeatures], this.dtype, this.bias === null);
-    // torch's addmm: start from the broadcast bias, then one gemm adds x·Wᵀ into it.
-    if (this.bias) {
-      const b = this.bias.value.data;
-      for (let r = 0; r < rows; r++) out.data.set(b, r * this.outFeatures);
-    }
-    gemm(x, this.weight.value, { transB: true, out, accumulate: true });
-    this.input2d = x;
-    this.inputShape = input.shape;
-    this.outputShape = [...input.shape.slice(0, -1), this.outFeatures];
-    return input.ndim === 2 ? out : out.reshape(this.outputShape);
+    const rows = input.shape.slice(0, -1).reduce((p, d) => p * d, 1);
+    const x = input.reshape([rows, this.inFeatures]);
+    const outputShape = [...input.shape.slice(0, -1), this.outFeatures];
+    const out = this.output(options, outputShape, this.dtype);
+    // torch's addmm: one gemm adds x·Wᵀ onto the broadcast bias.
+    gemm(x, this.weight.value, { transB: true, bias: this.bias?.value, activation, out: out.reshape([rows, this.outFeatures]) });
+    this.#input2d = x;
+    this.#inputShape = input.shape;
+    this.#outputShape = outputShape;
+    return out;
   }
 
-  backward(outputGrad: NDArray): NDArray {
-    const g = this.accumulateGrads(outputGrad);
-    const dx = this.inputGradBuffer.produce([g.shape[0], this.inFeatures], this.dtype, false);
-    gemm(g, this.weight.value, { out: dx }); // dx = g·W, every element written
-    return this.inputShape!.length === 2 ? dx : dx.reshape(this.inputShape!);
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const grad = checkOutputGrad(this.label(), outputGrad, this.#outputShape, this.dtype);
+    return this.affineBackward(grad, options);
   }
 
-  /**
-   * dW and db alone: the input gradient's gemm (as large as dW's) is skipped.
-   * Where `backward` was replaced (a subclass's override, or a hook set on the
-   * instance), that `backward` runs instead, so it is never bypassed.
-   */
-  override backwardParameters(outputGrad: NDArray): void {
-    if (this.backward === Linear.prototype.backward) this.accumulateGrads(outputGrad);
-    else this.backward(outputGrad);
-  }
-
-  /** Adds dW and db for `outputGrad`; returns it as a [rows, outFeatures] view. */
-  protected accumulateGrads(outputGrad: NDArray): NDArray {
-    const op = this.toString();
-    const grad = checkOutputGrad(op, outputGrad, this.outputShape, this.dtype);
-    const x = this.input2d!;
+  /** dW and db for `grad` (dLoss/d(x·Wᵀ + b), checked), and dx unless the caller skips it. */
+  protected affineBackward(grad: NDArray, options: BackwardOptions | undefined): NDArray | undefined {
+    const x = this.#input2d!;
     const rows = x.shape[0];
-    const g = new NDArray(grad.data, [rows, this.outFeatures]);
-    gemm(g, x, { transA: true, out: this.weight.grad, accumulate: true }); // dW += gᵀ·x
+    const g = grad.reshape([rows, this.outFeatures]);
+    gemm(g, x, { transA: true, out: this.weight.grad, beta: 1 }); // dW += gᵀ·x
     if (this.bias) {
-      // db += Σ_batch g, summed row by row (contiguous reads) in float64.
-      const sums = this.biasScratch();
-      const gd = g.data;
-      const n = this.outFeatures;
-      sums.fill(0);
-      for (let r = 0; r < rows; r++) {
-        const offset = r * n;
-        for (let j = 0; j < n; j++) sums[j] += gd[offset + j];
-      }
-      const bd = this.bias.grad.data;
-      for (let j = 0; j < n; j++) bd[j] += sums[j];
+      // db += Σ_batch g: the sum, then added into the grad, as torch accumulates grad.sum(0).
+      const db = sum(g, 0, false, this.#biasSum.take([this.outFeatures], this.dtype));
+      add(this.bias.grad, db, this.bias.grad);
     }
-    return g;
-  }
-
-  private biasScratch(): Float64Array {
-    this.biasSums ??= new Float64Array(this.outFeatures);
-    return this.biasSums;
+    if (options?.inputGrad === false) return undefined;
+    const dx = this.output(options, this.#inputShape!, this.dtype);
+    gemm(g, this.weight.value, { out: dx.reshape([rows, this.inFeatures]) }); // dx = g·W
+    return dx;
   }
 }

@@ -1,8 +1,16 @@
-import { type DType, type NDArray, type TypedArray, checkOptions } from '@backprop/ndarray';
-import { OutputBuffer, markReusing } from './buffers';
+import {
+  type DType,
+  type NDArray,
+  type Pool2dGeometry,
+  Slot,
+  checkOptions,
+  maxPool2d,
+  maxPool2dBackward,
+  poolOutputShape,
+} from '@backprop/ndarray';
 import { checkOutputGrad } from './checks';
-import { NeuralLayer } from './layer';
-import { type PoolConfig, type PoolGeometry, checkPoolConfig, describePoolConfig, poolGeometry } from './pool2d';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
+import { type PoolConfig, checkPoolConfig, describePoolConfig, poolGeometry, pythonSize } from './pool2d';
 import { type Size2d, describeSize } from './size2d';
 
 /** Options of {@link MaxPool2d}. */
@@ -43,102 +51,59 @@ export class MaxPool2d extends NeuralLayer {
   readonly padding: readonly [number, number];
   readonly ceilMode: boolean;
 
-  private readonly config: PoolConfig;
-  private inputShape?: readonly number[];
-  private outputShape?: readonly number[];
-  private dtype?: DType;
-  /**
-   * For every output, the flat index within its (sample, channel) plane of the
-   * input it came from: torch's `indices`. Reused between calls of the same size.
-   */
-  private argmax?: Int32Array;
-  /** The output and the input gradient, reused when they stay inside a Sequential. */
-  private readonly outputBuffer = new OutputBuffer();
-  private readonly inputGradBuffer = new OutputBuffer();
+  readonly #config: PoolConfig;
+  #inputShape?: readonly number[];
+  #geometry?: Pool2dGeometry;
+  #dtype?: DType;
+  /** For every output, where in its (sample, channel) plane the maximum was: torch's `indices`. */
+  readonly #indices = new Slot();
 
   constructor(kernelSize: Size2d, options: MaxPool2dOptions = {}) {
     super();
-    markReusing(this, new.target, MaxPool2d);
     const op = `MaxPool2d(${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'ceilMode']);
-    this.config = checkPoolConfig(op, kernelSize, options);
-    this.kernelSize = this.config.kernelSize;
-    this.stride = this.config.stride;
-    this.padding = this.config.padding;
-    this.ceilMode = this.config.ceilMode;
+    this.#config = checkPoolConfig(op, kernelSize, options);
+    this.kernelSize = this.#config.kernelSize;
+    this.stride = this.#config.stride;
+    this.padding = this.#config.padding;
+    this.ceilMode = this.#config.ceilMode;
   }
 
-  override toString(): string {
-    return `MaxPool2d(${describePoolConfig(this.config).join(', ')})`;
+  override get typeName(): string {
+    return this.namedAs(MaxPool2d, 'MaxPool2d');
   }
 
-  forward(input: NDArray): NDArray {
-    const g = poolGeometry(this.toString(), input, this.config);
-    const out = this.outputBuffer.produce(g.outputShape, input.dtype, false); // every element written
-    const count = out.size;
-    if (this.argmax === undefined || this.argmax.length !== count) this.argmax = new Int32Array(count);
-    maxPoolForward(input.data, g, out.data, this.argmax);
-    this.inputShape = input.shape;
-    this.outputShape = g.outputShape;
-    this.dtype = input.dtype;
-    return out;
+  override extraRepr(): string {
+    return (
+      `kernel_size=${pythonSize(this.kernelSize)}, stride=${pythonSize(this.stride)}, padding=${pythonSize(this.padding)}, ` +
+      `dilation=1, ceil_mode=${this.ceilMode ? 'True' : 'False'}`
+    );
   }
 
-  backward(outputGrad: NDArray): NDArray {
-    const grad = checkOutputGrad(this.toString(), outputGrad, this.outputShape, this.dtype ?? 'float32');
-    // Zeroed: the gradients are added onto it.
-    const dx = this.inputGradBuffer.produce(this.inputShape!, grad.dtype, true);
-    const [height, width] = this.inputShape!.slice(-2);
-    const [outH, outW] = this.outputShape!.slice(-2);
-    maxPoolBackward(grad.data, this.argmax!, height * width, outH * outW, dx.data);
-    return dx;
+  protected override label(): string {
+    return `MaxPool2d(${describePoolConfig(this.#config).join(', ')})`;
   }
-}
 
-/** Writes each window's maximum into `out` and its plane-relative position into `argmax`. */
-function maxPoolForward(x: TypedArray, g: PoolGeometry, out: TypedArray, argmax: Int32Array): void {
-  const { planes, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
-  let k = 0;
-  for (let plane = 0; plane < planes; plane++) {
-    const offset = plane * height * width;
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = Math.max(oy * strideH - padH, 0);
-      const y1 = Math.min(oy * strideH - padH + kernelH, height);
-      for (let ox = 0; ox < outW; ox++, k++) {
-        const x0 = Math.max(ox * strideW - padW, 0);
-        const x1 = Math.min(ox * strideW - padW + kernelW, width);
-        // As torch: start at −∞ and the window's first input, so an all −∞ window points there.
-        let max = Number.NEGATIVE_INFINITY;
-        let index = y0 * width + x0;
-        for (let y = y0; y < y1; y++) {
-          for (let i = y * width + x0, end = y * width + x1; i < end; i++) {
-            const v = x[offset + i];
-            // `>` keeps the first of equal maxima; a NaN always takes over, so the last NaN wins.
-            if (v > max || Number.isNaN(v)) {
-              max = v;
-              index = i;
-            }
-          }
-        }
-        out[k] = max;
-        argmax[k] = index;
-      }
-    }
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    const g = poolGeometry(this.label(), input, this.#config);
+    const shape = poolOutputShape(input.shape, g);
+    const { output } = maxPool2d(input, g, {
+      out: this.output(options, shape, input.dtype),
+      indices: this.#indices.take(shape, 'int32'),
+    });
+    this.#inputShape = input.shape;
+    this.#geometry = g;
+    this.#dtype = input.dtype;
+    return output;
   }
-}
 
-/** Adds each output gradient onto the input its maximum came from (`dx` starts at 0). */
-function maxPoolBackward(
-  grad: TypedArray,
-  argmax: Int32Array,
-  planeSize: number,
-  outputsPerPlane: number,
-  dx: TypedArray,
-): void {
-  const planes = grad.length / outputsPerPlane;
-  let k = 0;
-  for (let plane = 0; plane < planes; plane++) {
-    const offset = plane * planeSize;
-    for (let j = 0; j < outputsPerPlane; j++, k++) dx[offset + argmax[k]] += grad[k];
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const g = this.#geometry;
+    const grad = checkOutputGrad(this.label(), outputGrad, g && poolOutputShape(this.#inputShape!, g), this.#dtype ?? 'float32');
+    if (options?.inputGrad === false) return undefined;
+    const indices = this.#indices.take(grad.shape, 'int32');
+    return maxPool2dBackward(grad, indices, g!, this.#inputShape!, this.output(options, this.#inputShape!, grad.dtype));
   }
 }

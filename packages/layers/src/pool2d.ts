@@ -1,9 +1,10 @@
 /**
  * What MaxPool2d and AvgPool2d share (internal, in its own module so a bundle
- * that only uses Linear or Conv2d leaves it out): their options, their output
- * size and the checks on their input, all as torch's `pool2d_shape_check`.
+ * that only uses Linear or Conv2d leaves it out): their options and the checks
+ * on their input, as torch's `pool2d_shape_check`; ndarray's `pool2dGeometry`
+ * works out the output size.
  */
-import { type NDArray, ShapeError, ValueError, formatShape } from '@backprop/ndarray';
+import { type NDArray, type Pool2dGeometry, ShapeError, ValueError, formatShape, pool2dGeometry } from '@backprop/ndarray';
 import { checkArrayArg, checkBoolean } from './checks';
 import { type Size2d, checkSize2d } from './size2d';
 
@@ -13,22 +14,6 @@ export interface PoolConfig {
   readonly stride: readonly [number, number];
   readonly padding: readonly [number, number];
   readonly ceilMode: boolean;
-}
-
-/** Sizes of one pooling pass, all integers; a plane is one (sample, channel) image. */
-export interface PoolGeometry {
-  planes: number;
-  height: number;
-  width: number;
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-  outH: number;
-  outW: number;
-  outputShape: number[];
 }
 
 /**
@@ -65,22 +50,10 @@ export function describePoolConfig(config: PoolConfig): string[] {
 }
 
 /**
- * One output size, as torch's `pooling_output_shape`:
- * ⌊(size + 2·pad − kernel (+ stride − 1 with ceilMode)) / stride⌋ + 1, and with
- * ceilMode one fewer when the last window would start past the input and its
- * left padding (it would cover right padding only).
- */
-export function poolOutputSize(size: number, kernel: number, stride: number, pad: number, ceilMode: boolean): number {
-  let out = Math.floor((size + 2 * pad - kernel + (ceilMode ? stride - 1 : 0)) / stride) + 1;
-  if (ceilMode && (out - 1) * stride >= size + pad) out--;
-  return out;
-}
-
-/**
  * Checks a pooling layer's input, [N, C, H, W] or unbatched [C, H, W] with
- * C, H and W non-zero (N may be 0, as in torch), and works out the output.
+ * C, H and W non-zero (N may be 0, as in torch), and works out its geometry.
  */
-export function poolGeometry(op: string, input: unknown, config: PoolConfig): PoolGeometry {
+export function poolGeometry(op: string, input: unknown, config: PoolConfig): Pool2dGeometry {
   checkArrayArg(op, 'input', input);
   const x = input as NDArray;
   if (x.ndim !== 4 && x.ndim !== 3) {
@@ -88,35 +61,16 @@ export function poolGeometry(op: string, input: unknown, config: PoolConfig): Po
       `${op}: expected a 4-D input [N, C, H, W] (or an unbatched 3-D [C, H, W]), got ${formatShape(x.shape)}`,
     );
   }
-  const batched = x.ndim === 4;
-  const [n, c, h, w] = batched ? x.shape : [1, ...x.shape];
+  const [c, h, w] = x.shape.slice(-3);
   if (c === 0 || h === 0 || w === 0) {
     throw new ShapeError(
       `${op}: expected an input with non-zero channels, height and width (only the batch may be empty), got ${formatShape(x.shape)}`,
     );
   }
-  const [kh, kw] = config.kernelSize;
-  const [sh, sw] = config.stride;
-  const [ph, pw] = config.padding;
-  const outH = poolOutputSize(h, kh, sh, ph, config.ceilMode);
-  const outW = poolOutputSize(w, kw, sw, pw, config.ceilMode);
-  if (outH < 1 || outW < 1) {
-    throw new ShapeError(
-      `${op}: input ${formatShape(x.shape)} padded to ${h + 2 * ph}×${w + 2 * pw} is smaller than the kernel ${kh}×${kw}`,
-    );
-  }
-  return {
-    planes: n * c,
-    height: h,
-    width: w,
-    kernelH: kh,
-    kernelW: kw,
-    strideH: sh,
-    strideW: sw,
-    padH: ph,
-    padW: pw,
-    outH,
-    outW,
-    outputShape: batched ? [n, c, outH, outW] : [c, outH, outW],
-  };
+  return pool2dGeometry(op, x.shape, config);
+}
+
+/** A size as torch prints a pooling option it was given as an int: `2`, or `(2, 3)` when the two differ. */
+export function pythonSize(pair: readonly [number, number]): string {
+  return pair[0] === pair[1] ? String(pair[0]) : `(${pair[0]}, ${pair[1]})`;
 }

@@ -2,7 +2,7 @@
  * The initialisation `torch.nn.Linear` and `torch.nn.Conv2d` share
  * (`reset_parameters`), in torch's order of draws (internal).
  */
-import { type Generator, type NDArray, defaultGenerator } from '@backprop/ndarray';
+import { type Generator, type NDArray, defaultGenerator, fillUniform } from '@backprop/ndarray';
 import { calculateFanInAndFanOut, kaimingUniform } from './init';
 
 /**
@@ -15,6 +15,6 @@ export function resetAffineParameters(weight: NDArray, bias: NDArray | null, rng
   if (bias) {
     const [fanIn] = calculateFanInAndFanOut(weight);
     const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-    rng.uniform(bias.data, -bound, bound);
+    fillUniform(bias, -bound, bound, rng);
   }
 }

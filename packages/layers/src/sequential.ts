@@ -1,23 +1,22 @@
-import { type NDArray, ValueError, describe } from '@backprop/ndarray';
-import { detached, isReusing, markReusing, resultStaysInside, setResultStaysInside } from './buffers';
-import { NeuralLayer } from './layer';
+import { type NDArray, Slot, ValueError, describe } from '@backprop/ndarray';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 
 /**
  * Layers run one after another, as `torch.nn.Sequential(*layers)`: forward in
  * order, backward in reverse. Children are named by position, so parameters
  * are named `0.weight`, `0.bias`, `2.weight` (and `1.0.weight` inside a nested
- * Sequential) exactly as torch names them; each Parameter's `name` is set to
- * that path, and a PyTorch `state_dict` (e.g. read from safetensors) loads as is.
+ * Sequential) exactly as torch names them, `model[0]` is the first layer, and
+ * a PyTorch `state_dict` (e.g. read from safetensors) loads as is.
  *
  * A layer instance may appear only once: each caches its last forward pass
  * for backward, so a second use would overwrite the first.
  *
  * The arrays passed between the layers (each output but the last, each input
- * gradient but the one returned) are reused from step to step: each layer
- * overwrites its own on its next call, so a training step at a steady batch
- * size allocates only what it returns. What `forward` and `backward` return is
- * always a new array. A Sequential holding a layer of another class (a user's
- * subclass included) reuses nothing, since such a layer may keep its input.
+ * gradient but the one returned) live in slots the Sequential owns and hands
+ * to each child call (`{ into }`), so a training step at a steady batch size
+ * allocates only what it returns. What `forward` and `backward` return to
+ * their caller is always a new array, unless that caller handed a slot of
+ * its own (an outer Sequential).
  *
  * @example
  * const model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 3));
@@ -25,140 +24,98 @@ import { NeuralLayer } from './layer';
  * model.loadStateDict(decodeSafetensors(readFileSync('mlp.safetensors')).tensors);
  */
 export class Sequential extends NeuralLayer {
-  private readonly items: NeuralLayer[] = [];
-  private outputShape?: readonly number[];
+  readonly #items: NeuralLayer[] = [];
+  /** Slot i holds layer i's output (read by layer i + 1); the last layer writes where the caller says. */
+  readonly #outputs: Slot[] = [];
+  /** Slot i holds layer i's input gradient (read by layer i − 1's backward); layer 0 writes where the caller says. */
+  readonly #inputGrads: Slot[] = [];
+  #ran = false;
 
   constructor(...layers: NeuralLayer[]) {
     super();
-    markReusing(this, new.target, Sequential);
     for (const layer of layers) this.append(layer);
   }
 
   /** The layers, in order (read-only; use `append` to add one). */
   get layers(): readonly NeuralLayer[] {
-    return this.items;
+    return this.#items;
   }
 
   /** The number of layers, as `len(sequential)`. */
   get length(): number {
-    return this.items.length;
+    return this.#items.length;
+  }
+
+  override get typeName(): string {
+    return this.namedAs(Sequential, 'Sequential');
   }
 
   /** Adds a layer at the end, named by its position, as `Sequential.append`; returns this. */
   append(layer: NeuralLayer): this {
-    const index = this.items.length;
+    const index = this.#items.length;
     if (!(layer instanceof NeuralLayer)) {
       throw new ValueError(`Sequential: layer ${index} must be a NeuralLayer, got ${describe(layer)}`);
     }
     if (layer === this) throw new ValueError(`Sequential: layer ${index} is the Sequential itself`);
-    const previous = this.items.indexOf(layer);
+    const previous = this.#items.indexOf(layer);
     if (previous >= 0) {
       throw new ValueError(
         `Sequential: layer ${index} (${layer}) is the same instance as layer ${previous}; a layer caches its last ` +
           'forward pass for backward, so each instance can appear only once: create another',
       );
     }
-    this.items.push(layer);
+    this.#items.push(layer);
+    this.#outputs.push(new Slot());
+    this.#inputGrads.push(new Slot());
     this.registerLayer(String(index), layer);
-    this.nameParameters();
+    // Each parameter's name becomes its path, so an optimizer's errors say `2.weight`.
+    for (const [name, parameter] of this.namedParameters()) parameter.name = name;
     return this;
   }
 
-  override toString(): string {
-    return `Sequential(${this.items.map((layer) => layer.toString()).join(', ')})`;
+  protected override label(): string {
+    return `Sequential(${this.#items.map((layer) => layer.typeName).join(', ')})`;
   }
 
-  forward(input: NDArray): NDArray {
-    const items = this.items;
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    const items = this.#items;
     const last = items.length - 1;
-    // Every output but the last feeds the next layer, so it may be reused; the
-    // last is reused only when this Sequential's own caller (an outer
-    // Sequential) hands the result on. Flag set and restored by hand: no closure.
-    const caller = resultStaysInside();
-    const reuse = this.reusesBuffers();
     let x = input;
-    try {
-      for (let i = 0; i <= last; i++) {
-        setResultStaysInside(reuse && (i < last || caller));
-        x = items[i].forward(x);
-      }
-    } finally {
-      setResultStaysInside(caller);
-    }
-    // A pass-through last layer (Identity, Flatten, Dropout in eval) hands on its input.
-    if (!caller) x = detached(x);
-    this.outputShape = x.shape;
-    return x;
+    for (let i = 0; i <= last; i++) x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
+    this.#ran = true;
+    // A pass-through last layer (Identity, Flatten, Dropout in eval) hands on its input, which may be in a slot.
+    return options?.into === undefined ? this.detached(x, this.#outputs) : x;
   }
 
-  backward(outputGrad: NDArray): NDArray {
-    return this.backwardTo(0, outputGrad, 'backward', false);
-  }
-
-  /** Backward through every layer but the first, which only accumulates its parameters' grads. */
-  override backwardParameters(outputGrad: NDArray): void {
-    // A replaced backward (a subclass's, or a hook on the instance) is never bypassed.
-    if (this.backward !== Sequential.prototype.backward) {
-      this.backward(outputGrad);
-      return;
-    }
-    if (this.items.length === 0) return;
-    const g = this.backwardTo(1, outputGrad, 'backwardParameters', true);
-    // Whatever the first layer computes is dropped (the default backwardParameters
-    // runs backward and discards the input gradient), so it may reuse its buffers.
-    const caller = resultStaysInside();
-    try {
-      setResultStaysInside(this.reusesBuffers());
-      this.items[0].backwardParameters(g);
-    } finally {
-      setResultStaysInside(caller);
-    }
-  }
-
-  /**
-   * Runs `backward` from the last layer down to layer `first`; returns the
-   * gradient that layer hands back. `handedOn` says that gradient goes to
-   * another layer rather than to this Sequential's caller.
-   */
-  private backwardTo(first: number, outputGrad: NDArray, op: string, handedOn: boolean): NDArray {
-    if (this.outputShape === undefined) {
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    if (!this.#ran) {
       throw new ValueError(
-        `${this}: ${op}() called before forward(); run forward(input) first so the layers have the values their gradients need`,
+        `${this.label()}: backward() called before forward(); run forward(input) first so the layers have the values their gradients need`,
       );
     }
-    const items = this.items;
-    const caller = resultStaysInside();
-    const keepLast = handedOn || caller;
-    const reuse = this.reusesBuffers();
-    let g = outputGrad;
-    try {
-      for (let i = items.length - 1; i >= first; i--) {
-        setResultStaysInside(reuse && (i > first || keepLast));
-        g = items[i].backward(g);
+    const items = this.#items;
+    const inputGrad = options?.inputGrad ?? true;
+    let g: NDArray | undefined = outputGrad;
+    for (let i = items.length - 1; i >= 0; i--) {
+      // Layer 0's input gradient is this Sequential's: computed only if asked for, written where the caller says.
+      const first = i === 0;
+      g = items[i].backward(g as NDArray, {
+        inputGrad: first ? inputGrad : true,
+        into: first ? options?.into : this.#inputGrads[i],
+      });
+      if (g === undefined && !first) {
+        throw new ValueError(`${this.label()}: layer ${i} (${items[i].typeName}) returned no input gradient for layer ${i - 1}`);
       }
-    } finally {
-      setResultStaysInside(caller);
     }
-    return keepLast ? g : detached(g);
+    if (!inputGrad || g === undefined) return undefined;
+    return options?.into === undefined ? this.detached(g, this.#inputGrads) : g;
   }
 
-  /**
-   * Whether the layers may pass reused arrays to each other: only when every
-   * layer, nested ones included, is one of this package's own classes, whose
-   * reads of their input and output gradient are known (see buffers.ts).
-   */
-  private reusesBuffers(): boolean {
-    const items = this.items;
-    for (let i = 0; i < items.length; i++) {
-      const layer = items[i];
-      if (!isReusing(layer)) return false;
-      if (layer instanceof Sequential && !layer.reusesBuffers()) return false;
-    }
-    return true;
-  }
-
-  /** Gives each parameter its qualified name, so an optimizer's errors and logs say `2.weight`. */
-  private nameParameters(): void {
-    for (const [name, parameter] of this.namedParameters()) parameter.name = name;
+  /** `x` itself, or a copy when it lives in one of `slots` (a later call would overwrite it). */
+  private detached(x: NDArray, slots: readonly Slot[]): NDArray {
+    for (const slot of slots) if (slot.holds(x)) return x.clone();
+    return x;
   }
 }

@@ -20,9 +20,9 @@ export interface SummaryOptions {
 export interface SummaryRow {
   /** The layer's qualified name, as in `namedParameters()`: `''` for the model, `'0'`, `'1.0'`. */
   name: string;
-  /** The layer's type, `'Linear'` (the start of its `toString()`, which survives minification). */
+  /** The layer's type, `'Linear'` (its `typeName`, which survives minification). */
   type: string;
-  /** The layer's description, `'Linear(784, 128)'`. */
+  /** The layer as torch prints it, `'Linear(in_features=784, out_features=128, bias=True)'`; a container's type. */
   layer: string;
   /** 0 for the model, 1 for its children, 2 for theirs. */
   depth: number;
@@ -100,16 +100,16 @@ export function summarize(model: NeuralLayer, inputShape: readonly number[], opt
     if (node.depth > depthLimit) continue;
     const collapsed = node.depth === depthLimit;
     counters[node.depth] = (counters[node.depth] ?? 0) + 1;
-    const description = node.layer.toString();
+    const container = node.layer.namedChildren().length > 0;
     rows.push({
       name: node.name,
-      type: typeOf(node.layer, description),
-      layer: description,
+      type: node.layer.typeName,
+      layer: container ? node.layer.typeName : node.layer.toString(),
       depth: node.depth,
       index: node.depth === 0 ? 0 : counters[node.depth],
       outputShape: outputShapes.get(node.layer) ?? null,
       params: count(collapsed ? node.layer.parameters() : ownParameters(node.layer)),
-      container: node.layer.namedChildren().length > 0,
+      container,
     });
   }
   const totalParams = count(parameters);
@@ -246,12 +246,6 @@ function ownParameters(layer: NeuralLayer): Parameter[] {
 
 function count(parameters: readonly Parameter[]): number {
   return parameters.reduce((n, p) => n + p.size, 0);
-}
-
-/** `Linear` from `Linear(784, 128)`: every layer's description starts with its type, which minifiers leave alone. */
-function typeOf(layer: NeuralLayer, description: string): string {
-  const match = /^[A-Za-z_$][\w$]*/.exec(description);
-  return match ? match[0] : layer.constructor.name;
 }
 
 function checkInputShape(inputShape: unknown): number[] {

@@ -81,8 +81,8 @@ describe('derivatives at the kink follow torch', () => {
       'Identity()',
       'Tanh()',
       'Sigmoid()',
-      'LeakyReLU(0.01)',
-      'LeakyReLU(0.2)',
+      'LeakyReLU(negative_slope=0.01)',
+      'LeakyReLU(negative_slope=0.2)',
     ]);
   });
 });

@@ -83,9 +83,11 @@ describe('AvgPool2d behaviour', () => {
   });
 
   it('names itself with the options that differ from the defaults', () => {
-    expect(String(new AvgPool2d(2))).toBe('AvgPool2d(kernelSize: [2, 2])');
-    expect(String(new AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false, divisorOverride: 4 }))).toBe(
-      'AvgPool2d(kernelSize: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false, divisorOverride: 4)',
+    expect(String(new AvgPool2d(2))).toBe('AvgPool2d(kernel_size=2, stride=2, padding=0)');
+    const odd = new AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false, divisorOverride: 4 });
+    expect(String(odd)).toBe('AvgPool2d(kernel_size=3, stride=2, padding=1)');
+    expect(() => odd.forward(zeros([4]))).toThrow(
+      /^AvgPool2d\(kernelSize: \[3, 3\], stride: \[2, 2\], padding: \[1, 1\], ceilMode: true, countIncludePad: false, divisorOverride: 4\): /,
     );
     const pool = new AvgPool2d([2, 3]);
     expect([pool.stride, pool.countIncludePad, pool.divisorOverride]).toEqual([[2, 3], true, null]);

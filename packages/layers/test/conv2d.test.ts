@@ -72,9 +72,9 @@ describe('Conv2d behaviour', () => {
   });
 
   it('names itself with its geometry', () => {
-    expect(String(new Conv2d(3, 4, 3))).toBe('Conv2d(3, 4, kernelSize: [3, 3])');
+    expect(String(new Conv2d(3, 4, 3))).toBe('Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1))');
     expect(String(new Conv2d(3, 4, [2, 3], { stride: 2, padding: [1, 0], bias: false }))).toBe(
-      'Conv2d(3, 4, kernelSize: [2, 3], stride: [2, 2], padding: [1, 0], bias: false)',
+      'Conv2d(3, 4, kernel_size=(2, 3), stride=(2, 2), padding=(1, 0), bias=False)',
     );
   });
 });
@@ -153,8 +153,8 @@ describe('Conv2d keeps the unfolded input for backward only in training', () => 
     b.eval();
     b.forward(small);
     const g = randn(y.shape, { rng: new TorchGenerator(5) });
-    a.backwardParameters(g);
-    b.backwardParameters(g);
+    a.backward(g, { inputGrad: false });
+    b.backward(g, { inputGrad: false });
     expect(grads(a)).toEqual(grads(b));
   });
 });

@@ -51,9 +51,9 @@ describe('Dense behaviour', () => {
   it("defaults to 'relu', as the seed notebook's layer", () => {
     const layer = new Dense(2, 2);
     expect(layer.activation).toBe('relu');
-    expect(String(layer)).toBe("Dense(2, 2, { activation: 'relu' })");
+    expect(String(layer)).toBe("Dense(in_features=2, out_features=2, bias=True, activation='relu')");
     expect(String(new Dense(2, 2, { activation: 'none', bias: false }))).toBe(
-      "Dense(2, 2, { activation: 'none', bias: false })",
+      "Dense(in_features=2, out_features=2, bias=False, activation='none')",
     );
   });
 

@@ -147,8 +147,8 @@ describe('Dropout statistics and modes', () => {
   it('takes any shape, and names itself with p', () => {
     expect(new Dropout().forward(zeros([2, 3, 4, 5])).shape).toEqual([2, 3, 4, 5]);
     expect(new Dropout().forward(zeros([0, 3])).shape).toEqual([0, 3]);
-    expect(String(new Dropout())).toBe('Dropout(0.5)');
-    expect(String(new Dropout(0.1))).toBe('Dropout(0.1)');
+    expect(String(new Dropout())).toBe('Dropout(p=0.5, inplace=False)');
+    expect(String(new Dropout(0.1))).toBe('Dropout(p=0.1, inplace=False)');
     expect(new Dropout(0.2).parameters()).toEqual([]);
   });
 });

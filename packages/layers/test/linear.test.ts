@@ -98,9 +98,9 @@ describe('Linear behaviour', () => {
     expect(Array.from(y.data)).toEqual([...layer.bias!.value.data, ...layer.bias!.value.data, ...layer.bias!.value.data]);
   });
 
-  it('names itself as torch would', () => {
-    expect(String(new Linear(10, 2))).toBe('Linear(10, 2)');
-    expect(String(new Linear(10, 2, { bias: false }))).toBe('Linear(10, 2, { bias: false })');
+  it('prints as torch does', () => {
+    expect(String(new Linear(10, 2))).toBe('Linear(in_features=10, out_features=2, bias=True)');
+    expect(String(new Linear(10, 2, { bias: false }))).toBe('Linear(in_features=10, out_features=2, bias=False)');
   });
 });
 

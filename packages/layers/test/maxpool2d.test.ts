@@ -97,10 +97,12 @@ describe('MaxPool2d behaviour', () => {
   });
 
   it('names itself with the options that differ from the defaults', () => {
-    expect(String(new MaxPool2d(2))).toBe('MaxPool2d(kernelSize: [2, 2])');
+    expect(String(new MaxPool2d(2))).toBe('MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)');
     expect(String(new MaxPool2d([3, 2], { stride: 1, padding: [1, 0], ceilMode: true }))).toBe(
-      'MaxPool2d(kernelSize: [3, 2], stride: [1, 1], padding: [1, 0], ceilMode: true)',
+      'MaxPool2d(kernel_size=(3, 2), stride=1, padding=(1, 0), dilation=1, ceil_mode=True)',
     );
+    // Errors name it by the options that differ from the defaults.
+    expect(() => new MaxPool2d([3, 2], { stride: 1 }).forward(zeros([4]))).toThrow(/^MaxPool2d\(kernelSize: \[3, 2\], stride: \[1, 1\]\): expected a 4-D input/);
     const pool = new MaxPool2d(3, { stride: 2 });
     expect([pool.kernelSize, pool.stride, pool.padding, pool.ceilMode]).toEqual([[3, 3], [2, 2], [0, 0], false]);
   });

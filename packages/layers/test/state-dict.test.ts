@@ -79,7 +79,7 @@ describe('stateDict / loadStateDict', () => {
     expect(error).toBeInstanceOf(StateDictError);
     const e = error as StateDictError;
     expect(e.message).toBe(
-      'Sequential(Linear(4, 8), ReLU(), Linear(8, 3)).loadStateDict: error(s) in loading the state dict; nothing was loaded:\n' +
+      'Sequential(Linear, ReLU, Linear).loadStateDict: error(s) in loading the state dict; nothing was loaded:\n' +
         '  missing key(s): "2.weight", "2.bias"\n' +
         '  unexpected key(s): "2.wieght", "extra"',
     );

@@ -98,11 +98,11 @@ describe('summarize against torch', () => {
   it('names rows as namedParameters does and numbers them per depth as torchinfo', () => {
     const s = summarize(nested(), [2, 4]);
     expect(s.rows.map((r) => [r.name, r.depth, r.index, r.container, r.layer])).toEqual([
-      ['', 0, 0, true, 'Sequential(Sequential(Linear(4, 8), Tanh()), Linear(8, 3, { bias: false }))'],
-      ['0', 1, 1, true, 'Sequential(Linear(4, 8), Tanh())'],
-      ['0.0', 2, 1, false, 'Linear(4, 8)'],
+      ['', 0, 0, true, 'Sequential'],
+      ['0', 1, 1, true, 'Sequential'],
+      ['0.0', 2, 1, false, 'Linear(in_features=4, out_features=8, bias=True)'],
       ['0.1', 2, 2, false, 'Tanh()'],
-      ['1', 1, 2, false, 'Linear(8, 3, { bias: false })'],
+      ['1', 1, 2, false, 'Linear(in_features=8, out_features=3, bias=False)'],
     ]);
   });
 });
