@@ -1,6 +1,5 @@
-import { type NDArray, type Parameter, full } from '@backprop/ndarray';
+import { type NDArray, type Parameter, adagradStep, full } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
-import { fma, round } from './exact-math';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link Adagrad}, as `torch.optim.Adagrad`'s. */
@@ -57,6 +56,10 @@ const SPEC: OptimizerSpec<AdagradOptions> = {
  * θ ← θ − clr·g / (√sum + eps)
  * ```
  *
+ * `clr` is computed here, once per step; the rest runs elementwise as one
+ * `@backprop/ndarray` kernel, `adagradStep`, on whichever backend holds the
+ * parameter.
+ *
  * @example
  * ```ts
  * const opt = new Adagrad(model.parameters(), { lr: 0.1 });
@@ -75,25 +78,17 @@ export class Adagrad extends Optimizer<AdagradOptions, AdagradState> {
   }
 
   protected override updateParameter(param: Parameter, state: AdagradState, group: ParamGroup<AdagradOptions>): void {
-    const f32 = param.dtype === 'float32';
     state.step += 1;
+    // A Python float in torch: computed in double, cast to the dtype by the kernel.
     const clr = group.lr / (1 + (state.step - 1) * group.lrDecay);
-    const negClr = round(-clr, f32);
-    const eps = round(group.eps, f32);
-    const sign = group.maximize ? -1 : 1;
-    const hasDecay = group.weightDecay !== 0;
-    const weightDecay = round(group.weightDecay, f32);
-    const value = param.value.data;
-    const grad = param.grad.data;
-    const sum = state.sum.data;
-    for (let i = 0; i < value.length; i++) {
-      let g = sign * grad[i];
-      if (hasDecay) g = fma(weightDecay, value[i], g, f32);
-      // addcmul with value 1: g · g + sum, fused
-      const s = fma(g, g, sum[i], f32);
-      sum[i] = s;
-      const std = round(round(Math.sqrt(s), f32) + eps, f32);
-      value[i] = round(value[i] + round(round(negClr * g, f32) / std, f32), f32);
-    }
+    adagradStep({
+      param: param.value,
+      grad: param.grad,
+      maximize: group.maximize,
+      weightDecay: group.weightDecay,
+      clr,
+      sum: state.sum,
+      eps: group.eps,
+    });
   }
 }

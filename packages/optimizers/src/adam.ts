@@ -1,10 +1,8 @@
-import type { Parameter } from '@backprop/ndarray';
-import { type AdamState, adamUpdate, initAdamState } from './adam-update';
+import { type NDArray, type Parameter, adamStep, zerosLike } from '@backprop/ndarray';
 import { checkBetas } from './betas';
 import { checkBoolean, checkInterval, checkLr } from './checks';
+import { powInt } from './exact-math';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
-
-export type { AdamState } from './adam-update';
 
 /** The options of {@link Adam}, as `torch.optim.Adam`'s. */
 export interface AdamOptions {
@@ -20,6 +18,18 @@ export interface AdamOptions {
   amsgrad: boolean;
   /** Maximise the objective instead of minimising it (default false). */
   maximize: boolean;
+}
+
+/** Per-parameter state of {@link Adam} and {@link AdamW}. */
+export interface AdamState {
+  /** Steps taken by this parameter (t). */
+  step: number;
+  /** First moment m (torch's `exp_avg`). */
+  expAvg: NDArray;
+  /** Second moment v (torch's `exp_avg_sq`). */
+  expAvgSq: NDArray;
+  /** The running maximum of v (torch's `max_exp_avg_sq`), with `amsgrad` only. */
+  maxExpAvgSq?: NDArray;
 }
 
 /** Adam's spec; AdamW's is the same but for its name and default weightDecay. */
@@ -44,6 +54,7 @@ export const ADAM_SPEC: OptimizerSpec<AdamOptions> = {
  * torch 1.13), for g the gradient and t the parameter's step count:
  *
  * ```text
+ * t ← t + 1
  * g ← −g                           if maximize
  * g ← g + weightDecay·θ            if weightDecay ≠ 0
  * m ← β1·m + (1 − β1)·g
@@ -51,6 +62,11 @@ export const ADAM_SPEC: OptimizerSpec<AdamOptions> = {
  * v̂ ← max(v̂, v) if amsgrad, else v̂ ← v
  * θ ← θ − (lr / (1 − β1^t)) · m / (√v̂ / √(1 − β2^t) + eps)
  * ```
+ *
+ * The bias corrections 1 − β^t are computed here, once per step, in double
+ * as Python computes them; the rest runs elementwise as one
+ * `@backprop/ndarray` kernel, `adamStep`, on whichever backend holds the
+ * parameter.
  *
  * @example
  * ```ts
@@ -67,6 +83,51 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
   }
 
   protected override updateParameter(param: Parameter, state: AdamState, group: ParamGroup<AdamOptions>): void {
-    adamUpdate(param, state, { ...group, l2: group.weightDecay, decoupled: null });
+    adamUpdate(param, state, group, group.weightDecay, null);
   }
+}
+
+/** A fresh Adam or AdamW state: t = 0 and zeroed moments. @internal */
+export function initAdamState(param: Parameter, amsgrad: boolean): AdamState {
+  const state: AdamState = { step: 0, expAvg: zerosLike(param.value), expAvgSq: zerosLike(param.value) };
+  if (amsgrad) state.maxExpAvgSq = zerosLike(param.value);
+  return state;
+}
+
+/**
+ * One step of Adam (`l2` the gradient's L2 term, `decoupled` null) or AdamW
+ * (`l2` 0, `decoupled` its weight decay), shared as torch's
+ * `_single_tensor_adam` and `_single_tensor_adamw` are. @internal
+ */
+export function adamUpdate(
+  param: Parameter,
+  state: AdamState,
+  group: AdamOptions,
+  l2: number,
+  decoupled: number | null,
+): void {
+  const [beta1, beta2] = group.betas;
+  state.step += 1;
+  // Python floats in torch: 1 − β^t in double, with glibc's (correctly rounded)
+  // pow, which the bias corrections magnify a thousandfold if it is an ulp off.
+  const biasCorrection1 = 1 - powInt(beta1, state.step);
+  const biasCorrection2 = 1 - powInt(beta2, state.step);
+  // Created here too when amsgrad is switched on after the first step.
+  if (group.amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(param.value);
+  adamStep({
+    param: param.value,
+    grad: param.grad,
+    maximize: group.maximize,
+    weightDecay: l2,
+    decoupledDecay: decoupled,
+    expAvg: state.expAvg,
+    beta1,
+    expAvgSq: state.expAvgSq,
+    beta2,
+    maxExpAvgSq: group.amsgrad ? state.maxExpAvgSq : undefined,
+    lr: group.lr,
+    biasCorrection1,
+    biasCorrection2,
+    eps: group.eps,
+  });
 }

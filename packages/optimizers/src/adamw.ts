@@ -1,6 +1,5 @@
 import type { Parameter } from '@backprop/ndarray';
-import { type AdamState, adamUpdate, initAdamState } from './adam-update';
-import { ADAM_SPEC } from './adam';
+import { ADAM_SPEC, type AdamState, adamUpdate, initAdamState } from './adam';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link AdamW}, as `torch.optim.AdamW`'s. */
@@ -36,6 +35,8 @@ const SPEC: OptimizerSpec<AdamWOptions> = {
  * then Adam's update without the L2 term
  * ```
  *
+ * Both run as one `@backprop/ndarray` kernel, `adamStep`, as Adam's do.
+ *
  * @example
  * ```ts
  * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
@@ -52,6 +53,6 @@ export class AdamW extends Optimizer<AdamWOptions, AdamState> {
   }
 
   protected override updateParameter(param: Parameter, state: AdamState, group: ParamGroup<AdamWOptions>): void {
-    adamUpdate(param, state, { ...group, l2: 0, decoupled: group.weightDecay });
+    adamUpdate(param, state, group, 0, group.weightDecay);
   }
 }

@@ -1,22 +1,18 @@
 /**
- * Scalar arithmetic that rounds the way PyTorch's does on the CPU, so that
- * float64 updates agree with torch to the last bit instead of to 1e-13.
+ * Scalar arithmetic that rounds the way Python's does in torch's optimizers
+ * and schedulers, so that float64 results agree with torch to the last bit
+ * instead of to 1e-13.
  *
- * Two things differ between V8 and the C code torch runs:
- * - ATen's `add(x, y, alpha)` and `addcmul` are compiled with fused multiply-add
- *   (one rounding for `alpha * y + x`), and JavaScript has no `Math.fma`:
- *   `@backprop/ndarray` provides a correctly rounded one.
- * - Python's `beta ** step` and `math.cos` call glibc, which rounds (almost)
- *   correctly; V8's `Math.pow` and `Math.cos` are often one ulp away, and the
- *   bias corrections `1 - beta ** t` magnify that ulp a thousandfold.
- * Both are rebuilt here from error-free transformations (double-double
- * arithmetic), which gives the correctly rounded result except in cases too
- * rare to matter.
+ * Python's `beta ** step` and `math.cos` call glibc, which rounds (almost)
+ * correctly; V8's `Math.pow` and `Math.cos` are often one ulp away, and the
+ * bias corrections `1 - beta ** t` magnify that ulp a thousandfold. Both are
+ * rebuilt here from error-free transformations (double-double arithmetic),
+ * which gives the correctly rounded result except in cases too rare to
+ * matter. (The per-element updates, with ATen's fused multiply-adds, are
+ * `@backprop/ndarray`'s kernels.)
  *
  * @internal Not exported from the package.
  */
-
-import { fmaf, fma as fmaDouble } from '@backprop/ndarray';
 
 /** 2^27 + 1: Dekker's constant that splits a double into two 26-bit halves. */
 const SPLITTER = 134217729;
@@ -157,24 +153,4 @@ export function cos(x: number): number {
   const value = ah + al;
   // cos(r), −sin(r), −cos(r), sin(r) for quadrants 0..3
   return quadrant === 1 || quadrant === 2 ? -value : value;
-}
-
-/**
- * Rounds an exact double result to what the dtype stores: `Math.fround` for
- * float32, nothing for float64. Optimizer kernels are written once against
- * `round` and `fma`, in torch's order of operations, with `f32` fixed for a
- * whole loop; both are small enough for V8 to inline, so the branch costs
- * next to nothing.
- */
-export function round(x: number, f32: boolean): number {
-  return f32 ? Math.fround(x) : x;
-}
-
-/**
- * The fused multiply-add at the dtype's precision (ndarray's correctly rounded
- * `fmaf` / `fma`). In float32 the operands must be float32 values already,
- * which the kernels ensure by rounding their scalars first.
- */
-export function fma(a: number, b: number, c: number, f32: boolean): number {
-  return f32 ? fmaf(a, b, c) : fmaDouble(a, b, c);
 }

@@ -1,4 +1,4 @@
-import { checkChoice, checkOptions, checkSameShape, describe, DTypeError, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError, unravelIndex } from '@backprop/ndarray';
+import { checkChoice, checkOptions, checkSameShape, describe, DTypeError, firstNonFinite, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError, unravelIndex } from '@backprop/ndarray';
 import { checkInterval, checkLr } from './checks';
 
 /** The option every optimizer has: its learning rate. */
@@ -89,7 +89,9 @@ export interface OptimizerBehaviour {
  * one parameter.
  *
  * Parameters are {@link Parameter}s from `@backprop/ndarray`, which layers
- * own; each step reads `param.grad` and writes `param.value.data` in place.
+ * own; each step reads `param.grad` and updates `param.value` in place,
+ * through `@backprop/ndarray`'s ops (a fused kernel per parameter), so the
+ * update runs on whichever backend holds the arrays.
  * Every parameter takes part in every step (a zero gradient still moves a
  * parameter under momentum or weight decay), which is torch's behaviour after
  * `zero_grad()` with its 1.13 default `set_to_none=False`.
@@ -276,6 +278,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
         return loss;
       }
       const { param, index: i, flat } = bad;
+      // The one read back to the host, for the message only.
       const value = param.grad.data[flat];
       throw new ValueError(
         `${op}: step ${this.stepCount + 1}: the grad of '${param.name}' (parameter ${i}) holds ${value} at index ` +
@@ -303,16 +306,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
     let index = 0;
     for (const group of this.paramGroups) {
       for (const param of group.params) {
-        const g = param.grad.data;
-        // NaN and ±Infinity times 0 are NaN, which sticks: one branch-free pass
-        // over a healthy gradient, and a second only to find where a bad one is.
-        let poison = 0;
-        for (let flat = 0; flat < g.length; flat++) poison += g[flat] * 0;
-        if (poison !== 0) {
-          for (let flat = 0; flat < g.length; flat++) {
-            if (g[flat] - g[flat] !== 0) return { param, index, flat };
-          }
-        }
+        // A kernel (branch-free on a healthy gradient), so a gradient that
+        // lives on a device is scanned there and nothing is read back.
+        const flat = firstNonFinite(param.grad);
+        if (flat >= 0) return { param, index, flat };
         index++;
       }
     }
@@ -336,7 +333,11 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
   /** A fresh state for a parameter about to take its first step. */
   protected abstract initState(param: Parameter, group: ParamGroup<O>): S;
 
-  /** Applies one update to one parameter, in torch's order of floating-point operations. */
+  /**
+   * Applies one update to one parameter, in torch's order of floating-point
+   * operations, through ndarray's ops (its fused step kernel) and never a loop
+   * over `.data`, so the update runs on whichever backend holds the arrays.
+   */
   protected abstract updateParameter(param: Parameter, state: S, group: ParamGroup<O>): void;
 
   /**

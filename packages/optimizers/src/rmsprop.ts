@@ -1,6 +1,5 @@
-import { type NDArray, type Parameter, zerosLike } from '@backprop/ndarray';
+import { type NDArray, type Parameter, rmspropStep, zerosLike } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
-import { fma, round } from './exact-math';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamsInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link RMSprop}, as `torch.optim.RMSprop`'s. */
@@ -70,6 +69,9 @@ const SPEC: OptimizerSpec<RMSpropOptions> = {
  * else:            θ ← θ − lr·g/avg
  * ```
  *
+ * The rule runs elementwise as one `@backprop/ndarray` kernel, `rmspropStep`,
+ * on whichever backend holds the parameter.
+ *
  * @example
  * ```ts
  * const opt = new RMSprop(model.parameters(), { lr: 1e-3, momentum: 0.9 });
@@ -85,47 +87,24 @@ export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
   }
 
   protected override updateParameter(param: Parameter, state: RMSpropState, group: ParamGroup<RMSpropOptions>): void {
-    const f32 = param.dtype === 'float32';
     state.step += 1;
-    const sign = group.maximize ? -1 : 1;
-    const hasDecay = group.weightDecay !== 0;
-    const weightDecay = round(group.weightDecay, f32);
-    const alpha = round(group.alpha, f32);
-    const oneMinusAlpha = round(1 - group.alpha, f32);
-    const eps = round(group.eps, f32);
-    const negLr = round(-group.lr, f32);
+    const centered = group.centered;
     const useMomentum = group.momentum > 0;
-    const momentum = round(group.momentum, f32);
     // Buffers are created on first use, so options switched on later work.
     if (useMomentum && state.momentumBuffer === undefined) state.momentumBuffer = zerosLike(param.value);
-    if (group.centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param.value);
-    const value = param.value.data;
-    const grad = param.grad.data;
-    const squareAvg = state.squareAvg.data;
-    const gradAvg = group.centered ? state.gradAvg!.data : null;
-    const buffer = useMomentum ? state.momentumBuffer!.data : null;
-    for (let i = 0; i < value.length; i++) {
-      let g = sign * grad[i];
-      if (hasDecay) g = fma(weightDecay, value[i], g, f32);
-      // addcmul: ((1 − α) · g) · g + α·v, the last two fused
-      const v = fma(round(oneMinusAlpha * g, f32), g, round(squareAvg[i] * alpha, f32), f32);
-      squareAvg[i] = v;
-      let avg: number;
-      if (gradAvg !== null) {
-        const mean = fma(oneMinusAlpha, g, round(gradAvg[i] * alpha, f32), f32);
-        gradAvg[i] = mean;
-        avg = round(Math.sqrt(fma(-mean, mean, v, f32)), f32);
-      } else {
-        avg = round(Math.sqrt(v), f32);
-      }
-      avg = round(avg + eps, f32);
-      if (buffer !== null) {
-        const b = round(round(buffer[i] * momentum, f32) + round(g / avg, f32), f32);
-        buffer[i] = b;
-        value[i] = fma(negLr, b, value[i], f32);
-      } else {
-        value[i] = round(value[i] + round(round(negLr * g, f32) / avg, f32), f32);
-      }
-    }
+    if (centered && state.gradAvg === undefined) state.gradAvg = zerosLike(param.value);
+    rmspropStep({
+      param: param.value,
+      grad: param.grad,
+      maximize: group.maximize,
+      weightDecay: group.weightDecay,
+      squareAvg: state.squareAvg,
+      alpha: group.alpha,
+      gradAvg: centered ? state.gradAvg : undefined,
+      eps: group.eps,
+      momentum: group.momentum,
+      momentumBuffer: useMomentum ? state.momentumBuffer : undefined,
+      lr: group.lr,
+    });
   }
 }

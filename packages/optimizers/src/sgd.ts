@@ -1,6 +1,5 @@
-import { type NDArray, type Parameter, ValueError, zerosLike } from '@backprop/ndarray';
+import { type NDArray, type Parameter, ValueError, sgdStep, zerosLike } from '@backprop/ndarray';
 import { checkBoolean, checkInterval, checkLr } from './checks';
-import { fma, round } from './exact-math';
 import { Optimizer, type OptimizerSpec, type ParamGroup, type ParamGroupInput, type OptimizerBehaviour } from './optimizer';
 
 /** The options of {@link SGD}, as `torch.optim.SGD`'s. */
@@ -63,6 +62,9 @@ const SPEC: OptimizerSpec<SGDOptions> = {
  * θ ← θ − lr·g
  * ```
  *
+ * The rule runs elementwise as one `@backprop/ndarray` kernel, `sgdStep`, on
+ * whichever backend holds the parameter.
+ *
  * @example
  * ```ts
  * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
@@ -86,39 +88,23 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
   }
 
   protected override updateParameter(param: Parameter, state: SGDState, group: ParamGroup<SGDOptions>): void {
-    const f32 = param.dtype === 'float32';
-    const value = param.value.data;
-    const grad = param.grad.data;
-    const sign = group.maximize ? -1 : 1;
-    const decay = group.weightDecay !== 0;
-    const weightDecay = round(group.weightDecay, f32);
-    const negLr = round(-group.lr, f32);
-    if (group.momentum === 0) {
-      for (let i = 0; i < value.length; i++) {
-        let g = sign * grad[i];
-        if (decay) g = fma(weightDecay, value[i], g, f32);
-        value[i] = fma(negLr, g, value[i], f32);
-      }
-      return;
-    }
-    const momentum = round(group.momentum, f32);
-    const gradScale = round(1 - group.dampening, f32);
-    const nesterov = group.nesterov;
-    const unitScale = gradScale === 1;
-    const first = state.momentumBuffer === undefined;
+    // The buffer starts as a copy of g: zeros that the first step overwrites
+    // (`first`), created on first use so momentum switched on later works.
+    const first = group.momentum !== 0 && state.momentumBuffer === undefined;
     if (first) state.momentumBuffer = zerosLike(param.value);
-    const buffer = state.momentumBuffer!.data;
-    for (let i = 0; i < value.length; i++) {
-      let g = sign * grad[i];
-      if (decay) g = fma(weightDecay, value[i], g, f32);
-      const kept = round(buffer[i] * momentum, f32);
-      // With τ = 0, (1 − τ)·g + μb is a plain sum, and a sum of two floats rounded
-      // once in double and once to float is already correctly rounded: the same
-      // bits as the fused multiply-add, several times faster.
-      const b = first ? g : unitScale ? round(g + kept, f32) : fma(gradScale, g, kept, f32);
-      buffer[i] = b;
-      g = nesterov ? fma(momentum, b, g, f32) : b;
-      value[i] = fma(negLr, g, value[i], f32);
-    }
+    // The rule above, elementwise, in one kernel (ndarray's sgdStep); with
+    // momentum 0 the buffer, if any, is left as it is.
+    sgdStep({
+      param: param.value,
+      grad: param.grad,
+      maximize: group.maximize,
+      weightDecay: group.weightDecay,
+      momentum: group.momentum,
+      momentumBuffer: state.momentumBuffer,
+      first,
+      dampening: group.dampening,
+      nesterov: group.nesterov,
+      lr: group.lr,
+    });
   }
 }

@@ -1,8 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { cos, fma, powInt } from '../src/exact-math';
-
-const fma64 = (a: number, b: number, c: number) => fma(a, b, c, false);
-const fma32 = (a: number, b: number, c: number) => fma(a, b, c, true);
+import { fma as fma64, fmaf as fma32 } from '@backprop/ndarray';
+import { cos, powInt } from '../src/exact-math';
 import { loadFixture } from './helpers';
 
 /** Correctly rounded values (exact rationals or 300-bit mpmath) next to CPython's (glibc's). */
@@ -12,7 +10,8 @@ const fixture = loadFixture<{
   fma: [number, number, number, number][];
 }>('exact-math');
 
-// The kernels' fma is @backprop/ndarray's fma/fmaf; these pin down what the updates rely on.
+// The update kernels' fma is @backprop/ndarray's fma/fmaf; these pin down, on this package's
+// fixture of exact rational results, what the updates rely on.
 describe('fma at float64 and float32', () => {
   test('rounds a·b + c once, where the plain expression rounds twice', () => {
     const a = 1 + 2 ** -30;
