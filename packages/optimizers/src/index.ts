@@ -21,3 +21,11 @@ export { ExponentialLR, type ExponentialLROptions } from './exponential-lr';
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from './cosine-annealing-lr';
 export { MultiStepLR, type MultiStepLROptions } from './multi-step-lr';
 export { LinearLR, type LinearLROptions } from './linear-lr';
+export {
+  OPTIMIZERS,
+  SCHEDULERS,
+  type OptimizerClass,
+  type OptimizerName,
+  type SchedulerClass,
+  type SchedulerName,
+} from './registry';

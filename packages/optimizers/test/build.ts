@@ -1,22 +1,16 @@
 import type { Parameter } from '@backprop/ndarray';
 import {
-  Adagrad,
-  Adam,
-  AdamW,
   type AnyOptimizer,
-  CosineAnnealingLR,
-  ExponentialLR,
   type LRScheduler,
-  LinearLR,
-  MultiStepLR,
-  RMSprop,
-  SGD,
-  StepLR,
+  OPTIMIZERS,
+  type OptimizerClass,
+  type OptimizerName,
+  SCHEDULERS,
+  type SchedulerClass,
+  type SchedulerName,
 } from '../src/index';
 
-export type OptimizerName = 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad';
-export type SchedulerName = 'StepLR' | 'ExponentialLR' | 'CosineAnnealingLR' | 'MultiStepLR' | 'LinearLR';
-
+/** An optimizer as a fixture names it: torch's class name, its options, and param groups or null. */
 export interface OptimizerJson {
   optimizer: OptimizerName;
   options: Record<string, unknown>;
@@ -28,29 +22,11 @@ export interface SchedulerJson {
   options: Record<string, unknown>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: constructors of every optimizer, called with fixture options
-const OPTIMIZERS: Record<OptimizerName, new (params: any, options: any) => AnyOptimizer> = {
-  SGD,
-  Adam,
-  AdamW,
-  RMSprop,
-  Adagrad,
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: scheduler constructors called with fixture options
-const SCHEDULERS: Record<SchedulerName, new (opt: AnyOptimizer, options: any) => LRScheduler> = {
-  StepLR,
-  ExponentialLR,
-  CosineAnnealingLR,
-  MultiStepLR,
-  LinearLR,
-};
-
 /** The optimizer a fixture case describes, over `params`. */
 export function buildOptimizer(c: OptimizerJson, params: Parameter[]): AnyOptimizer {
-  const Class = OPTIMIZERS[c.optimizer];
-  if (c.groups === null) return new Class(params, c.options);
-  return new Class(
+  const Optim: OptimizerClass = OPTIMIZERS[c.optimizer];
+  if (c.groups === null) return new Optim(params, c.options);
+  return new Optim(
     c.groups.map((g) => ({ ...g, params: g.params.map((i) => params[i]) })),
     c.options,
   );
@@ -58,5 +34,6 @@ export function buildOptimizer(c: OptimizerJson, params: Parameter[]): AnyOptimi
 
 /** The scheduler a fixture case describes, on `opt`. */
 export function buildScheduler(s: SchedulerJson, opt: AnyOptimizer): LRScheduler {
-  return new SCHEDULERS[s.type](opt, s.options);
+  const Scheduler: SchedulerClass = SCHEDULERS[s.type];
+  return new Scheduler(opt, s.options);
 }

@@ -1,15 +1,15 @@
 import { DTypeError, NDArray, Parameter, ShapeError, ValueError, array, zeros } from '@backprop/ndarray';
 import { describe, expect, test } from 'vitest';
 import {
-  Adagrad,
   Adam,
-  AdamW,
   type AnyOptimizer,
   CosineAnnealingLR,
   ExponentialLR,
   LinearLR,
   MultiStepLR,
-  RMSprop,
+  OPTIMIZERS,
+  type OptimizerClass,
+  type OptimizerName,
   SGD,
   StepLR,
 } from '../src/index';
@@ -20,13 +20,10 @@ function param(values: number[], name = 'w'): Parameter {
 
 // biome-ignore lint/suspicious/noExplicitAny: deliberately wrong arguments
 type Loose = any;
-const make = {
-  SGD: (o: Loose) => new SGD([param([1])], o),
-  Adam: (o: Loose) => new Adam([param([1])], o),
-  AdamW: (o: Loose) => new AdamW([param([1])], o),
-  RMSprop: (o: Loose) => new RMSprop([param([1])], o),
-  Adagrad: (o: Loose) => new Adagrad([param([1])], o),
-};
+/** Every optimizer, by name, built over one parameter with the options given. */
+const make = Object.fromEntries(
+  Object.entries(OPTIMIZERS).map(([name, Optim]: [string, OptimizerClass]) => [name, (o: Loose) => new Optim([param([1])], o)]),
+) as Record<OptimizerName, (options: Loose) => AnyOptimizer>;
 
 describe('option values: each names the option, the value and the range', () => {
   const cases: [keyof typeof make, Record<string, unknown>, RegExp][] = [
