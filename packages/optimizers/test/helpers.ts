@@ -1,70 +1,53 @@
-import { readFileSync } from 'node:fs';
-import { type DType, type NDArray, Parameter, array } from '@backprop/ndarray';
-import { expect } from 'vitest';
+/**
+ * The optimizers' own fixture plumbing: the layout tools/torch-fixtures/optimizers.py
+ * writes (initial parameters, a gradient per step, torch's trajectory).
+ * Tolerances, relative errors, fixture tensors and the bitwise comparison
+ * come from `@backprop/ndarray/test`, shared by every package.
+ */
+import { type FloatDType, type NDArray, Parameter, copyInto } from '@backprop/ndarray';
+import {
+  type FixtureTensor,
+  assertBitwiseEqual,
+  assertClose,
+  fromFixture,
+  readFixture,
+  relativeError,
+} from '@backprop/ndarray/test';
 
-/** A tensor as the fixture scripts write it. */
-export interface TensorJson {
-  shape: number[];
-  dtype: DType;
-  data: number[];
-}
-
+/** The JSON of test/fixtures/<name>.json. */
 export function loadFixture<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as T;
+  return readFixture<T>(new URL(`./fixtures/${name}.json`, import.meta.url));
 }
 
-/** A fixture tensor as an NDArray of `dtype` (float64 data rounds to float32 exactly as torch's `.to(float32)`). */
-export function fromJson(t: TensorJson, dtype: DType = t.dtype): NDArray {
-  return array(t.data, { shape: t.shape, dtype });
+/** Fresh parameters holding the fixture's initial values, in `dtype` (float64 data rounds as torch's `.to(float32)`). */
+export function makeParams(tensors: FixtureTensor[], dtype: FloatDType): Parameter[] {
+  return tensors.map((t, i) => new Parameter(fromFixture(t, dtype), `p${i}`));
 }
 
-/** Fresh parameters holding the fixture's initial values. */
-export function makeParams(tensors: TensorJson[], dtype: DType): Parameter[] {
-  return tensors.map((t, i) => new Parameter(fromJson(t, dtype), `p${i}`));
-}
-
-/** Writes the fixture's gradients into the parameters' grads. */
-export function setGrads(params: Parameter[], grads: TensorJson[]): void {
+/** Writes the fixture's gradients into the parameters' grads, through an op (so on any backend). */
+export function setGrads(params: Parameter[], grads: FixtureTensor[]): void {
   params.forEach((p, i) => {
-    p.grad.data.set(grads[i].data);
+    copyInto(p.grad, fromFixture(grads[i], p.dtype));
   });
 }
 
 /**
- * The worst relative error |a − e| / |e| over the elements (absolute where
- * e = 0) and where it occurs.
+ * Asserts `actual` is torch's result: within the dtype's `TOLERANCE` (the
+ * message then gives the worst relative error), and then bit for bit, which
+ * every committed fixture achieves (the README's claim).
  */
-export function worstRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): { error: number; index: number } {
-  let error = 0;
-  let index = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i];
-    const a = actual[i];
-    const err = e === 0 ? Math.abs(a) : Math.abs(a - e) / Math.abs(e);
-    if (!(err <= error)) {
-      error = err;
-      index = i;
-    }
-  }
-  return { error, index };
+export function expectTorch(actual: NDArray, expected: FixtureTensor, where: string): void {
+  assertClose(actual, expected, where);
+  assertBitwiseEqual(actual, expected, where);
 }
 
-/** The worst errors seen per dtype, reported by the fixture suites. */
-export const worst: Record<DType, { error: number; where: string }> = {
-  float64: { error: 0, where: '' },
-  float32: { error: 0, where: '' },
-};
-
-export const TOLERANCE: Record<DType, number> = { float64: 1e-10, float32: 1e-5 };
-
-/** Asserts `actual` matches the fixture within the dtype's tolerance, naming the worst element on failure. */
-export function expectClose(actual: NDArray, expected: TensorJson, dtype: DType, where: string): void {
-  expect(actual.shape, `${where}: shape`).toEqual(expected.shape);
-  const { error, index } = worstRelativeError(actual.data, expected.data);
-  if (error > worst[dtype].error) worst[dtype] = { error, where };
-  if (!(error < TOLERANCE[dtype])) {
-    throw new Error(
-      `${where}: relative error ${error} at flat index ${index} (got ${actual.data[index]}, torch ${expected.data[index]}); tolerance ${TOLERANCE[dtype]}`,
-    );
+/** The same for plain numbers (learning rates), within `tolerance` and then bit for bit. */
+export function expectTorchNumbers(actual: number[], expected: number[], where: string, tolerance: number): number {
+  if (actual.length !== expected.length) throw new Error(`${where}: ${actual.length} values, torch has ${expected.length}`);
+  const { error } = relativeError(actual, expected);
+  if (!(error < tolerance) && error !== 0) {
+    throw new Error(`${where}: ${actual} but torch has ${expected} (relative error ${error}, tolerance ${tolerance})`);
   }
+  assertBitwiseEqual(actual, expected, where);
+  return error;
 }

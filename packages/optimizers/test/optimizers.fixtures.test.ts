@@ -1,25 +1,28 @@
-import type { DType, NDArray } from '@backprop/ndarray';
+import type { FloatDType, NDArray } from '@backprop/ndarray';
+import { type FixtureTensor, worstSeen } from '@backprop/ndarray/test';
 import { afterAll, describe, expect, test } from 'vitest';
 import { type OptimizerJson, buildOptimizer } from './build';
-import { type TensorJson, expectClose, loadFixture, makeParams, setGrads, worst } from './helpers';
+import { expectTorch, loadFixture, makeParams, setGrads } from './helpers';
 
 interface Run {
-  trajectory: TensorJson[][];
-  state: Record<string, Record<string, TensorJson | number>>;
+  trajectory: FixtureTensor[][];
+  state: Record<string, Record<string, FixtureTensor | number>>;
 }
 
 interface Case extends OptimizerJson {
   name: string;
-  params: TensorJson[];
-  grads: TensorJson[][];
+  params: FixtureTensor[];
+  grads: FixtureTensor[][];
   float64: Run;
   float32: Run;
 }
 
+const DTYPES: FloatDType[] = ['float64', 'float32'];
+
 const fixture = loadFixture<{ cases: Case[] }>('optimizers');
 
 describe.each(fixture.cases)('$name ($optimizer) against torch', (c) => {
-  test.each(['float64', 'float32'] as DType[])('%s: every step and the final state', (dtype) => {
+  test.each(DTYPES)('%s: every step and the final state, bit for bit', (dtype) => {
     const run = c[dtype];
     const params = makeParams(c.params, dtype);
     const opt = buildOptimizer(c, params);
@@ -27,7 +30,7 @@ describe.each(fixture.cases)('$name ($optimizer) against torch', (c) => {
       setGrads(params, grads);
       opt.step();
       params.forEach((p, i) => {
-        expectClose(p.value, run.trajectory[step][i], dtype, `${c.name} ${dtype} step ${step + 1} param ${i}`);
+        expectTorch(p.value, run.trajectory[step][i], `${c.name} ${dtype} step ${step + 1} param ${i}`);
       });
     });
     expect(opt.stepCount).toBe(c.grads.length);
@@ -38,34 +41,34 @@ describe.each(fixture.cases)('$name ($optimizer) against torch', (c) => {
       expect(present.sort(), `${c.name} ${dtype} state keys of param ${i}`).toEqual(Object.keys(expected).sort());
       for (const [key, value] of Object.entries(expected)) {
         if (typeof value === 'number') expect(actual[key]).toBe(value);
-        else expectClose(actual[key] as NDArray, value, dtype, `${c.name} ${dtype} state ${i}.${key}`);
+        else expectTorch(actual[key] as NDArray, value, `${c.name} ${dtype} state ${i}.${key}`);
       }
     });
   });
 });
 
 interface VectorisedCase extends Omit<Case, 'groups' | 'float64' | 'float32'> {
-  float64: TensorJson[];
-  float32: TensorJson[];
+  float64: FixtureTensor[];
+  float32: FixtureTensor[];
 }
 
 const vectorised = loadFixture<{ cases: VectorisedCase[] }>('optimizers-vectorised');
 
 describe.each(vectorised.cases)('$name ($optimizer) on 20 elements, as ATen vectorises them', (c) => {
-  test.each(['float64', 'float32'] as DType[])('%s: the values after 4 steps', (dtype) => {
+  test.each(DTYPES)('%s: the values after 4 steps, bit for bit', (dtype) => {
     const params = makeParams(c.params, dtype);
     const opt = buildOptimizer({ ...c, groups: null }, params);
     for (const grads of c.grads) {
       setGrads(params, grads);
       opt.step();
     }
-    expectClose(params[0].value, c[dtype][0], dtype, `${c.name} ${dtype} (20 elements) after 4 steps`);
+    expectTorch(params[0].value, c[dtype][0], `${c.name} ${dtype} (20 elements) after 4 steps`);
   });
 });
 
 afterAll(() => {
   console.log(
-    `optimizers vs torch, worst relative error: float64 ${worst.float64.error.toExponential(2)} (${worst.float64.where}), ` +
-      `float32 ${worst.float32.error.toExponential(2)} (${worst.float32.where})`,
+    `optimizers vs torch, worst relative error: float64 ${worstSeen.float64.error.toExponential(2)} (${worstSeen.float64.label}), ` +
+      `float32 ${worstSeen.float32.error.toExponential(2)} (${worstSeen.float32.label})`,
   );
 });
