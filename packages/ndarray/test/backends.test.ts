@@ -20,7 +20,7 @@ import {
   wasmBackend,
   zeros,
 } from '../src/index';
-import { createBoxedBackend } from './boxed-backend';
+import { createBoxedBackend } from '../src/testing/boxed-backend';
 
 /** The engine's own validator (the package compiles against lib ES2022, which does not declare WebAssembly). */
 const engine = (globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } }).WebAssembly;

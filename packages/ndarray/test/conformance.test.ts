@@ -91,7 +91,7 @@ import {
 import { typescriptKernels } from '../src/kernels/js/index';
 import { kernel } from '../src/kernels/registry';
 import type { GemmProblem, KernelName } from '../src/kernels/types';
-import { type BoxedBackend, createBoxedBackend } from './boxed-backend';
+import { type BoxedBackend, createBoxedBackend } from '../src/testing/boxed-backend';
 import { testRandom } from './helpers';
 
 function required(backend: Backend | undefined, what: string): Backend {

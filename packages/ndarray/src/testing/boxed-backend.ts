@@ -7,9 +7,12 @@
  * nothing outside a kernel reads an array's memory unless `.data` is asked
  * for (each such read-back is counted).
  */
-import type { Backend, DeviceStorage, DType, Kernels, TypedArray } from '../src/index';
-import { NDArray } from '../src/index';
-import { typescriptKernels } from '../src/kernels/js/index';
+import type { DType, TypedArray } from '../dtype';
+import { typescriptKernels } from '../kernels/js/index';
+import type { Backend } from '../kernels/registry';
+import type { Kernels } from '../kernels/types';
+import type { DeviceStorage } from '../storage';
+import { NDArray } from '../ndarray';
 
 class Box implements DeviceStorage {
   readonly backend: string;

@@ -258,3 +258,5 @@ export function countDataReads(run: () => void): number {
   }
   return reads;
 }
+
+export { type BoxedBackend, createBoxedBackend } from './boxed-backend';
