@@ -4,8 +4,9 @@ import { type NDArray, Parameter, ShapeError, add, formatShape, mul, sum } from 
 /**
  * y = x ⊙ w with one weight per feature: the second layer of seed notebook 001
  * (`L2 = L1A * w2`). It is also the example of a layer written outside the
- * packages: register the parameters, keep what backward needs, add into each
- * parameter's grad and return the input's gradient.
+ * packages: assign the parameters (that makes them the layer's), keep what
+ * backward needs, add into each parameter's grad and return the input's
+ * gradient.
  */
 export class ElementwiseWeights extends NeuralLayer {
   readonly weight: Parameter;
@@ -14,7 +15,6 @@ export class ElementwiseWeights extends NeuralLayer {
   constructor(weights: NDArray) {
     super();
     this.weight = new Parameter(weights.clone(), 'weight');
-    this.registerParameter('weight', this.weight);
   }
 
   forward(input: NDArray): NDArray {
@@ -34,7 +34,8 @@ export class ElementwiseWeights extends NeuralLayer {
     return mul(outputGrad, this.weight.value);
   }
 
-  override toString(): string {
-    return `ElementwiseWeights(${this.weight.size})`;
+  /** What `String(layer)` shows in the parentheses: `ElementwiseWeights(3)`. */
+  override extraRepr(): string {
+    return `${this.weight.size}`;
   }
 }
