@@ -43,24 +43,76 @@ function strideMap(shape: readonly number[], axes: readonly number[]): { outStri
 
 type Combine = 'sum' | 'max' | 'min';
 
-/** acc[outIndex] ⊕= x over x's elements in flat order, for any set of axes. */
+/**
+ * acc[outIndex] ⊕= x over x's elements in flat order, for any set of axes.
+ * Neighbouring dimensions that are both reduced or both kept are merged, so
+ * the innermost run is one tight loop: a row folded into one output (its
+ * dimension reduced) or added onto a row of outputs (kept).
+ */
 function accumulate(x: TypedArray, shape: readonly number[], axes: readonly number[], acc: Float64Array, combine: Combine): void {
-  const { outStrides } = strideMap(shape, axes);
-  const nd = shape.length;
+  const sizes: number[] = [];
+  const reduced: boolean[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const r = axes.includes(d);
+    const last = sizes.length - 1;
+    if (last >= 0 && reduced[last] === r) sizes[last] *= shape[d];
+    else {
+      sizes.push(shape[d]);
+      reduced.push(r);
+    }
+  }
+  if (sizes.length === 0) {
+    if (x.length > 0) acc[0] = fold(combine, acc[0], x, 0, 1);
+    return;
+  }
+  // Strides in the output of every merged dimension (0 where reduced), and the innermost run.
+  const nd = sizes.length;
+  const outStrides = new Array<number>(nd).fill(0);
+  for (let d = nd - 1, s = 1; d >= 0; d--) {
+    if (reduced[d]) continue;
+    outStrides[d] = s;
+    s *= sizes[d];
+  }
+  const inner = sizes[nd - 1];
+  const innerReduced = reduced[nd - 1];
+  const rows = x.length / inner;
   const index = new Array<number>(nd).fill(0);
   let o = 0;
-  for (let k = 0; k < x.length; k++) {
-    const v = x[k];
-    if (combine === 'sum') acc[o] += v;
-    // A NaN takes over and stays: nothing compares greater or smaller than it.
-    else if (combine === 'max' ? v > acc[o] || Number.isNaN(v) : v < acc[o] || Number.isNaN(v)) acc[o] = v;
-    for (let d = nd - 1; d >= 0; d--) {
+  for (let row = 0, at = 0; row < rows; row++, at += inner) {
+    if (innerReduced) acc[o] = fold(combine, acc[o], x, at, inner);
+    else if (combine === 'sum') for (let j = 0; j < inner; j++) acc[o + j] += x[at + j];
+    else {
+      const isMax = combine === 'max';
+      for (let j = 0; j < inner; j++) {
+        const v = x[at + j];
+        // A NaN takes over and stays: nothing compares greater or smaller than it.
+        if (isMax ? v > acc[o + j] || Number.isNaN(v) : v < acc[o + j] || Number.isNaN(v)) acc[o + j] = v;
+      }
+    }
+    for (let d = nd - 2; d >= 0; d--) {
       o += outStrides[d];
-      if (++index[d] < shape[d]) break;
-      o -= outStrides[d] * shape[d];
+      if (++index[d] < sizes[d]) break;
+      o -= outStrides[d] * sizes[d];
       index[d] = 0;
     }
   }
+}
+
+/** `start` ⊕ x[at], ⊕ x[at + 1], … in order: n elements folded into one value. */
+function fold(combine: Combine, start: number, x: TypedArray, at: number, n: number): number {
+  let acc = start;
+  const end = at + n;
+  if (combine === 'sum') {
+    for (let i = at; i < end; i++) acc += x[i];
+    return acc;
+  }
+  const isMax = combine === 'max';
+  for (let i = at; i < end; i++) {
+    const v = x[i];
+    if (isMax ? v > acc || Number.isNaN(v) : v < acc || Number.isNaN(v)) acc = v;
+  }
+  return acc;
 }
 
 function sum({ x, axes, out }: ReduceArgs): void {
