@@ -1,8 +1,7 @@
-import type { NDArray, TypedArray } from '@backprop/ndarray';
+import { type NDArray, add, exp, log, mul, neg, relu, sigmoid, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
-import { checkWeightOption } from './validate';
-import { WeightBroadcast } from './weight-broadcast';
+import { checkBroadcastWeight, checkWeightOption } from './validate';
 
 /** Options of {@link BCEWithLogitsLoss}. */
 export interface BCEWithLogitsLossOptions extends LossOptions {
@@ -36,67 +35,57 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
   readonly weight: NDArray | undefined;
   /** The positive-term weight, if any. */
   readonly posWeight: NDArray | undefined;
-  private readonly weights: WeightBroadcast;
-  private readonly posWeights: WeightBroadcast;
 
   constructor(options: BCEWithLogitsLossOptions = {}) {
     super('BCEWithLogitsLoss', options, ['reduction', 'weight', 'posWeight']);
     this.weight = checkWeightOption('BCEWithLogitsLoss', 'weight', options?.weight);
     this.posWeight = checkWeightOption('BCEWithLogitsLoss', 'posWeight', options?.posWeight);
-    this.weights = new WeightBroadcast('BCEWithLogitsLoss', 'weight', this.weight);
-    this.posWeights = new WeightBroadcast('BCEWithLogitsLoss', 'posWeight', this.posWeight);
   }
 
   protected override checkValues(prediction: NDArray): void {
     // Any finite target is accepted, as torch does (the formula is defined for all y).
-    this.weights.prepare(prediction);
-    this.posWeights.prepare(prediction);
+    checkBroadcastWeight(this.op, 'weight', this.weight, prediction);
+    checkBroadcastWeight(this.op, 'posWeight', this.posWeight, prediction);
   }
 
-  protected override lossSum(x: TypedArray, y: TypedArray, r: (v: number) => number): number {
-    const w = this.weights;
-    const pw = this.posWeights;
-    let total = 0;
-    // The operation order follows PyTorch's kernel so float32 rounds where it rounds.
-    for (let i = 0; i < x.length; i++) {
-      const xi = x[i];
-      const yi = y[i];
-      const m = xi < 0 ? -xi : 0;
-      const logTerm = r(Math.log(r(r(Math.exp(-m)) + r(Math.exp(r(-xi - m))))));
-      const linear = r(r(1 - yi) * xi);
-      let l: number;
-      if (pw.data === undefined) {
-        l = r(r(linear + m) + logTerm);
-      } else {
-        const logWeight = r(r(r(pw.at(i) - 1) * yi) + 1);
-        l = r(linear + r(logWeight * r(logTerm + m)));
-      }
-      total += w.data === undefined ? l : r(l * w.at(i));
+  // The operation order follows PyTorch's, so float32 rounds where it rounds.
+  protected override elementLosses(x: NDArray, y: NDArray): NDArray {
+    const one = this.c(1, x.dtype);
+    const m = this.tmp('m', x);
+    const logTerm = this.tmp('logTerm', x);
+    const e = this.tmp('e', x);
+    const l = this.tmp('l', x);
+    relu(neg(x, m), m); // m = max(−x, 0)
+    // log(e^(−m) + e^(−x−m))
+    exp(neg(m, logTerm), logTerm);
+    exp(sub(neg(x, e), m, e), e);
+    log(add(logTerm, e, logTerm), logTerm);
+    mul(sub(one, y, l), x, l); // (1 − y)·x
+    const pw = this.posWeight;
+    if (pw === undefined) {
+      add(add(l, m, l), logTerm, l);
+    } else {
+      // (1 − y)·x + (1 + (posWeight − 1)·y)·(logTerm + m)
+      const logWeight = this.tmp('logWeight', x);
+      add(mul(sub(pw, one, this.tmp('posWeight − 1', pw)), y, logWeight), one, logWeight);
+      add(l, mul(logWeight, add(logTerm, m, logTerm), logWeight), l);
     }
-    return total;
+    return this.weight === undefined ? l : mul(l, this.weight, l);
   }
 
-  protected override gradInto(
-    x: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    r: (v: number) => number,
-  ): void {
-    const w = this.weights;
-    const pw = this.posWeights;
-    for (let i = 0; i < x.length; i++) {
-      // σ(x) = 1/(1 + e^(−x)) as PyTorch computes it; e^(−x) = ∞ gives exactly 0.
-      const s = r(1 / r(1 + r(Math.exp(-x[i]))));
-      const yi = y[i];
-      let g: number;
-      if (pw.data === undefined) {
-        g = r(s - yi);
-      } else {
-        const t = r(pw.at(i) * yi);
-        g = r(r(r(r(t + 1) - yi) * s) - t);
-      }
-      grad[i] = (w.data === undefined ? g : r(g * w.at(i))) * scale;
+  protected override gradient(x: NDArray, y: NDArray, outputGrad: number): NDArray {
+    const g = this.tmp('g', x);
+    // σ(x) = 1/(1 + e^(−x)) as PyTorch computes it; e^(−x) = ∞ gives exactly 0.
+    const s = sigmoid(x, this.tmp('sigmoid', x));
+    const pw = this.posWeight;
+    if (pw === undefined) {
+      sub(s, y, g);
+    } else {
+      // ((t + 1) − y)·σ(x) − t with t = posWeight·y
+      const t = mul(pw, y, this.tmp('t', x));
+      sub(mul(sub(add(t, this.c(1, x.dtype), g), y, g), s, g), t, g);
     }
+    if (this.weight !== undefined) mul(g, this.weight, g);
+    return this.averaged(g, outputGrad);
   }
 }

@@ -1,8 +1,7 @@
-import { type NDArray, type TypedArray, ValueError, formatShape, unravelIndex } from '@backprop/ndarray';
+import { type NDArray, checkRange, div, log, maximum, mul, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
-import { checkWeightOption } from './validate';
-import { WeightBroadcast } from './weight-broadcast';
+import { checkBroadcastWeight, checkWeightOption } from './validate';
 
 /** Options of {@link BCELoss}. */
 export interface BCELossOptions extends LossOptions {
@@ -35,60 +34,40 @@ const EPS = Math.fround(1e-12);
 export class BCELoss extends ElementwiseLoss {
   /** The rescaling weight, if any. */
   readonly weight: NDArray | undefined;
-  private readonly weights: WeightBroadcast;
 
   constructor(options: BCELossOptions = {}) {
     super('BCELoss', options, ['reduction', 'weight']);
     this.weight = checkWeightOption('BCELoss', 'weight', options?.weight);
-    this.weights = new WeightBroadcast('BCELoss', 'weight', this.weight);
   }
 
   protected override checkValues(prediction: NDArray): void {
-    checkUnitInterval(this.op, 'prediction', prediction, ' (apply sigmoid first, or use BCEWithLogitsLoss on logits)');
-    this.weights.prepare(prediction);
+    checkRange(this.op, 'prediction', prediction, 0, 1, ' (apply sigmoid first, or use BCEWithLogitsLoss on logits)');
+    checkBroadcastWeight(this.op, 'weight', this.weight, prediction);
   }
 
-  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
-    const w = this.weights;
-    let total = 0;
-    for (let i = 0; i < p.length; i++) {
-      const yi = y[i];
-      const pi = p[i];
-      const logP = Math.max(round(Math.log(pi)), -100);
-      // PyTorch takes log(1 − p), not log1p(−p): in float32, 1 − p rounds to 1 for tiny p.
-      const log1mP = Math.max(round(Math.log(round(1 - pi))), -100);
-      const l = round(round(round(yi - 1) * log1mP) - round(yi * logP));
-      total += w.data === undefined ? l : round(l * w.at(i));
-    }
-    return total;
+  protected override elementLosses(p: NDArray, y: NDArray): NDArray {
+    const dtype = p.dtype;
+    const one = this.c(1, dtype);
+    const floor = this.c(-100, dtype);
+    const logP = this.tmp('logP', p);
+    const log1mP = this.tmp('log1mP', p);
+    const l = this.tmp('l', p);
+    maximum(log(p, logP), floor, logP);
+    // PyTorch takes log(1 − p), not log1p(−p): in float32, 1 − p rounds to 1 for tiny p.
+    maximum(log(sub(one, p, log1mP), log1mP), floor, log1mP);
+    // (y − 1)·log(1 − p) − y·log p
+    sub(mul(sub(y, one, l), log1mP, l), mul(y, logP, logP), l);
+    return this.weight === undefined ? l : mul(l, this.weight, l);
   }
 
-  protected override gradInto(
-    p: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    round: (x: number) => number,
-  ): void {
-    const w = this.weights;
-    for (let i = 0; i < p.length; i++) {
-      const pi = p[i];
-      const g = round(round(pi - y[i]) / Math.max(round(round(1 - pi) * pi), EPS));
-      grad[i] = (w.data === undefined ? g : round(g * w.at(i))) * scale;
-    }
-  }
-}
-
-/** Throws unless every value lies in [0, 1], naming the first one outside. */
-function checkUnitInterval(op: string, name: string, array: NDArray, hint: string): void {
-  const data = array.data;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (!(v >= 0 && v <= 1)) {
-      throw new ValueError(
-        `${op}: ${name} holds ${v} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
-          `(shape ${formatShape(array.shape)}); expected values in [0, 1]${hint}`,
-      );
-    }
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+    const dtype = p.dtype;
+    const denominator = this.tmp('denominator', p);
+    const g = this.tmp('g', p);
+    // (p − y) / max((1 − p)·p, EPS)
+    maximum(mul(sub(this.c(1, dtype), p, denominator), p, denominator), this.c(EPS, dtype), denominator);
+    div(sub(p, y, g), denominator, g);
+    if (this.weight !== undefined) mul(g, this.weight, g);
+    return this.averaged(g, outputGrad);
   }
 }

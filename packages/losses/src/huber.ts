@@ -1,4 +1,4 @@
-import { type TypedArray, checkNumber } from '@backprop/ndarray';
+import { type NDArray, abs, checkNumber, clip, less, mul, sub, where } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
 
@@ -30,27 +30,23 @@ export class HuberLoss extends ElementwiseLoss {
     this.delta = checkNumber('HuberLoss', 'delta', options?.delta ?? 1, { min: 0, exclusiveMin: true });
   }
 
-  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
-    const delta = this.delta;
-    let total = 0;
-    for (let i = 0; i < p.length; i++) {
-      const z = Math.abs(round(p[i] - y[i]));
-      total += z < delta ? 0.5 * z * z : delta * (z - 0.5 * delta);
-    }
-    return total;
+  protected override elementLosses(p: NDArray, y: NDArray): NDArray {
+    const dtype = p.dtype;
+    const delta = this.c(this.delta, dtype);
+    const z = this.tmp('z', p);
+    const quadratic = this.tmp('quadratic', p);
+    const linear = this.tmp('linear', p);
+    abs(sub(p, y, z), z);
+    // PyTorch: z < δ ? 0.5·z·z : δ·(z − 0.5·δ)
+    mul(mul(z, this.c(0.5, dtype), quadratic), z, quadratic);
+    mul(delta, sub(z, this.c(0.5 * this.delta, dtype), linear), linear);
+    return where(less(z, delta, this.tmp('inside', p)), quadratic, linear, quadratic);
   }
 
-  protected override gradInto(
-    p: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    round: (x: number) => number,
-  ): void {
-    const delta = this.delta;
-    for (let i = 0; i < p.length; i++) {
-      const d = round(p[i] - y[i]);
-      grad[i] = d <= -delta ? -scale * delta : d >= delta ? scale * delta : scale * d;
-    }
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+    // d clamped to ±δ, with δ as the dtype holds it (PyTorch compares with its scalar_t δ).
+    const delta = p.dtype === 'float32' ? Math.fround(this.delta) : this.delta;
+    const d = sub(p, y, this.tmp('d', p));
+    return this.scaled(clip(d, -delta, delta, d), outputGrad);
   }
 }

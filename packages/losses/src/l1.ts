@@ -1,4 +1,4 @@
-import type { TypedArray } from '@backprop/ndarray';
+import { type NDArray, abs, sign, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
 
@@ -22,22 +22,13 @@ export class L1Loss extends ElementwiseLoss {
     super('L1Loss', options, ['reduction']);
   }
 
-  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
-    let total = 0;
-    for (let i = 0; i < p.length; i++) total += Math.abs(round(p[i] - y[i]));
-    return total;
+  protected override elementLosses(p: NDArray, y: NDArray): NDArray {
+    const d = sub(p, y, this.tmp('d', p));
+    return abs(d, d);
   }
 
-  protected override gradInto(
-    p: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    round: (x: number) => number,
-  ): void {
-    for (let i = 0; i < p.length; i++) {
-      const d = round(p[i] - y[i]);
-      grad[i] = d > 0 ? scale : d < 0 ? -scale : 0;
-    }
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+    const d = sub(p, y, this.tmp('d', p));
+    return this.scaled(sign(d, d), outputGrad);
   }
 }

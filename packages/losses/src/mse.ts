@@ -1,4 +1,4 @@
-import type { TypedArray } from '@backprop/ndarray';
+import { type NDArray, square, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
 
@@ -22,23 +22,12 @@ export class MSELoss extends ElementwiseLoss {
     super('MSELoss', options, ['reduction']);
   }
 
-  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
-    let total = 0;
-    for (let i = 0; i < p.length; i++) {
-      const d = round(p[i] - y[i]);
-      total += d * d;
-    }
-    return total;
+  protected override elementLosses(p: NDArray, y: NDArray): NDArray {
+    const d = sub(p, y, this.tmp('d', p));
+    return square(d, d);
   }
 
-  protected override gradInto(
-    p: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    round: (x: number) => number,
-  ): void {
-    const k = 2 * scale;
-    for (let i = 0; i < p.length; i++) grad[i] = k * round(p[i] - y[i]);
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+    return this.scaled(sub(p, y, this.tmp('d', p)), outputGrad, 2);
   }
 }

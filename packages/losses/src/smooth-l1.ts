@@ -1,4 +1,4 @@
-import { type TypedArray, checkNumber } from '@backprop/ndarray';
+import { type NDArray, abs, checkNumber, div, greaterEqual, less, lessEqual, mul, sub, where } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
 
@@ -31,28 +31,29 @@ export class SmoothL1Loss extends ElementwiseLoss {
     this.beta = checkNumber('SmoothL1Loss', 'beta', options?.beta ?? 1, { min: 0 });
   }
 
-  protected override lossSum(p: TypedArray, y: TypedArray, round: (x: number) => number): number {
-    const beta = this.beta;
-    let total = 0;
-    for (let i = 0; i < p.length; i++) {
-      const z = Math.abs(round(p[i] - y[i]));
-      total += z < beta ? (0.5 * z * z) / beta : z - 0.5 * beta;
-    }
-    return total;
+  protected override elementLosses(p: NDArray, y: NDArray): NDArray {
+    const dtype = p.dtype;
+    const beta = this.c(this.beta, dtype);
+    const z = this.tmp('z', p);
+    const quadratic = this.tmp('quadratic', p);
+    const linear = this.tmp('linear', p);
+    abs(sub(p, y, z), z);
+    // PyTorch: z < β ? 0.5·z·z/β : z − 0.5·β. With β = 0 the quadratic branch
+    // is NaN or ∞, but z < 0 never picks it.
+    div(mul(mul(z, this.c(0.5, dtype), quadratic), z, quadratic), beta, quadratic);
+    sub(z, this.c(0.5 * this.beta, dtype), linear);
+    return where(less(z, beta, this.tmp('inside', p)), quadratic, linear, quadratic);
   }
 
-  protected override gradInto(
-    p: TypedArray,
-    y: TypedArray,
-    grad: TypedArray,
-    scale: number,
-    round: (x: number) => number,
-  ): void {
-    const beta = this.beta;
-    for (let i = 0; i < p.length; i++) {
-      const d = round(p[i] - y[i]);
-      // Same test order as PyTorch, so β = 0 and d = 0 gives −1.
-      grad[i] = d <= -beta ? -scale : d >= beta ? scale : (scale * d) / beta;
-    }
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+    const dtype = p.dtype;
+    const d = sub(p, y, this.tmp('d', p));
+    const slope = this.tmp('slope', p);
+    const mask = this.tmp('mask', p);
+    // PyTorch's order: d ≤ −β ? −1 : d ≥ β ? 1 : d/β, so β = 0 and d = 0 give −1.
+    div(d, this.c(this.beta, dtype), slope);
+    where(greaterEqual(d, this.c(this.beta, dtype), mask), this.c(1, dtype), slope, slope);
+    where(lessEqual(d, this.c(-this.beta, dtype), mask), this.c(-1, dtype), slope, slope);
+    return this.scaled(slope, outputGrad);
   }
 }

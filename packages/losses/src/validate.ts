@@ -10,10 +10,17 @@ import {
   shapesEqual,
 } from '@backprop/ndarray';
 
-/** Throws unless `value` is an NDArray holding only finite values; `what` names it in messages. */
+/**
+ * Throws unless `value` is a float NDArray holding only finite values; `what`
+ * names it in messages. The finite check runs as a kernel: the values are
+ * read on the host only to name a bad one.
+ */
 export function checkInput(op: string, what: string, value: unknown): NDArray {
   if (!(value instanceof NDArray)) {
     throw new ValueError(`${op}: ${what} must be an NDArray, got ${describe(value)}`);
+  }
+  if (value.dtype === 'int32') {
+    throw new DTypeError(`${op}: ${what} is int32, expected float32 or float64 (convert it with astype('float32'))`);
   }
   checkFinite(op, what, value);
   return value;
@@ -72,62 +79,25 @@ export function checkWeightOption(op: string, name: string, value: unknown): NDA
 }
 
 /**
- * Maps each flat position of `to` to the flat position of `from` that
- * broadcasting reads (numpy rules), or returns null when `from` already has
- * `to`'s size (same shape up to leading 1s: the identity map).
+ * Checks an elementwise loss's weight against this prediction: the same
+ * dtype, finite (it is read live, so a NaN set in place must fail here rather
+ * than turn into a NaN loss), and a shape that numpy broadcasting stretches
+ * to the prediction's, so the ops' own broadcasting applies it.
  */
-export function broadcastIndex(op: string, name: string, from: readonly number[], to: readonly number[]): Int32Array | null {
+export function checkBroadcastWeight(op: string, name: string, weight: NDArray | undefined, prediction: NDArray): void {
+  if (weight === undefined) return;
+  checkSameDType(op, 'prediction', prediction, name, weight);
+  checkFinite(op, name, weight);
   let result: number[];
   try {
-    result = broadcastShapes(op, from, to);
+    result = broadcastShapes(op, weight.shape, prediction.shape);
   } catch {
     result = [];
   }
-  if (!shapesEqual(result, to)) {
+  if (!shapesEqual(result, prediction.shape)) {
     throw new ShapeError(
-      `${op}: ${name} of shape ${formatShape(from)} does not broadcast to the prediction's shape ` +
-        `${formatShape(to)}; expected a shape that numpy broadcasting stretches to ${formatShape(to)}`,
+      `${op}: ${name} of shape ${formatShape(weight.shape)} does not broadcast to the prediction's shape ` +
+        `${formatShape(prediction.shape)}; expected a shape that numpy broadcasting stretches to ${formatShape(prediction.shape)}`,
     );
   }
-  let fromSize = 1;
-  for (const d of from) fromSize *= d;
-  let toSize = 1;
-  for (const d of to) toSize *= d;
-  if (fromSize === toSize) return null;
-  // Strides of `from` laid against `to`, 0 along stretched dimensions.
-  const offset = to.length - from.length;
-  const strides = new Array<number>(to.length).fill(0);
-  let s = 1;
-  for (let i = from.length - 1; i >= 0; i--) {
-    strides[i + offset] = from[i] === 1 ? 0 : s;
-    s *= from[i];
-  }
-  const map = new Int32Array(toSize);
-  const index = new Array<number>(to.length).fill(0);
-  let src = 0;
-  for (let flat = 0; flat < toSize; flat++) {
-    map[flat] = src;
-    // Odometer increment over `to`, keeping `src` in step.
-    for (let d = to.length - 1; d >= 0; d--) {
-      index[d]++;
-      src += strides[d];
-      if (index[d] < to[d]) break;
-      src -= strides[d] * to[d];
-      index[d] = 0;
-    }
-  }
-  return map;
-}
-
-/**
- * Rounds to float32 when the arrays are float32, to reproduce where PyTorch's
- * float32 kernels round intermediate values (it decides saturated cases, such
- * as whether 1 − p or σ(x) rounds to exactly 1); the identity for float64.
- */
-export function roundingFor(dtype: 'float32' | 'float64'): (x: number) => number {
-  return dtype === 'float32' ? Math.fround : identity;
-}
-
-function identity(x: number): number {
-  return x;
 }
