@@ -1,14 +1,20 @@
 import {
   DTypeError,
   NDArray,
-  checkFinite,
   ShapeError,
   ValueError,
+  array,
+  checkFinite,
   describe,
+  equal,
+  firstOutside,
   formatShape,
+  getBackend,
   shapesEqual,
   unravelIndex,
+  where,
 } from '@backprop/ndarray';
+import type { Scratch } from './scratch';
 
 /**
  * Class indices given without an NDArray: a plain array or any integer typed
@@ -29,20 +35,21 @@ export type ClassIndices =
 
 /**
  * How a classification prediction is laid out: [C] (unbatched), [B, C] or
- * [B, C, d1, …] (PyTorch's K-dimensional case). Row r = (b, s) reads class c
- * at b·C·inner + c·inner + s.
+ * [B, C, d1, …] (PyTorch's K-dimensional case), classes along `axis`.
  */
 export interface ClassLayout {
-  /** B, or 1 for an unbatched [C] prediction. */
-  outer: number;
+  /** The class axis: 1, or 0 for an unbatched [C] prediction. */
+  axis: number;
   /** C, the number of classes. */
   classes: number;
-  /** d1·d2·…, 1 for [C] and [B, C]. */
-  inner: number;
-  /** outer · inner: one class index per row. */
+  /** One class index per row: B·d1·…, or 1 for [C]. */
   rows: number;
   /** The shape a class-index target must have: [], [B] or [B, d1, …]. */
   targetShape: number[];
+  /** The prediction's shape with the class axis of size 1: one entry per row, laid out to broadcast along the classes. */
+  rowShape: number[];
+  /** 1 in every dimension but C along the class axis: a per-class array laid out to broadcast over the rows. */
+  classShape: number[];
 }
 
 /** The layout of `prediction`, which must have at least one dimension and C ≥ 1 classes. */
@@ -53,16 +60,16 @@ export function classLayout(op: string, prediction: NDArray): ClassLayout {
       `${op}: prediction has shape [] but expected [C], [B, C] or [B, C, d1, ...] (classes along dimension 1)`,
     );
   }
-  const unbatched = shape.length === 1;
-  const classes = unbatched ? shape[0] : shape[1];
+  const axis = shape.length === 1 ? 0 : 1;
+  const classes = shape[axis];
   if (classes < 1) {
     throw new ShapeError(`${op}: prediction of shape ${formatShape(shape)} has no classes; expected C >= 1`);
   }
-  const outer = unbatched ? 1 : shape[0];
-  let inner = 1;
-  for (let d = 2; d < shape.length; d++) inner *= shape[d];
-  const targetShape = unbatched ? [] : [shape[0], ...shape.slice(2)];
-  return { outer, classes, inner, rows: outer * inner, targetShape };
+  const rowShape = shape.slice();
+  rowShape[axis] = 1;
+  const classShape = shape.map((_, d) => (d === axis ? classes : 1));
+  const targetShape = axis === 0 ? [] : [shape[0], ...shape.slice(2)];
+  return { axis, classes, rows: prediction.size / classes, targetShape, rowShape, classShape };
 }
 
 function isIntegerTypedArray(value: unknown): value is Exclude<ClassIndices, readonly number[]> {
@@ -78,19 +85,68 @@ function isIntegerTypedArray(value: unknown): value is Exclude<ClassIndices, rea
   );
 }
 
+/** What {@link classIndexArray} stores for a target equal to `ignoreIndex`: no class matches it. */
+const IGNORED = -1;
+
 /**
- * Reads class-index targets into `out` (length ≥ layout.rows), checking the
- * shape and that every value is an integer in [0, C) or `ignoreIndex`;
- * ignored rows are stored as {@link IGNORED}.
+ * Class-index targets as an int32 array of the layout's `rowShape`, every
+ * value a class in [0, C) or −1 for a target equal to `ignoreIndex` (which
+ * matches no class), after checking the target's shape and values.
+ *
+ * An int32 NDArray is checked and used through ops, never read on the host
+ * (unless it holds a bad value, to name it). Any other form (a number, a
+ * number[], an integer typed array, a float NDArray of integer values) is read
+ * and checked on the host into a scratch int32 array.
  * `probabilitiesAllowed` only changes the wording of shape errors.
  */
-export function readClassIndices(
+export function classIndexArray(
   op: string,
   target: unknown,
   prediction: NDArray,
   layout: ClassLayout,
   ignoreIndex: number,
-  out: Int32Array,
+  scratch: Scratch,
+  probabilitiesAllowed: boolean,
+): NDArray {
+  if (target instanceof NDArray && target.dtype === 'int32' && shapesEqual(target.shape, layout.targetShape)) {
+    const C = layout.classes;
+    // Where the target equals ignoreIndex (nowhere if int32 cannot hold it).
+    const ignored =
+      ignoreIndex === (ignoreIndex | 0)
+        ? equal(target, scratch.constant(ignoreIndex, 'int32'), scratch.take('ignored', target.shape, 'int32'))
+        : undefined;
+    // Every value must be a class once ignored entries stand in as class 0.
+    const classes =
+      ignored === undefined ? target : where(ignored, scratch.constant(0, 'int32'), target, scratch.take('classes', target.shape, 'int32'));
+    if (firstOutside(classes, 0, C - 1) >= 0) {
+      // Read on the host only to name the bad value (this throws).
+      readClassIndices(op, target, prediction, layout, ignoreIndex, new Int32Array(layout.rows), probabilitiesAllowed);
+    }
+    // An ignoreIndex outside [0, C) already matches no class; one inside becomes −1.
+    const picks =
+      ignored !== undefined && ignoreIndex >= 0 && ignoreIndex < C
+        ? where(ignored, scratch.constant(IGNORED, 'int32'), target, classes)
+        : target;
+    return picks.reshape(layout.rowShape);
+  }
+  const { values, picks } = scratch.hostIndices(layout.rowShape);
+  readClassIndices(op, target, prediction, layout, ignoreIndex, values, probabilitiesAllowed);
+  // A host backend computes on these very values; a backend with memory of its own gets a copy.
+  return getBackend().allocate === undefined ? picks : array(values, { shape: layout.rowShape, dtype: 'int32' });
+}
+
+/**
+ * Reads class-index targets into `out` (length ≥ layout.rows), checking the
+ * shape and that every value is an integer in [0, C) or `ignoreIndex`;
+ * ignored rows are stored as {@link IGNORED}. An argument check, on the host.
+ */
+function readClassIndices(
+  op: string,
+  target: unknown,
+  prediction: NDArray,
+  layout: ClassLayout,
+  ignoreIndex: number,
+  out: { [i: number]: number },
   probabilitiesAllowed: boolean,
 ): void {
   const expected = () =>
@@ -100,8 +156,12 @@ export function readClassIndices(
   let read: (i: number) => unknown;
   if (target instanceof NDArray) {
     shape = target.shape;
-    const data = target.data;
-    read = (i) => data[i];
+    let data: ArrayLike<number> | undefined;
+    // Read only once the shape is known to fit.
+    read = (i) => {
+      data ??= target.data;
+      return data[i];
+    };
   } else if (typeof target === 'number') {
     shape = [];
     read = () => target;
@@ -145,10 +205,7 @@ export function readClassIndices(
   }
 }
 
-/** What `readClassIndices` stores for a target equal to `ignoreIndex` (valid classes are >= 0). */
-export const IGNORED = -1;
-
-/** Checks a per-class weight against the prediction: same dtype, shape [C]. */
+/** Checks a per-class weight against the prediction: same dtype, shape [C], finite. */
 export function checkClassWeight(op: string, weight: NDArray | undefined, prediction: NDArray, classes: number): void {
   if (weight === undefined) return;
   if (weight.dtype !== prediction.dtype) {
@@ -164,14 +221,4 @@ export function checkClassWeight(op: string, weight: NDArray | undefined, predic
   }
   // The weight is read live, so a value changed in place is checked at every forward.
   checkFinite(op, 'weight', weight);
-}
-
-/** Grows a scratch buffer only when needed, so repeated calls of one shape allocate nothing. */
-export function ensureFloat64(buffer: Float64Array<ArrayBuffer>, size: number): Float64Array<ArrayBuffer> {
-  return buffer.length >= size ? buffer : new Float64Array(size);
-}
-
-/** As {@link ensureFloat64}, for index buffers. */
-export function ensureInt32(buffer: Int32Array<ArrayBuffer>, size: number): Int32Array<ArrayBuffer> {
-  return buffer.length >= size ? buffer : new Int32Array(size);
 }

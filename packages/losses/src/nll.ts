@@ -1,14 +1,8 @@
-import { type NDArray, ValueError, checkNumber, formatShape, zeros } from '@backprop/ndarray';
-import {
-  type ClassIndices,
-  type ClassLayout,
-  IGNORED,
-  checkClassWeight,
-  classLayout,
-  ensureInt32,
-  readClassIndices,
-} from './class-targets';
+import { type NDArray, ValueError, checkNumber, formatShape, mul, sub } from '@backprop/ndarray';
+import { type ClassIndices, checkClassWeight, classIndexArray, classLayout } from './class-targets';
 import { Loss, type LossOptions } from './loss';
+import { Scratch } from './scratch';
+import { TargetDistribution } from './target-distribution';
 import { checkInput, checkWeightOption } from './validate';
 
 /** Options of {@link NLLLoss}. */
@@ -24,7 +18,9 @@ export interface NLLLossOptions extends LossOptions {
  * ℓᵢ = −w[yᵢ]·x[i, yᵢ]; 'mean' divides the sum by Σ w[yᵢ] over the targets
  * that are not `ignoreIndex`. Input [B, C], [C] or [B, C, d1, …]; targets are
  * class indices as for {@link CrossEntropyLoss}, which is this loss after a
- * log-softmax. PyTorch: `torch.nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`.
+ * log-softmax: the same target distribution A = w[y]·onehot(y), the loss
+ * −Σ A·x / divisor and the gradient −A / divisor.
+ * PyTorch: `torch.nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`.
  *
  * @example
  * ```ts
@@ -39,11 +35,10 @@ export class NLLLoss extends Loss {
   /** The target value that is skipped. */
   readonly ignoreIndex: number;
 
-  private targets = new Int32Array(0);
-  private savedShape: readonly number[] | undefined;
-  private savedDType: 'float32' | 'float64' = 'float32';
-  private layout: ClassLayout | undefined;
-  private divisor = 1;
+  private readonly scratch = new Scratch();
+  private readonly distribution = new TargetDistribution(this.scratch);
+  /** What backward needs from the last forward: A and the divisor. */
+  private saved: { a: NDArray; divisor: number } | undefined;
 
   constructor(options: NLLLossOptions = {}) {
     super('NLLLoss', options, ['reduction', 'weight', 'ignoreIndex']);
@@ -54,57 +49,33 @@ export class NLLLoss extends Loss {
   /** The loss of log-probabilities `input` against class indices. */
   override forward(input: NDArray, target: NDArray | ClassIndices | number): number {
     const op = this.op;
-    this.savedShape = undefined;
+    this.saved = undefined;
     checkInput(op, 'prediction', input);
     const layout = classLayout(op, input);
     checkClassWeight(op, this.weight, input, layout.classes);
-    this.targets = ensureInt32(this.targets, layout.rows);
-    readClassIndices(op, target, input, layout, this.ignoreIndex, this.targets, false);
-    const x = input.data;
-    const w = this.weight?.data;
-    const { outer, classes: C, inner } = layout;
-    let total = 0;
-    let weightTotal = 0;
-    for (let o = 0; o < outer; o++) {
-      for (let s = 0; s < inner; s++) {
-        const y = this.targets[o * inner + s];
-        if (y === IGNORED) continue;
-        const wy = w === undefined ? 1 : w[y];
-        total -= wy * x[o * C * inner + y * inner + s];
-        weightTotal += wy;
-      }
-    }
+    const picks = classIndexArray(op, target, input, layout, this.ignoreIndex, this.scratch, false);
+    const { a, rowWeight } = this.distribution.fromIndices(picks, input, layout, this.weight, 0);
+    const [total, weightTotal] = this.scratch.sumsToHost([mul(a, input, this.scratch.like('product', input)), rowWeight]);
     if (this.reduction === 'mean' && weightTotal === 0) {
       throw new ValueError(
         `${op}: ${layout.rows === 0 ? `prediction of shape ${formatShape(input.shape)} holds no samples` : `every target is ignoreIndex (${this.ignoreIndex}) or has weight 0`}, ` +
           `so the 'mean' reduction would divide by zero (PyTorch returns NaN); expected at least one counted target, or reduction 'sum'`,
       );
     }
-    this.divisor = this.reduction === 'mean' ? weightTotal : 1;
-    this.layout = layout;
-    this.savedShape = input.shape;
-    this.savedDType = input.dtype;
-    const value = total / this.divisor;
+    const divisor = this.reduction === 'mean' ? weightTotal : 1;
+    this.saved = { a, divisor };
+    // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
+    const value = (0 - total) / divisor;
     return input.dtype === 'float32' ? Math.fround(value) : value;
   }
 
   /** dLoss/dInput for the last `forward`, scaled by `outputGrad`. */
   override backward(outputGrad = 1): NDArray {
-    const shape = this.savedShape;
-    const layout = this.layout;
-    if (shape === undefined || layout === undefined) return this.notReady();
-    const scale = this.gradScale(outputGrad, this.divisor);
-    const result = zeros(shape, { dtype: this.savedDType });
-    const grad = result.data;
-    const w = this.weight?.data;
-    const { outer, classes: C, inner } = layout;
-    for (let o = 0; o < outer; o++) {
-      for (let s = 0; s < inner; s++) {
-        const y = this.targets[o * inner + s];
-        if (y === IGNORED) continue;
-        grad[o * C * inner + y * inner + s] = -scale * (w === undefined ? 1 : w[y]);
-      }
-    }
-    return result;
+    const saved = this.saved;
+    if (saved === undefined) return this.notReady();
+    const { a, divisor } = saved;
+    const scale = this.scratch.scalar('scale', this.gradScale(outputGrad, divisor), a.dtype);
+    // 0 − A·scale: +0, as torch's, where A is 0 (−A·scale would give −0).
+    return sub(this.scratch.constant(0, a.dtype), mul(a, scale, this.scratch.like('g', a)));
   }
 }

@@ -77,6 +77,14 @@ describe('constructor options', () => {
   });
 });
 
+describe('every loss: bad input to forward', () => {
+  it.each(everyLoss)('%s refuses an int32 prediction', (name, make) => {
+    expect(() => make().forward(array([1, 2, 3, 4], { dtype: 'int32', shape: [2, 2] }), [0, 1] as unknown as NDArray)).toThrow(
+      `${name}: prediction is int32, expected float32 or float64 (convert it with astype('float32'))`,
+    );
+  });
+});
+
 describe('elementwise losses: bad input to forward', () => {
   it.each(elementwise)('%s refuses a target of another shape, naming both shapes', (name, make) => {
     const error = () => make().forward(p(), f64([0, 1, 0.5, 1, 0, 0.25], [6]));
@@ -158,6 +166,20 @@ describe('classification losses: bad input to forward', () => {
     );
     expect(() => make().forward(logits(), Int32Array.from([-1, 0]))).toThrow(`${name}: target holds class index -1 at index [0]`);
     expect(() => make({ ignoreIndex: -1 }).forward(logits(), [-100, 0])).toThrow('class index -100 at index [0]');
+  });
+  it.each(classification)('%s checks int32 NDArray targets through ops, with the same messages', (name, make) => {
+    const i32 = (values: number[]) => array(values, { dtype: 'int32' });
+    expect(() => make().forward(logits(), i32([1, 4]))).toThrow(
+      `${name}: target holds class index 4 at index [1], out of range for C = 4 classes; expected an integer in [0, 4) or ignoreIndex (-100)`,
+    );
+    expect(() => make({ ignoreIndex: -1 }).forward(logits(), i32([-100, 0]))).toThrow('class index -100 at index [0]');
+    expect(() => make({ ignoreIndex: 2 ** 40 }).forward(logits(), i32([0, -100]))).toThrow('class index -100 at index [1]');
+    expect(() => make().forward(logits(), i32([0, 1, 2]))).toThrow(`${name}: prediction has shape [2, 4] but target has shape [3]`);
+    // An ignored target equal to a class (ignoreIndex 1) costs nothing; the other counts alone.
+    const loss = make({ ignoreIndex: 1, reduction: 'sum' });
+    const both = loss.forward(logits(), i32([1, 3]));
+    expect(both).toBe(make({ reduction: 'sum' }).forward(logits(), [-100, 3]));
+    expect(Array.from(loss.backward().data.slice(0, 4))).toEqual([0, 0, 0, 0]);
   });
   it.each(classification)('%s refuses non-integer class indices', (name, make) => {
     expect(() => make().forward(logits(), f64([1, 2.5]))).toThrow(
