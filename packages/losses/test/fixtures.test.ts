@@ -33,6 +33,15 @@ const worstLoss: Record<'float32' | 'float64', { error: number; label: string }>
   float32: { error: 0, label: '' },
 };
 
+/** Per loss and dtype, the worst loss and gradient errors, printed with REPORT_ERRORS=1. */
+const bySuite = new Map<string, { loss: number; grad: number }>();
+
+function note(key: string, kind: 'loss' | 'grad', error: number): void {
+  const entry = bySuite.get(key) ?? { loss: 0, grad: 0 };
+  entry[kind] = Math.max(entry[kind], error);
+  bySuite.set(key, entry);
+}
+
 /**
  * Every form a class-index target may take, to check they all agree: an int32
  * NDArray (what fromFixture makes of torch's int64), a float64 NDArray of
@@ -69,7 +78,8 @@ describe.each(suites)('%s against PyTorch', (file, factory) => {
       const value = loss.forward(prediction, target as NDArray);
       const error = assertNumberClose(value, c.loss, dtype, `${label} loss`);
       if (error > worstLoss[dtype].error) worstLoss[dtype] = { error, label: `${label} loss` };
-      assertClose(loss.backward(), c.grad, `${label} grad`);
+      note(`${file} ${dtype}`, 'loss', error);
+      note(`${file} ${dtype}`, 'grad', assertClose(loss.backward(), c.grad, `${label} grad`));
     }
   });
 });
@@ -82,5 +92,8 @@ afterAll(() => {
         `grad ${worstSeen[dtype].error} (${worstSeen[dtype].label})`,
     );
     expect(Math.max(worstLoss[dtype].error, worstSeen[dtype].error)).toBeLessThan(TOLERANCE[dtype]);
+  }
+  if (process.env.REPORT_ERRORS) {
+    for (const [key, { loss, grad }] of bySuite) console.log(`  ${key.padEnd(24)} loss ${loss.toExponential(2)}  grad ${grad.toExponential(2)}`);
   }
 });
