@@ -9,3 +9,4 @@ export { BCEWithLogitsLoss, type BCEWithLogitsLossOptions } from './bce-with-log
 export { CrossEntropyLoss, type CrossEntropyLossOptions, type CrossEntropyTarget } from './cross-entropy';
 export { NLLLoss, type NLLLossOptions } from './nll';
 export type { ClassIndices } from './class-targets';
+export { LOSSES, type LossClass, type LossName } from './registry';
