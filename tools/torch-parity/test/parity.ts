@@ -1,46 +1,17 @@
 import { readFileSync } from 'node:fs';
-import {
-  AvgPool2d,
-  Conv2d,
-  Dropout,
-  Flatten,
-  Identity,
-  LeakyReLU,
-  Linear,
-  MaxPool2d,
-  type NeuralLayer,
-  ReLU,
-  Sequential,
-  Sigmoid,
-  type Size2d,
-  Tanh,
-} from '@backprop/layers';
-import {
-  BCELoss,
-  BCEWithLogitsLoss,
-  CrossEntropyLoss,
-  HuberLoss,
-  L1Loss,
-  type Loss,
-  type LossTarget,
-  MSELoss,
-  NLLLoss,
-  SmoothL1Loss,
-} from '@backprop/losses';
+import { LAYERS, type NeuralLayer, Sequential, type Size2d } from '@backprop/layers';
+import { LOSSES, type Loss, type LossClass, type LossName, type LossTarget } from '@backprop/losses';
 import { type DType, type NDArray, TorchGenerator, array } from '@backprop/ndarray';
+import { TOLERANCE } from '@backprop/ndarray/test';
 import {
-  Adagrad,
-  Adam,
-  AdamW,
-  CosineAnnealingLR,
-  ExponentialLR,
-  LinearLR,
   type LRScheduler,
-  MultiStepLR,
+  OPTIMIZERS,
   type Optimizer,
-  RMSprop,
-  SGD,
-  StepLR,
+  type OptimizerClass,
+  type OptimizerName,
+  SCHEDULERS,
+  type SchedulerClass,
+  type SchedulerName,
 } from '@backprop/optimizers';
 
 /** A tensor as tools/torch-fixtures/common.py writes it. */
@@ -133,42 +104,26 @@ export function fromFixture(t: FixtureTensor): NDArray {
   return array(t.data, { shape: t.shape, dtype: t.dtype });
 }
 
+/** The case's layer, from the one name → class list of @backprop/layers and the spec's options. */
 function buildLayer(spec: LayerSpec, dtype: DType, rng: TorchGenerator): NeuralLayer {
   switch (spec.type) {
     case 'Linear':
-      return new Linear(spec.inFeatures, spec.outFeatures, { bias: spec.bias, dtype });
-    case 'Conv2d':
-      return new Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {
-        stride: spec.stride,
-        padding: spec.padding,
-        dilation: spec.dilation,
-        bias: spec.bias,
-        dtype,
-      });
+      return new LAYERS.Linear(spec.inFeatures, spec.outFeatures, { bias: spec.bias, dtype });
+    case 'Conv2d': {
+      const { inChannels, outChannels, kernelSize, stride, padding, dilation, bias } = spec;
+      return new LAYERS.Conv2d(inChannels, outChannels, kernelSize, { stride, padding, dilation, bias, dtype });
+    }
     case 'MaxPool2d':
-      return new MaxPool2d(spec.kernelSize, { stride: spec.stride, padding: spec.padding, ceilMode: spec.ceilMode });
-    case 'AvgPool2d':
-      return new AvgPool2d(spec.kernelSize, {
-        stride: spec.stride,
-        padding: spec.padding,
-        ceilMode: spec.ceilMode,
-        countIncludePad: spec.countIncludePad,
-        divisorOverride: spec.divisorOverride,
-      });
+    case 'AvgPool2d': {
+      const { type, kernelSize, ...options } = spec;
+      return new LAYERS[type](kernelSize, options);
+    }
     case 'LeakyReLU':
-      return new LeakyReLU(spec.negativeSlope);
+      return new LAYERS.LeakyReLU(spec.negativeSlope);
     case 'Dropout':
-      return new Dropout(spec.p, { rng });
-    case 'ReLU':
-      return new ReLU();
-    case 'Tanh':
-      return new Tanh();
-    case 'Sigmoid':
-      return new Sigmoid();
-    case 'Identity':
-      return new Identity();
-    case 'Flatten':
-      return new Flatten();
+      return new LAYERS.Dropout(spec.p, { rng });
+    default:
+      return new LAYERS[spec.type]();
   }
 }
 
@@ -186,25 +141,9 @@ export function buildLoss(spec: LossSpec): Loss {
   const options: Record<string, unknown> = { ...spec.options };
   if (spec.weight) options.weight = fromFixture(spec.weight);
   if (spec.posWeight) options.posWeight = fromFixture(spec.posWeight);
-  switch (spec.type) {
-    case 'MSELoss':
-      return new MSELoss(options);
-    case 'L1Loss':
-      return new L1Loss(options);
-    case 'SmoothL1Loss':
-      return new SmoothL1Loss(options);
-    case 'HuberLoss':
-      return new HuberLoss(options);
-    case 'BCELoss':
-      return new BCELoss(options);
-    case 'BCEWithLogitsLoss':
-      return new BCEWithLogitsLoss(options);
-    case 'CrossEntropyLoss':
-      return new CrossEntropyLoss(options);
-    case 'NLLLoss':
-      return new NLLLoss(options);
-  }
-  throw new Error(`unknown loss ${spec.type}`);
+  const Criterion: LossClass | undefined = LOSSES[spec.type as LossName];
+  if (Criterion === undefined) throw new Error(`unknown loss ${spec.type}`);
+  return new Criterion(options);
 }
 
 /** A target as the loss takes it: class indices as torch's int64 (1-D) or an integer-valued NDArray, else a float NDArray. */
@@ -217,44 +156,25 @@ export function buildTarget(t: FixtureTensor): LossTarget {
 }
 
 export function buildOptimizer(spec: OptimizerSpec, model: Sequential): Optimizer {
-  const params = model.parameters();
-  const options = spec.options as never;
-  switch (spec.type) {
-    case 'SGD':
-      return new SGD(params, options);
-    case 'Adam':
-      return new Adam(params, options);
-    case 'AdamW':
-      return new AdamW(params, options);
-    case 'RMSprop':
-      return new RMSprop(params, options);
-    case 'Adagrad':
-      return new Adagrad(params, options);
-  }
-  throw new Error(`unknown optimizer ${spec.type}`);
+  const Optim: OptimizerClass | undefined = OPTIMIZERS[spec.type as OptimizerName];
+  if (Optim === undefined) throw new Error(`unknown optimizer ${spec.type}`);
+  return new Optim(model.parameters(), spec.options);
 }
 
 export function buildScheduler(spec: OptimizerSpec | null, optimizer: Optimizer): LRScheduler | null {
   if (spec === null) return null;
-  const options = spec.options as never;
-  switch (spec.type) {
-    case 'StepLR':
-      return new StepLR(optimizer, options);
-    case 'ExponentialLR':
-      return new ExponentialLR(optimizer, options);
-    case 'CosineAnnealingLR':
-      return new CosineAnnealingLR(optimizer, options);
-    case 'MultiStepLR':
-      return new MultiStepLR(optimizer, options);
-    case 'LinearLR':
-      return new LinearLR(optimizer, options);
-  }
-  throw new Error(`unknown scheduler ${spec.type}`);
+  const Scheduler: SchedulerClass | undefined = SCHEDULERS[spec.type as SchedulerName];
+  if (Scheduler === undefined) throw new Error(`unknown scheduler ${spec.type}`);
+  return new Scheduler(optimizer, spec.options);
 }
 
-/** float64 is held to 1e-10 of max(1, |ref|) per element; float32 to 1e-5 of the array's largest |ref|. */
+/**
+ * The project's tolerance (`TOLERANCE` of `@backprop/ndarray/test`: 1e-10 for
+ * float64, 1e-5 for float32), applied by {@link worstError} to whole training
+ * runs: float64 of max(1, |ref|) per element, float32 of the array's scale.
+ */
 export function tolerance(dtype: DType): number {
-  return dtype === 'float64' ? 1e-10 : 1e-5;
+  return TOLERANCE[dtype === 'float64' ? 'float64' : 'float32'];
 }
 
 export interface Worst {
