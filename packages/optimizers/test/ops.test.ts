@@ -5,10 +5,9 @@
  * gives the `js` backend's parameters bit for bit.
  */
 import { type FloatDType, type NDArray, Parameter, array, copyInto, getBackend, setBackend } from '@backprop/ndarray';
-import { assertBitwiseEqual, countDataReads, countTypedArrays, testRandom } from '@backprop/ndarray/test';
+import { assertBitwiseEqual, countDataReads, countTypedArrays, createBoxedBackend, testRandom } from '@backprop/ndarray/test';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type AnyOptimizer, OPTIMIZERS, type OptimizerClass, type OptimizerName } from '../src/index';
-import { createBoxedBackend } from './boxed-backend';
 
 /** One configuration per optimizer that switches on every buffer it has. */
 const CONFIGS: [string, OptimizerName, Record<string, unknown>][] = [
