@@ -69,8 +69,9 @@ export function log(line: string): void {
  */
 export function matmulInputs(n: number, dtype: 'float32' | 'float64'): { a: Float32Array | Float64Array; b: Float32Array | Float64Array } {
   const rng = new TorchGenerator(1000 + n);
-  const a = uniform([n, n], -1, 1, { rng, dtype }).data;
-  const b = uniform([n, n], -1, 1, { rng, dtype }).data;
+  // A float dtype gives a float typed array (ndarray's TypedArray also covers int32).
+  const a = uniform([n, n], -1, 1, { rng, dtype }).data as Float32Array | Float64Array;
+  const b = uniform([n, n], -1, 1, { rng, dtype }).data as Float32Array | Float64Array;
   return { a, b };
 }
 

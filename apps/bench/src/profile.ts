@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       const y = new Int32Array(indices.length);
       gatherBatch(data, indices, x.data as Float32Array, y);
       lossFn.forward(model.forward(x), y);
-      model.backwardParameters(lossFn.backward());
+      model.backward(lossFn.backward(), { inputGrad: false });
       opt.step();
       opt.zeroGrad();
     }

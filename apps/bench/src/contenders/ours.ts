@@ -54,7 +54,7 @@ function oursTrainer(model: Sequential, data: BenchData, config: BenchConfig, in
         gatherBatch(data, indices, x.data as Float32Array, y);
         const logits = model.forward(x);
         lossFn.forward(logits, y);
-        model.backwardParameters(lossFn.backward());
+        model.backward(lossFn.backward(), { inputGrad: false });
         opt.step();
         opt.zeroGrad();
       }
