@@ -19,7 +19,10 @@ describe('models', () => {
 
   it('the CNN is conv-relu-pool twice then Linear(16·7·7, 10), with torch names', () => {
     const model = buildModel(cnnArchitecture(), new TorchGenerator(0));
-    expect(model.toString()).toMatch(/^Sequential\(Conv2d\(1, 8, .*MaxPool2d.*Conv2d\(8, 16, .*Flatten.*Linear\(784, 10\)\)$/);
+    // torch's print(model): one child a line, numbered as the state-dict keys.
+    expect(model.toString()).toMatch(
+      /^Sequential\(\n {2}\(0\): Conv2d\(1, 8, .*\(2\): MaxPool2d.*\(3\): Conv2d\(8, 16, .*\(6\): Flatten.*\(7\): Linear\(in_features=784, out_features=10, bias=True\)\n\)$/s,
+    );
     expect(shapes(model.stateDict())).toEqual({
       '0.weight': [8, 1, 3, 3],
       '0.bias': [8],
