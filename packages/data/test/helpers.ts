@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { NDArray } from '@backprop/ndarray';
 import { TensorDataset } from '../src/index';
 
-/** What packages/data/scripts/fixtures.py wrote with PyTorch 1.13. */
+/** What tools/torch-fixtures/data.py wrote with PyTorch 1.13. */
 export interface TorchDataFixture {
   meta: { generator: string; torch: string };
   randomSplit: {

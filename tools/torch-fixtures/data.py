@@ -1,6 +1,6 @@
 """Writes packages/data/test/fixtures/torch-data.json with Debian's PyTorch 1.13.
 
-    /usr/bin/python3 packages/data/scripts/fixtures.py
+    /usr/bin/python3 tools/torch-fixtures/data.py
 
 What torch.utils.data does with a seeded generator, for the tests to compare
 with bit for bit:
@@ -17,18 +17,11 @@ with bit for bit:
   first permutation. (From its second epoch on, PyTorch 1.13's RandomSampler
   is one permutation further along: at the end of each epoch it draws a
   permutation for the `num_samples % n` remainder and slices none of it.)
-
-It lives beside the package rather than in tools/torch-fixtures for now; it
-uses that folder's common.py for the file format.
 """
-import os
-import sys
-
 import torch
 from torch.utils.data import RandomSampler, random_split
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools", "torch-fixtures"))
-from common import write  # noqa: E402
+from common import write
 
 
 def split_case(n, lengths, seed, default_generator=False):
