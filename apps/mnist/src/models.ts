@@ -1,5 +1,5 @@
 import type { Generator } from '@backprop/ndarray';
-import { AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, type NeuralLayer, ReLU, Sequential } from '@backprop/layers';
+import { LAYERS, type NeuralLayer, Sequential } from '@backprop/layers';
 
 /** The models the app trains. */
 export const MODEL_NAMES = ['mlp', 'cnn'] as const;
@@ -133,27 +133,25 @@ export function buildModel(architecture: Architecture, rng: Generator): Sequenti
   return new Sequential(...parseArchitecture(architecture).layers.map((spec) => buildLayer(spec, rng)));
 }
 
-/** One layer from its description. */
+/** One layer from its description: the class is `LAYERS[type]`, the list every package and app shares. */
 function buildLayer(spec: LayerSpec, rng: Generator): NeuralLayer {
   switch (spec.type) {
     case 'Linear':
-      return new Linear(spec.inFeatures, spec.outFeatures, { rng });
-    case 'ReLU':
-      return new ReLU();
+      return new LAYERS.Linear(spec.inFeatures, spec.outFeatures, { rng });
     case 'Conv2d':
-      return new Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {
+      return new LAYERS.Conv2d(spec.inChannels, spec.outChannels, spec.kernelSize, {
         stride: spec.stride ?? 1,
         padding: spec.padding ?? 0,
         rng,
       });
     case 'MaxPool2d':
-      return new MaxPool2d(spec.kernelSize, spec.stride === undefined ? {} : { stride: spec.stride });
     case 'AvgPool2d':
-      return new AvgPool2d(spec.kernelSize, spec.stride === undefined ? {} : { stride: spec.stride });
+      return new LAYERS[spec.type](spec.kernelSize, spec.stride === undefined ? {} : { stride: spec.stride });
     case 'Dropout':
-      return new Dropout(spec.p, { rng });
+      return new LAYERS.Dropout(spec.p, { rng });
+    case 'ReLU':
     case 'Flatten':
-      return new Flatten();
+      return new LAYERS[spec.type]();
     default:
       throw new ArchitectureError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)}`);
   }

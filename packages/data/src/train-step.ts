@@ -14,12 +14,6 @@ export interface TrainableModel {
    * What it returns (the input gradient, or nothing) is not read.
    */
   backward(outputGrad: NDArray, options?: { inputGrad?: boolean }): unknown;
-  /**
-   * The same as `backward(outputGrad, { inputGrad: false })` under the name
-   * `@backprop/layers` 0.1 gives it; used instead of `backward` when the
-   * model has it, so those layers skip the input gradient too.
-   */
-  backwardParameters?(outputGrad: NDArray): unknown;
 }
 
 /**
@@ -79,7 +73,7 @@ const POSITION = ['epoch', 'step', 'lrName'];
  * ```ts
  * const output = model.forward(x);
  * const loss = lossFn.forward(output, y);
- * model.backward(lossFn.backward(), { inputGrad: false });   // or model.backwardParameters(...) where the model has it
+ * model.backward(lossFn.backward(), { inputGrad: false });
  * optimizer.step();
  * optimizer.zeroGrad();
  * ```
@@ -124,8 +118,7 @@ export function trainStep<T>(
   const loss = lossFn.forward(output, y);
   if (!Number.isFinite(loss)) throw new DivergedError(`${where}: the loss is ${loss}; try a smaller ${lrName}`, epoch, step);
   const outputGrad = lossFn.backward();
-  if (typeof model.backwardParameters === 'function') model.backwardParameters(outputGrad);
-  else model.backward(outputGrad, { inputGrad: false });
+  model.backward(outputGrad, { inputGrad: false });
   try {
     optimizer.step(); // refuses a NaN/Inf gradient, naming the step and the parameter
   } catch (error) {

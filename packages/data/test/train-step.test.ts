@@ -85,24 +85,6 @@ describe('trainStep', () => {
     expect(Array.from(model.grad.data)).toEqual([0, 0, 0]); // zeroGrad ran last
   });
 
-  it('calls backwardParameters(grad) instead where the model has it (the name in @backprop/layers 0.1)', () => {
-    const { x, y, model, lossFn, optimizer } = problem();
-    const calls: string[] = [];
-    const older = {
-      forward: (input: NDArray) => model.forward(input),
-      backward: (g: NDArray) => {
-        calls.push('backward');
-        return model.backward(g);
-      },
-      backwardParameters: (g: NDArray) => {
-        calls.push('backwardParameters');
-        model.backward(g, { inputGrad: false });
-      },
-    };
-    trainStep(older, lossFn, optimizer, x, y, { epoch: 1, step: 1 });
-    expect(calls).toEqual(['backwardParameters']);
-  });
-
   it('works the same with a model whose backward takes the gradient alone (computing the input gradient it is not asked for)', () => {
     const a = problem(1);
     const b = problem(1);
