@@ -43,7 +43,7 @@ export function valueRow(
   reference: NDArray | number,
   options: { notebook?: string; tolerance?: number; dtype?: 'float32' | 'float64' } = {},
 ): Row {
-  const dtype = options.dtype ?? (isNDArray(ours) ? ours.dtype : 'float64');
+  const dtype = options.dtype ?? (isNDArray(ours) && ours.dtype === 'float32' ? 'float32' : 'float64');
   return {
     quantity,
     notebook: options.notebook ?? show(reference),
