@@ -7,6 +7,8 @@ import {
   logSoftmax,
   logSoftmaxBackward,
   mul,
+  nllLoss,
+  nllLossBackward,
   shapesEqual,
   sub,
   where,
@@ -70,8 +72,15 @@ export class CrossEntropyLoss extends Loss {
 
   private readonly scratch = new Scratch();
   private readonly distribution = new TargetDistribution(this.scratch);
-  /** What backward needs from the last forward: log p, A, the divisor and the class axis. */
-  private saved: { logp: NDArray; a: NDArray; divisor: number; axis: number } | undefined;
+  /**
+   * What backward needs from the last forward: log p, the divisor, the class
+   * axis, and the target: int32 class indices, or the distribution A built
+   * from class probabilities.
+   */
+  private saved:
+    | { logp: NDArray; divisor: number; axis: number; picks: NDArray; a?: undefined }
+    | { logp: NDArray; divisor: number; axis: number; a: NDArray; picks?: undefined }
+    | undefined;
 
   constructor(options: CrossEntropyLossOptions = {}) {
     super('CrossEntropyLoss', options, ['reduction', 'weight', 'ignoreIndex', 'labelSmoothing']);
@@ -125,17 +134,27 @@ export class CrossEntropyLoss extends Loss {
   override backward(outputGrad = 1): NDArray {
     const saved = this.saved;
     if (saved === undefined) return this.notReady();
-    const { logp, a, divisor, axis } = saved;
-    const scale = this.scratch.scalar('scale', this.gradScale(outputGrad, divisor), a.dtype);
-    // dLoss/dlog p = 0 − A·scale: +0, as torch's, where A is 0 (−A·scale would give −0).
-    const g = this.scratch.like('g', a);
-    sub(this.scratch.constant(0, a.dtype), mul(a, scale, g), g);
+    const { logp, divisor, axis } = saved;
+    const scale = this.gradScale(outputGrad, divisor);
+    const g = this.scratch.like('g', logp);
+    if (saved.picks !== undefined) {
+      // dLoss/dlog p: −scale·((1 − ε)·w_y·onehot(y) + (ε/C)·w) on counted rows, torch's nll_loss_backward.
+      nllLossBackward(logp, saved.picks, scale, { weight: this.weight, labelSmoothing: this.labelSmoothing, axis }, g);
+    } else {
+      // dLoss/dlog p = 0 − A·scale: +0, as torch's, where A is 0 (−A·scale would give −0).
+      const a = saved.a;
+      sub(this.scratch.constant(0, a.dtype), mul(a, this.scratch.scalar('scale', scale, a.dtype), g), g);
+    }
     return logSoftmaxBackward(g, logp, axis);
   }
 
   private lossOnIndices(logp: NDArray, picks: NDArray, layout: ClassLayout): number {
-    const { a, rowWeight } = this.distribution.fromIndices(picks, logp, layout, this.weight, this.labelSmoothing);
-    const [total, weightTotal] = this.scratch.sumsToHost([this.terms(a, logp), rowWeight]);
+    // [Σ w_y·log p_y, Σ Σ_c w_c·log p_c, Σ w_y] over the counted rows, read back once.
+    const target = picks.reshape(layout.targetShape);
+    const sums = nllLoss(logp, target, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
+    const eps = this.labelSmoothing;
+    const total = eps > 0 ? (1 - eps) * sums[0] + (eps / layout.classes) * sums[1] : sums[0];
+    const weightTotal = sums[2];
     let divisor = 1;
     if (this.reduction === 'mean') {
       if (weightTotal === 0) {
@@ -146,7 +165,7 @@ export class CrossEntropyLoss extends Loss {
       }
       divisor = weightTotal;
     }
-    this.saved = { logp, a, divisor, axis: layout.axis };
+    this.saved = { logp, picks: target, divisor, axis: layout.axis };
     // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
     return (0 - total) / divisor;
   }

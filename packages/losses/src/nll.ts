@@ -1,8 +1,7 @@
-import { type NDArray, ValueError, checkNumber, formatShape, mul, sub } from '@backprop/ndarray';
+import { type NDArray, ValueError, checkNumber, formatShape, nllLoss, nllLossBackward } from '@backprop/ndarray';
 import { type ClassIndices, checkClassWeight, classIndexArray, classLayout } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import { Scratch } from './scratch';
-import { TargetDistribution } from './target-distribution';
 import { checkInput, checkWeightOption } from './validate';
 
 /** Options of {@link NLLLoss}. */
@@ -18,8 +17,8 @@ export interface NLLLossOptions extends LossOptions {
  * ℓᵢ = −w[yᵢ]·x[i, yᵢ]; 'mean' divides the sum by Σ w[yᵢ] over the targets
  * that are not `ignoreIndex`. Input [B, C], [C] or [B, C, d1, …]; targets are
  * class indices as for {@link CrossEntropyLoss}, which is this loss after a
- * log-softmax: the same target distribution A = w[y]·onehot(y), the loss
- * −Σ A·x / divisor and the gradient −A / divisor.
+ * log-softmax: ndarray's `nllLoss` and `nllLossBackward` kernels, torch's
+ * `nll_loss` forward and backward.
  * PyTorch: `torch.nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`.
  *
  * @example
@@ -36,9 +35,8 @@ export class NLLLoss extends Loss {
   readonly ignoreIndex: number;
 
   private readonly scratch = new Scratch();
-  private readonly distribution = new TargetDistribution(this.scratch);
-  /** What backward needs from the last forward: A and the divisor. */
-  private saved: { a: NDArray; divisor: number } | undefined;
+  /** What backward needs from the last forward: the input, the class indices, the divisor and the class axis. */
+  private saved: { input: NDArray; picks: NDArray; divisor: number; axis: number } | undefined;
 
   constructor(options: NLLLossOptions = {}) {
     super('NLLLoss', options, ['reduction', 'weight', 'ignoreIndex']);
@@ -54,8 +52,11 @@ export class NLLLoss extends Loss {
     const layout = classLayout(op, input);
     checkClassWeight(op, this.weight, input, layout.classes);
     const picks = classIndexArray(op, target, input, layout, this.ignoreIndex, this.scratch, false);
-    const { a, rowWeight } = this.distribution.fromIndices(picks, input, layout, this.weight, 0);
-    const [total, weightTotal] = this.scratch.sumsToHost([mul(a, input, this.scratch.like('product', input)), rowWeight]);
+    // [Σ w_y·x_y, (unused), Σ w_y] over the counted rows, read back once.
+    const classes = picks.reshape(layout.targetShape);
+    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
+    const total = sums[0];
+    const weightTotal = sums[2];
     if (this.reduction === 'mean' && weightTotal === 0) {
       throw new ValueError(
         `${op}: ${layout.rows === 0 ? `prediction of shape ${formatShape(input.shape)} holds no samples` : `every target is ignoreIndex (${this.ignoreIndex}) or has weight 0`}, ` +
@@ -63,7 +64,7 @@ export class NLLLoss extends Loss {
       );
     }
     const divisor = this.reduction === 'mean' ? weightTotal : 1;
-    this.saved = { a, divisor };
+    this.saved = { input, picks: classes, divisor, axis: layout.axis };
     // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
     const value = (0 - total) / divisor;
     return input.dtype === 'float32' ? Math.fround(value) : value;
@@ -73,9 +74,8 @@ export class NLLLoss extends Loss {
   override backward(outputGrad = 1): NDArray {
     const saved = this.saved;
     if (saved === undefined) return this.notReady();
-    const { a, divisor } = saved;
-    const scale = this.scratch.scalar('scale', this.gradScale(outputGrad, divisor), a.dtype);
-    // 0 − A·scale: +0, as torch's, where A is 0 (−A·scale would give −0).
-    return sub(this.scratch.constant(0, a.dtype), mul(a, scale, this.scratch.like('g', a)));
+    const { input, picks, divisor, axis } = saved;
+    // −scale·w_y at each counted target, +0 everywhere else (as torch's).
+    return nllLossBackward(input, picks, this.gradScale(outputGrad, divisor), { weight: this.weight, axis });
   }
 }

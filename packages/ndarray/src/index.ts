@@ -103,6 +103,7 @@ export {
   type Conv2dWindow,
   type Pool2dWindow,
 } from './ops/conv';
+export { nllLoss, nllLossBackward, type NllLossOptions } from './ops/nll';
 export { fillUniform, fillNormal } from './ops/random';
 export { sgdStep, adamStep, rmspropStep, adagradStep } from './ops/optimizers';
 export {
@@ -159,6 +160,7 @@ export {
   findBackend,
   listBackends,
   jsBackend,
+  typescriptKernels,
   wasmBackend,
   createWasmBackend,
   getNumThreads,

@@ -19,5 +19,6 @@ export {
   setBackend,
 } from './registry';
 export { jsBackend } from './js/backend';
+export { typescriptKernels } from './js/index';
 export { createWasmBackend, wasmBackend, type WasmBackendOptions } from './wasm/index';
 export { getNumThreads, setNumThreads } from './wasm/threads';

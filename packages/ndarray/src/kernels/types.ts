@@ -320,6 +320,30 @@ export interface Kernels {
   /** g − exp(y)·Σ g from the log-softmax y. */
   logSoftmaxBackward(args: AxisGradArgs): void;
 
+  // The negative log-likelihood on class indices (cross-entropy after a log-softmax).
+  /**
+   * Over the rows of `input` (every position but the class `axis`) whose int32
+   * `target` (the input's shape without that axis) is a class (≥ 0; a negative
+   * index is an ignored row), with w the per-class weight (1 without one), into the
+   * float64 `out` [3]: Σ w_y·x_y, Σ Σ_c w_c·x_c (label smoothing's term) and
+   * Σ w_y, each accumulated in float64 (torch's nll_loss output and
+   * total_weight, before the negation and the mean).
+   */
+  nllLoss(args: { input: NDArray; target: NDArray; weight: NDArray | undefined; axis: number; out: NDArray }): void;
+  /**
+   * The gradient of −(1 − ε)·Σ w_y·x_y − (ε/C)·Σ Σ_c w_c·x_c, times `scale`, into
+   * `out` (the input's shape): −scale·((1 − ε)·w_y·[c = y] + (ε/C)·w_c) on every
+   * counted row, +0 on ignored rows.
+   */
+  nllLossBackward(args: {
+    target: NDArray;
+    weight: NDArray | undefined;
+    labelSmoothing: number;
+    scale: number;
+    axis: number;
+    out: NDArray;
+  }): void;
+
   // Normalisation over the trailing `features` of x, as torch's native_layer_norm.
   /** out = (x − mean)·invStd (·weight + bias); mean and invStd (one per row, float) are written too. */
   layerNorm(args: {

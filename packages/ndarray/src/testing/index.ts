@@ -260,3 +260,4 @@ export function countDataReads(run: () => void): number {
 }
 
 export { type BoxedBackend, createBoxedBackend } from './boxed-backend';
+export { type SuiteApi, conformanceKernels, conformanceSuite } from './conformance';

@@ -8,6 +8,7 @@ import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { gemmKernels } from './gemm';
 import { indexingKernels } from './indexing';
+import { nllKernels } from './nll';
 import { normalizeKernels } from './normalize';
 import { optimizerKernels } from './optimizers';
 import { poolKernels } from './pool';
@@ -20,6 +21,7 @@ export const typescriptKernels: Kernels = {
   ...indexingKernels,
   ...reduceKernels,
   ...normalizeKernels,
+  ...nllKernels,
   ...gemmKernels,
   ...convKernels,
   ...poolKernels,

@@ -3,6 +3,7 @@
  * position of every axis but the normalised ones) is reduced in float64 and
  * written back with one rounding per element.
  */
+import type { FloatArray } from '../../dtype';
 import type { NDArray } from '../../ndarray';
 import type { AxisArgs, AxisGradArgs, Kernels } from '../types';
 import { hostFloat, span } from './host';
@@ -16,6 +17,10 @@ function softmaxLike(log: boolean, { x, axis, out }: AxisArgs): void {
   const a = hostFloat(x);
   const o = hostFloat(out);
   const [outer, len, inner] = around(x, axis);
+  if (inner === 1) {
+    lastAxis(log, a, o, outer, len);
+    return;
+  }
   for (let r = 0; r < outer; r++) {
     for (let j = 0; j < inner; j++) {
       const base = r * len * inner + j;
@@ -33,6 +38,23 @@ function softmaxLike(log: boolean, { x, axis, out }: AxisArgs): void {
         const inv = 1 / sum;
         for (let k = base; k < end; k += inner) o[k] = Math.exp(a[k] - max) * inv;
       }
+    }
+  }
+}
+
+/** softmaxLike along the last axis: rows of `len` contiguous elements (the common case, in tighter loops). */
+function lastAxis(log: boolean, a: FloatArray, o: FloatArray, rows: number, len: number): void {
+  for (let base = 0, end = len; base < rows * len; base += len, end += len) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let k = base; k < end; k++) if (a[k] > max || Number.isNaN(a[k])) max = a[k];
+    let sum = 0;
+    for (let k = base; k < end; k++) sum += Math.exp(a[k] - max);
+    if (log) {
+      const lse = Math.log(sum);
+      for (let k = base; k < end; k++) o[k] = a[k] - max - lse;
+    } else {
+      const inv = 1 / sum;
+      for (let k = base; k < end; k++) o[k] = Math.exp(a[k] - max) * inv;
     }
   }
 }
@@ -58,6 +80,14 @@ function logSoftmaxBackward({ grad, output, axis, out }: AxisGradArgs): void {
   const y = hostFloat(output);
   const o = hostFloat(out);
   const [outer, len, inner] = around(output, axis);
+  if (inner === 1) {
+    for (let base = 0, end = len; base < outer * len; base += len, end += len) {
+      let total = 0;
+      for (let k = base; k < end; k++) total += g[k];
+      for (let k = base; k < end; k++) o[k] = g[k] - Math.exp(y[k]) * total;
+    }
+    return;
+  }
   for (let r = 0; r < outer; r++) {
     for (let j = 0; j < inner; j++) {
       const base = r * len * inner + j;

@@ -280,10 +280,22 @@ function firstOutside({ x, low, high }: { x: NDArray; low: number; high: number 
   const a: FloatArray | Int32Array = host(x);
   if (low === -Number.MAX_VALUE && high === Number.MAX_VALUE) {
     // The finite check: NaN and ±∞ times 0 are NaN, which sticks, so a healthy
-    // array costs one branch-free pass, and only a bad one a second.
-    let poison = 0;
-    for (let i = 0; i < a.length; i++) poison += a[i] * 0;
-    if (poison === 0) return -1;
+    // array costs one branch-free pass, and only a bad one a second. Four
+    // independent sums, so each addition need not wait for the one before.
+    const n = a.length;
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      p0 += a[i] * 0;
+      p1 += a[i + 1] * 0;
+      p2 += a[i + 2] * 0;
+      p3 += a[i + 3] * 0;
+    }
+    for (; i < n; i++) p0 += a[i] * 0;
+    if (p0 + p1 + p2 + p3 === 0) return -1;
   }
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
