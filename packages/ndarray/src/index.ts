@@ -146,6 +146,7 @@ export {
 export {
   type Backend,
   type Kernels,
+  type KernelArgs,
   type KernelName,
   type GemmProblem,
   type GemmActivation,

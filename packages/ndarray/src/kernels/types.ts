@@ -394,3 +394,6 @@ export interface Kernels {
 }
 
 export type KernelName = keyof Kernels;
+
+/** The argument record of the kernel called `name`, for implementations that destructure it. */
+export type KernelArgs<K extends keyof Kernels> = Parameters<Kernels[K]>[0];

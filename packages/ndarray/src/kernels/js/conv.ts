@@ -8,8 +8,7 @@
  * entry back onto the pixel it came from.
  */
 import type { FloatArray } from '../../dtype';
-import type { NDArray } from '../../ndarray';
-import type { Conv2dGeometry, Kernels } from '../types';
+import type { Conv2dGeometry, KernelArgs, Kernels } from '../types';
 import { hostFloat } from './host';
 
 /**
@@ -74,7 +73,7 @@ function fold(cols: FloatArray, colsOffset: number, g: Conv2dGeometry, dx: Float
   }
 }
 
-function im2col({ x, geometry: g, out }: { x: NDArray; geometry: Conv2dGeometry; out: NDArray }): void {
+function im2col({ x, geometry: g, out }: KernelArgs<'im2col'>): void {
   const input = hostFloat(x);
   const cols = hostFloat(out);
   const image = g.channels * g.height * g.width;
@@ -82,7 +81,7 @@ function im2col({ x, geometry: g, out }: { x: NDArray; geometry: Conv2dGeometry;
   for (let b = 0; b < g.batch; b++) unfold(input, b * image, g, cols, b * perImage);
 }
 
-function col2im({ cols, geometry: g, out }: { cols: NDArray; geometry: Conv2dGeometry; out: NDArray }): void {
+function col2im({ cols, geometry: g, out }: KernelArgs<'col2im'>): void {
   const columns = hostFloat(cols);
   const dx = hostFloat(out);
   dx.fill(0);

@@ -5,8 +5,7 @@
  * the arithmetic in double and one rounding into out's dtype.
  */
 import type { TypedArray } from '../../dtype';
-import type { NDArray } from '../../ndarray';
-import type { BinaryArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
+import type { BinaryArgs, KernelArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
 import { broadcastStrides, host, hostFloat } from './host';
 
 type BinaryName =
@@ -148,7 +147,7 @@ function binary(op: BinaryName, { a, b, out }: BinaryArgs): void {
 }
 
 /** out = condition ≠ 0 ? a : b with all three broadcast to out's shape. */
-function where({ condition, a, b, out }: { condition: NDArray; a: NDArray; b: NDArray; out: NDArray }): void {
+function where({ condition, a, b, out }: KernelArgs<'where'>): void {
   const shape = out.shape;
   const C = host(condition);
   const A = host(a);
@@ -231,13 +230,13 @@ function unary(op: UnaryName, { x, out }: UnaryArgs): void {
   }
 }
 
-function leakyRelu({ x, negativeSlope, out }: { x: NDArray; negativeSlope: number; out: NDArray }): void {
+function leakyRelu({ x, negativeSlope, out }: KernelArgs<'leakyRelu'>): void {
   const a = hostFloat(x);
   const o = hostFloat(out);
   for (let i = 0; i < a.length; i++) o[i] = a[i] > 0 ? a[i] : a[i] * negativeSlope;
 }
 
-function clip({ x, min, max, out }: { x: NDArray; min: number; max: number; out: NDArray }): void {
+function clip({ x, min, max, out }: KernelArgs<'clip'>): void {
   const a = host(x);
   const o = host(out);
   for (let i = 0; i < a.length; i++) {
@@ -272,14 +271,14 @@ function leakyReluBackward({
   input,
   negativeSlope,
   out,
-}: { grad: NDArray; input: NDArray; negativeSlope: number; out: NDArray }): void {
+}: KernelArgs<'leakyReluBackward'>): void {
   const g = hostFloat(grad);
   const x = hostFloat(input);
   const o = hostFloat(out);
   for (let i = 0; i < g.length; i++) o[i] = x[i] > 0 ? g[i] : g[i] * negativeSlope;
 }
 
-function fill({ out, value }: { out: NDArray; value: number }): void {
+function fill({ out, value }: KernelArgs<'fill'>): void {
   host(out).fill(value);
 }
 

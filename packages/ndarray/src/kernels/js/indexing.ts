@@ -1,13 +1,8 @@
-/**
- * The TypeScript kernels that move elements without arithmetic (but for the
- * scatter-adds): permute, concat, and the gathers and scatters by int32
- * indices that embeddings and class targets need.
- */
-import type { NDArray } from '../../ndarray';
-import type { GatherArgs, IndexAddArgs, Kernels, ScatterAddArgs, TakeArgs } from '../types';
+
+import type { GatherArgs, IndexAddArgs, KernelArgs, Kernels, ScatterAddArgs, TakeArgs } from '../types';
 import { host, span } from './host';
 
-function permute({ x, axes, out }: { x: NDArray; axes: readonly number[]; out: NDArray }): void {
+function permute({ x, axes, out }: KernelArgs<'permute'>): void {
   const src = host(x);
   const dst = host(out);
   const nd = axes.length;
@@ -44,7 +39,7 @@ function permute({ x, axes, out }: { x: NDArray; axes: readonly number[]; out: N
   }
 }
 
-function concat({ inputs, axis, out }: { inputs: readonly NDArray[]; axis: number; out: NDArray }): void {
+function concat({ inputs, axis, out }: KernelArgs<'concat'>): void {
   const dst = host(out);
   const outer = span(out.shape, 0, axis);
   let at = 0;

@@ -1,13 +1,8 @@
-/**
- * The negative log-likelihood on class indices in TypeScript: one pass over
- * the rows for the forward sums, one for the gradient. Rows are every position
- * of the input but its class axis, [outer, C, inner] around it.
- */
-import type { NDArray } from '../../ndarray';
-import type { Kernels } from '../types';
+
+import type { KernelArgs, Kernels } from '../types';
 import { host, hostFloat, span } from './host';
 
-function nllLoss({ input, target, weight, axis, out }: { input: NDArray; target: NDArray; weight: NDArray | undefined; axis: number; out: NDArray }): void {
+function nllLoss({ input, target, weight, axis, out }: KernelArgs<'nllLoss'>): void {
   const x = hostFloat(input);
   const y = host(target);
   const w = weight === undefined ? undefined : hostFloat(weight);
@@ -44,7 +39,7 @@ function nllLossBackward({
   scale,
   axis,
   out,
-}: { target: NDArray; weight: NDArray | undefined; labelSmoothing: number; scale: number; axis: number; out: NDArray }): void {
+}: KernelArgs<'nllLossBackward'>): void {
   const g = hostFloat(out);
   const y = host(target);
   const w = weight === undefined ? undefined : hostFloat(weight);

@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from '../../dtype';
 import type { NDArray } from '../../ndarray';
-import type { AxisArgs, AxisGradArgs, Kernels } from '../types';
+import type { AxisArgs, AxisGradArgs, KernelArgs, Kernels } from '../types';
 import { hostFloat, span } from './host';
 
 /** x viewed as [outer, len, inner] around `axis`. */
@@ -107,15 +107,7 @@ function layerNorm({
   out,
   mean,
   invStd,
-}: {
-  x: NDArray;
-  weight: NDArray | undefined;
-  bias: NDArray | undefined;
-  eps: number;
-  out: NDArray;
-  mean: NDArray;
-  invStd: NDArray;
-}): void {
+}: KernelArgs<'layerNorm'>): void {
   const a = hostFloat(x);
   const o = hostFloat(out);
   const m = hostFloat(mean);
@@ -155,16 +147,7 @@ function layerNormBackward({
   dx,
   dWeight,
   dBias,
-}: {
-  grad: NDArray;
-  x: NDArray;
-  mean: NDArray;
-  invStd: NDArray;
-  weight: NDArray | undefined;
-  dx: NDArray | undefined;
-  dWeight: NDArray | undefined;
-  dBias: NDArray | undefined;
-}): void {
+}: KernelArgs<'layerNormBackward'>): void {
   const g = hostFloat(grad);
   const a = hostFloat(x);
   const m = hostFloat(mean);

@@ -1,13 +1,8 @@
-/**
- * Max and average pooling in TypeScript, following torch's CPU kernels
- * (`cpu_max_pool`, `cpu_avg_pool`): which input a tie or a NaN picks, how a
- * window's divisor is counted, where float32 rounds.
- */
-import type { NDArray } from '../../ndarray';
-import type { AvgPoolDivisor, Kernels, Pool2dGeometry } from '../types';
+
+import type { AvgPoolDivisor, KernelArgs, Kernels, Pool2dGeometry } from '../types';
 import { host, hostFloat } from './host';
 
-function maxPool2d({ x, geometry: g, out, indices }: { x: NDArray; geometry: Pool2dGeometry; out: NDArray; indices: NDArray }): void {
+function maxPool2d({ x, geometry: g, out, indices }: KernelArgs<'maxPool2d'>): void {
   const input = hostFloat(x);
   const o = hostFloat(out);
   const argmax = host(indices);
@@ -46,7 +41,7 @@ function maxPool2dBackward({
   indices,
   geometry: g,
   out,
-}: { grad: NDArray; indices: NDArray; geometry: Pool2dGeometry; out: NDArray }): void {
+}: KernelArgs<'maxPool2dBackward'>): void {
   const gr = hostFloat(grad);
   const argmax = host(indices);
   const dx = hostFloat(out);
@@ -78,7 +73,7 @@ function divisorAt(g: Pool2dGeometry, d: AvgPoolDivisor, oy: number, ox: number)
 }
 
 /** out = Σ window / divisor; float32 sums round after every addition, in row-major window order, as torch's. */
-function avgPool2d({ x, geometry: g, divisor, out }: { x: NDArray; geometry: Pool2dGeometry; divisor: AvgPoolDivisor; out: NDArray }): void {
+function avgPool2d({ x, geometry: g, divisor, out }: KernelArgs<'avgPool2d'>): void {
   const input = hostFloat(x);
   const o = hostFloat(out);
   const single = input instanceof Float32Array;
@@ -110,7 +105,7 @@ function avgPool2dBackward({
   geometry: g,
   divisor,
   out,
-}: { grad: NDArray; geometry: Pool2dGeometry; divisor: AvgPoolDivisor; out: NDArray }): void {
+}: KernelArgs<'avgPool2dBackward'>): void {
   const gr = hostFloat(grad);
   const dx = hostFloat(out);
   dx.fill(0);

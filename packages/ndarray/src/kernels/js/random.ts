@@ -1,17 +1,12 @@
-/**
- * Random fills: the generator draws (torch's or numpy's stream, on the host)
- * straight into the array's memory.
- */
-import type { NDArray } from '../../ndarray';
-import type { Generator } from '../../random/generator';
-import type { Kernels } from '../types';
+
+import type { KernelArgs, Kernels } from '../types';
 import { hostFloat } from './host';
 
-function uniform({ rng, low, high, out }: { rng: Generator; low: number; high: number; out: NDArray }): void {
+function uniform({ rng, low, high, out }: KernelArgs<'uniform'>): void {
   rng.uniform(hostFloat(out), low, high);
 }
 
-function normal({ rng, mean, std, out }: { rng: Generator; mean: number; std: number; out: NDArray }): void {
+function normal({ rng, mean, std, out }: KernelArgs<'normal'>): void {
   rng.normal(hostFloat(out), mean, std);
 }
 

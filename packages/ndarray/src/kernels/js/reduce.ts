@@ -4,8 +4,7 @@
  * order, so a result does not depend on how many axes are reduced at once.
  */
 import type { FloatArray, TypedArray } from '../../dtype';
-import type { NDArray } from '../../ndarray';
-import type { AxisArgs, Kernels, ReduceArgs } from '../types';
+import type { AxisArgs, KernelArgs, Kernels, ReduceArgs } from '../types';
 import { host, hostFloat, span } from './host';
 
 let scratch = new Float64Array(256);
@@ -197,7 +196,7 @@ function argExtremum(isMax: boolean, { x, axis, out }: AxisArgs): void {
   }
 }
 
-function variance({ x, axes, out, correction }: ReduceArgs & { correction: number }): void {
+function variance({ x, axes, out, correction }: KernelArgs<'variance'>): void {
   const a = host(x);
   const o = host(out);
   const count = x.size / Math.max(o.length, 1);
@@ -255,7 +254,7 @@ function logSumExp({ x, axes, out }: ReduceArgs): void {
   for (let j = 0; j < o.length; j++) o[j] = maxima[j] + Math.log(sums[j]);
 }
 
-function vectorNorm({ x, ord, out }: { x: NDArray; ord: number; out: NDArray }): void {
+function vectorNorm({ x, ord, out }: KernelArgs<'vectorNorm'>): void {
   const a = hostFloat(x);
   let result = 0;
   if (ord === Number.POSITIVE_INFINITY) {
@@ -276,7 +275,7 @@ function vectorNorm({ x, ord, out }: { x: NDArray; ord: number; out: NDArray }):
   hostFloat(out)[0] = result;
 }
 
-function firstOutside({ x, low, high }: { x: NDArray; low: number; high: number }): number {
+function firstOutside({ x, low, high }: KernelArgs<'firstOutside'>): number {
   const a: FloatArray | Int32Array = host(x);
   if (low === -Number.MAX_VALUE && high === Number.MAX_VALUE) {
     // The finite check: NaN and ±∞ times 0 are NaN, which sticks, so a healthy
