@@ -5,8 +5,8 @@
  * whose arrays live off the host (boxes standing for GPU buffers) every loss
  * gives the `js` backend's value and gradient bit for bit.
  */
-import { type FloatDType, NDArray, array, getBackend, setBackend } from '@backprop/ndarray';
-import { assertBitwiseEqual, countDataReads, countTypedArrays, createBoxedBackend, testRandom } from '@backprop/ndarray/test';
+import { type FloatDType, type NDArray, array, getBackend, setBackend } from '@backprop/ndarray';
+import { assertBitwiseEqual, countDataReads, countTypedArrays, createBoxedBackend, dataReads, testRandom } from '@backprop/ndarray/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   BCELoss,
@@ -137,7 +137,7 @@ describe('a training step at a steady batch size', () => {
     };
     step();
     expect(countDataReads(step), 'reads of .data in forward + backward').toBe(1);
-    const read = arraysRead(step);
+    const read = dataReads(step);
     expect(read).toHaveLength(1);
     expect(read[0]).not.toBe(logits);
     expect(read[0].storage).not.toBe(logits.storage);
@@ -178,24 +178,3 @@ describe('a training step at a steady batch size', () => {
     });
   });
 });
-
-/** The arrays whose `.data` is read while `run` runs. */
-function arraysRead(run: () => void): NDArray[] {
-  const descriptor = Object.getOwnPropertyDescriptor(NDArray.prototype, 'data');
-  const get = descriptor?.get;
-  if (descriptor === undefined || get === undefined) throw new Error('NDArray.prototype.data is not a getter');
-  const read: NDArray[] = [];
-  Object.defineProperty(NDArray.prototype, 'data', {
-    ...descriptor,
-    get(this: NDArray) {
-      read.push(this);
-      return get.call(this);
-    },
-  });
-  try {
-    run();
-  } finally {
-    Object.defineProperty(NDArray.prototype, 'data', descriptor);
-  }
-  return read;
-}

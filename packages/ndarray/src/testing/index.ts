@@ -240,14 +240,19 @@ export function countTypedArrays(run: () => void): TypedArrayCounts {
  * nothing to read back.
  */
 export function countDataReads(run: () => void): number {
+  return dataReads(run).length;
+}
+
+/** The arrays whose `NDArray.data` is read while `run` runs, one entry a read, in order. */
+export function dataReads(run: () => void): NDArray[] {
   const descriptor = Object.getOwnPropertyDescriptor(NDArray.prototype, 'data');
-  if (descriptor?.get === undefined) throw new Error('countDataReads: NDArray.prototype.data is not a getter');
+  if (descriptor?.get === undefined) throw new Error('dataReads: NDArray.prototype.data is not a getter');
   const get = descriptor.get;
-  let reads = 0;
+  const read: NDArray[] = [];
   Object.defineProperty(NDArray.prototype, 'data', {
     ...descriptor,
     get(this: NDArray) {
-      reads++;
+      read.push(this);
       return get.call(this);
     },
   });
@@ -256,7 +261,7 @@ export function countDataReads(run: () => void): number {
   } finally {
     Object.defineProperty(NDArray.prototype, 'data', descriptor);
   }
-  return reads;
+  return read;
 }
 
 export { type BoxedBackend, createBoxedBackend } from './boxed-backend';
