@@ -15,18 +15,23 @@ import { poolKernels } from './pool';
 import { randomKernels } from './random';
 import { reduceKernels } from './reduce';
 
-/** Every kernel's TypeScript implementation, by name. */
-export const typescriptKernels: Kernels = {
-  ...elementwiseKernels,
-  ...indexingKernels,
-  ...reduceKernels,
-  ...normalizeKernels,
-  ...nllKernels,
-  ...gemmKernels,
-  ...convKernels,
-  ...poolKernels,
-  ...randomKernels,
-  ...optimizerKernels,
-};
+/**
+ * Every kernel's TypeScript implementation, by name. Built by a call marked
+ * pure (not an object spread, which a bundler must keep) so that a bundle
+ * that never names this table drops it, and with it the kernels no op uses.
+ */
+export const typescriptKernels: Kernels = /* @__PURE__ */ Object.assign(
+  {},
+  elementwiseKernels,
+  indexingKernels,
+  reduceKernels,
+  normalizeKernels,
+  nllKernels,
+  gemmKernels,
+  convKernels,
+  poolKernels,
+  randomKernels,
+  optimizerKernels,
+);
 
 export { jsBackend } from './backend';
