@@ -108,7 +108,36 @@ describe('kernels registered by name', () => {
     expect(findBackend('base')).toBe(base);
   });
 
+  it('a fallback chain is followed to its end (wasm → js): each link is asked before the TypeScript kernel', () => {
+    registerBackend({ name: 'root', kernels: { sum: ({ out }) => out.fill(-9) } });
+    registerBackend({ name: 'middle', fallback: 'root', kernels: {} });
+    registerBackend({ name: 'leaf', fallback: 'middle', kernels: {} });
+    previous = setBackend('leaf');
+    expect(sum(array([1, 2, 3])).item()).toBe(-9);
+    // A cycle of fallbacks ends in the TypeScript kernel instead of looping.
+    registerBackend({ name: 'loop-a', fallback: 'loop-b', kernels: {} });
+    registerBackend({ name: 'loop-b', fallback: 'loop-a', kernels: {} });
+    setBackend('loop-a');
+    expect(sum(array([1, 2, 3])).item()).toBe(6);
+  });
+
+  it('setBackend(backend) registers the backend it was given, replacing one of that name', () => {
+    const first = registerBackend({ name: 'swapped', kernels: {} });
+    const second: Backend = { name: 'swapped', kernels: { sum: ({ out }) => out.fill(5) } };
+    previous = setBackend(second);
+    expect(getBackend()).toBe(second);
+    expect(findBackend('swapped')).toBe(second);
+    expect(findBackend('swapped')).not.toBe(first);
+    registerBackend({ name: 'via-swapped', fallback: 'swapped', kernels: {} });
+    setBackend('via-swapped');
+    expect(sum(array([1, 2])).item()).toBe(5);
+  });
+
   it('errors name the backend and the kernel', () => {
+    expect(() => setBackend(null as never)).toThrow(KernelError);
+    expect(() => setBackend(null as never)).toThrow(/setBackend: expected a backend \{ name, kernels \} or a backend's name, got null/);
+    expect(() => setBackend({ name: 'no-kernels' } as never)).toThrow(/setBackend: backend 'no-kernels' has no kernels record/);
+    expect(() => registerBackend({ name: '', kernels: {} })).toThrow(/registerBackend: expected a backend/);
     expect(() => setBackend('nope')).toThrow(KernelError);
     expect(() => setBackend('nope')).toThrow(/no backend named 'nope'/);
     expect(() => registerKernel('nope', 'add', () => {})).toThrow(/no backend named 'nope'.*registerBackend first/);

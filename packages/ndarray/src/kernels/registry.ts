@@ -38,14 +38,20 @@ export class KernelError extends Error {
 const backends = new Map<string, Backend>();
 let active: Backend | undefined;
 
+/** Throws unless `backend` is a backend record: a non-empty name and a kernels object. */
+function checkBackend(op: string, backend: unknown): asserts backend is Backend {
+  const record = backend as Backend | null;
+  if (record === null || typeof record !== 'object' || typeof record.name !== 'string' || record.name === '') {
+    throw new KernelError(`${op}: expected a backend { name, kernels } or a backend's name, got ${String(backend)}`);
+  }
+  if (typeof record.kernels !== 'object' || record.kernels === null) {
+    throw new KernelError(`${op}: backend '${record.name}' has no kernels record`);
+  }
+}
+
 /** Makes `backend` known by its name (replacing one of that name), so `setBackend(name)` finds it. */
 export function registerBackend(backend: Backend): Backend {
-  if (backend === null || typeof backend !== 'object' || typeof backend.name !== 'string' || backend.name === '') {
-    throw new KernelError(`registerBackend: expected a backend { name, kernels }, got ${String(backend)}`);
-  }
-  if (typeof backend.kernels !== 'object' || backend.kernels === null) {
-    throw new KernelError(`registerBackend: backend '${backend.name}' has no kernels record`);
-  }
+  checkBackend('registerBackend', backend);
   backends.set(backend.name, backend);
   return backend;
 }
@@ -101,18 +107,17 @@ export function setBackend(backend: Backend | string): Backend {
   if (next === undefined) {
     throw new KernelError(`setBackend: no backend named '${backend}' (registered: ${listBackends().join(', ') || 'none'})`);
   }
-  if (typeof next !== 'object' || typeof next.kernels !== 'object') {
-    throw new KernelError(`setBackend: expected a backend { name, kernels } or a backend's name, got ${String(backend)}`);
-  }
+  checkBackend('setBackend', next);
   const previous = getBackend();
-  if (!backends.has(next.name)) backends.set(next.name, next);
+  // A backend given by value is registered too (replacing one of its name), so findBackend and fallbacks see the active one.
+  backends.set(next.name, next);
   active = next;
   return previous;
 }
 
 /**
- * The kernel `name` of the active backend: its own, else its fallback's,
- * else `typescript` (the op's TypeScript kernel) for a backend on the host.
+ * The kernel `name` of the active backend: its own, else the first of its
+ * chain of fallbacks that has one, else `typescript` (the op's TypeScript kernel) for a backend on the host.
  */
 export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): Kernels[N] {
   const backend = active ?? getBackend();
@@ -121,9 +126,13 @@ export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): K
   if (backend.allocate !== undefined) {
     throw new KernelError(`backend '${backend.name}' has no kernel '${name}'; register one with registerKernel('${backend.name}', '${name}', ...)`);
   }
-  if (backend.fallback !== undefined) {
-    const fallback = backends.get(backend.fallback)?.kernels[name];
-    if (fallback !== undefined) return fallback as Kernels[N];
+  // Down the chain of fallbacks (wasm → js); a cycle ends after as many steps as there are backends.
+  let next = backend.fallback;
+  for (let steps = backends.size; next !== undefined && steps > 0; steps--) {
+    const fallback = backends.get(next);
+    const found = fallback?.kernels[name];
+    if (found !== undefined) return found as Kernels[N];
+    next = fallback?.fallback;
   }
   return typescript;
 }
