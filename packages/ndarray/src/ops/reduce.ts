@@ -10,7 +10,8 @@ import { reduceKernels as ts } from '../kernels/js/reduce';
 import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
-import { checkArray, checkFloatArray, prepareOut, scalar } from './operand';
+import { checkArray, checkFloatArray, empty, prepareOut, scalar } from './operand';
+import { firstOutside } from '../validate';
 
 /** One axis, several, or all of them (undefined/null). Negative axes count from the end. */
 export type Axis = number | readonly number[] | null | undefined;
@@ -18,6 +19,10 @@ export type Axis = number | readonly number[] | null | undefined;
 function resolveAxes(op: string, a: NDArray, axis: Axis): number[] {
   if (axis === undefined || axis === null) return a.shape.map((_, i) => i);
   const list = typeof axis === 'number' ? [axis] : [...axis];
+  if (list.length === 0 && a.ndim > 0) {
+    // torch's dim=[] reduces every axis (a behaviour it deprecates), numpy's axis=() none.
+    throw new ValueError(`${op}: axis [] is ambiguous (torch reduces every axis, numpy none); pass null for every axis`);
+  }
   const axes = list.map((ax) => normalizeAxis(op, ax, a.ndim));
   if (new Set(axes).size !== axes.length) {
     throw new ValueError(`${op}: axis [${list.join(', ')}] repeats an axis`);
@@ -41,7 +46,8 @@ function reduce(op: Reduction, a: NDArray, axis: Axis, keepDims: boolean, out: N
   if (op === 'logSumExp') checkFloatArray(op, 'input', a);
   else checkArray(op, 'input', a);
   const axes = resolveAxes(op, a, axis);
-  if (op !== 'sum') {
+  if (op === 'max' || op === 'min') {
+    // An empty sum is 0 and an empty logSumExp −∞, as torch; an empty max has no value.
     for (const ax of axes) {
       if (a.shape[ax] === 0) {
         throw new ValueError(
@@ -51,8 +57,27 @@ function reduce(op: Reduction, a: NDArray, axis: Axis, keepDims: boolean, out: N
     }
   }
   const result = prepareOut(op, out, reducedShape(a.shape, axes, keepDims), a.dtype);
+  if (op === 'sum' && a.dtype === 'int32') {
+    sumInt32(a, axes, result.reshape(reducedShape(a.shape, axes, true)));
+    return result;
+  }
   kernel(op, ts[op])({ x: a, axes, out: result.reshape(reducedShape(a.shape, axes, true)) });
   return result;
+}
+
+/**
+ * An int32 sum, exact: summed in float64 (which holds every such sum
+ * exactly), then checked to fit int32. torch returns int64 here; a total
+ * int32 cannot hold is an error, never a wrapped number.
+ */
+function sumInt32(a: NDArray, axes: readonly number[], out: NDArray): void {
+  const wide = empty(out.shape, 'float64');
+  kernel('sum', ts.sum)({ x: a.astype('float64'), axes, out: wide });
+  const bad = firstOutside(wide, -(2 ** 31), 2 ** 31 - 1);
+  if (bad >= 0) {
+    throw new ValueError(`sum: the int32 sum at flat index ${bad} is ${wide.data[bad]}, which int32 cannot hold (torch gives int64); sum a float64 copy (astype('float64'))`);
+  }
+  kernel('cast', elementwiseKernels.cast)({ x: wide, out });
 }
 
 /** Sum over `axis` (all axes by default), as `numpy.sum(a, axis, keepdims)`. */
@@ -120,10 +145,12 @@ export function variance(a: NDArray, axis?: Axis, options: VarianceOptions = {})
 
 function argReduce(op: 'argmax' | 'argmin', a: NDArray, axis: number | undefined, keepDims: boolean): NDArray {
   checkArray(op, 'input', a);
-  if (a.size === 0) throw new ValueError(`${op}: the array is empty (shape ${formatShape(a.shape)})`);
   const flat = axis === undefined;
   const source = flat ? a.reshape([a.size]) : a;
   const d = flat ? 0 : normalizeAxis(op, axis, a.ndim);
+  if (source.shape[d] === 0) {
+    throw new ValueError(`${op}: cannot reduce an empty dimension (${flat ? 'the array is empty' : `axis ${d}`}, shape ${formatShape(a.shape)})`);
+  }
   const shape = flat ? (keepDims ? a.shape.map(() => 1) : []) : reducedShape(a.shape, [d], keepDims);
   const result = prepareOut(op, undefined, shape, 'int32');
   kernel(op, ts[op])({ x: source, axis: d, out: result.reshape(reducedShape(source.shape, [d], true)) });

@@ -224,7 +224,9 @@ function variance({ x, axes, out, correction }: KernelArgs<'variance'>): void {
       }
     }
   }
-  for (let j = 0; j < o.length; j++) o[j] = squares[j] / (count - correction);
+  // torch divides by max(0, count − correction): too few elements give NaN (or ∞), never a negative variance.
+  const divisor = Math.max(0, count - correction);
+  for (let j = 0; j < o.length; j++) o[j] = squares[j] / divisor;
 }
 
 function logSumExp({ x, axes, out }: ReduceArgs): void {
