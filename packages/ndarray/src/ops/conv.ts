@@ -3,14 +3,15 @@
  * of a pass (torch's output-size rules), im2col/col2im, and max and average
  * pooling with their backward passes.
  */
-import { ShapeError, formatShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, checkOptions, describe, formatShape } from '../errors';
 import { convKernels } from '../kernels/js/conv';
 import { poolKernels } from '../kernels/js/pool';
 import { kernel } from '../kernels/registry';
 import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { shapesEqual } from '../shape';
-import { checkArray, checkFloatArray, prepareOut } from './operand';
+import { checkArray, checkDistinct, checkFloatArray, prepareOut } from './operand';
+import { firstOutside } from '../validate';
 
 export type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry };
 
@@ -20,6 +21,14 @@ export interface Conv2dWindow {
   stride: readonly [number, number];
   padding: readonly [number, number];
   dilation: readonly [number, number];
+}
+
+/** Throws unless `pair` is [height, width] of integers >= `min`. */
+function checkPair(op: string, name: string, pair: unknown, min: number): void {
+  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((v) => Number.isInteger(v) && v >= min)) {
+    const given = Array.isArray(pair) ? `[${pair.map((v) => describe(v)).join(', ')}]` : describe(pair);
+    throw new ValueError(`${op}: ${name} must be a pair [height, width] of integers >= ${min}, got ${given}`);
+  }
 }
 
 /** One output size, as torch computes it: ⌊(in + 2·pad − dilation·(kernel − 1) − 1) / stride⌋ + 1. */
@@ -36,6 +45,10 @@ export function conv2dGeometry(op: string, inputShape: readonly number[], window
   if (inputShape.length !== 4) {
     throw new ShapeError(`${op}: expected a 4-D input [N, C, H, W], got ${formatShape(inputShape)}`);
   }
+  checkPair(op, 'kernelSize', window.kernelSize, 1);
+  checkPair(op, 'stride', window.stride, 1);
+  checkPair(op, 'padding', window.padding, 0);
+  checkPair(op, 'dilation', window.dilation, 1);
   const [batch, channels, height, width] = inputShape;
   const [kernelH, kernelW] = window.kernelSize;
   const [strideH, strideW] = window.stride;
@@ -76,6 +89,7 @@ export function im2col(x: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDA
   checkFloatArray(op, 'input', x);
   checkShapeIs(op, 'input', x, imageShape(geometry));
   const result = prepareOut(op, out, colsShape(geometry), x.dtype);
+  checkDistinct(op, result, { input: x });
   kernel(op, convKernels.im2col)({ x, geometry, out: result });
   return result;
 }
@@ -86,6 +100,7 @@ export function col2im(cols: NDArray, geometry: Conv2dGeometry, out?: NDArray): 
   checkFloatArray(op, 'columns', cols);
   checkShapeIs(op, 'columns', cols, colsShape(geometry));
   const result = prepareOut(op, out, imageShape(geometry), cols.dtype);
+  checkDistinct(op, result, { columns: cols });
   kernel(op, convKernels.col2im)({ cols, geometry, out: result });
   return result;
 }
@@ -122,9 +137,18 @@ export function pool2dGeometry(op: string, inputShape: readonly number[], window
   }
   const [height, width] = inputShape.slice(-2);
   const planes = inputShape.slice(0, -2).reduce((p, d) => p * d, 1);
+  checkPair(op, 'kernelSize', window.kernelSize, 1);
+  checkPair(op, 'stride', window.stride, 1);
+  checkPair(op, 'padding', window.padding, 0);
+  if (typeof window.ceilMode !== 'boolean') throw new ValueError(`${op}: ceilMode must be a boolean, got ${describe(window.ceilMode)}`);
   const [kernelH, kernelW] = window.kernelSize;
   const [strideH, strideW] = window.stride;
   const [padH, padW] = window.padding;
+  if (padH > kernelH / 2 || padW > kernelW / 2) {
+    throw new ValueError(
+      `${op}: padding must be at most half the kernel size (as torch requires), got padding [${padH}, ${padW}] for kernel [${kernelH}, ${kernelW}]`,
+    );
+  }
   const outH = poolOutputSize(height, kernelH, strideH, padH, window.ceilMode);
   const outW = poolOutputSize(width, kernelW, strideW, padW, window.ceilMode);
   if (outH < 1 || outW < 1) {
@@ -153,11 +177,13 @@ function checkPlanes(op: string, name: string, x: NDArray, g: Pool2dGeometry, h:
  */
 export function maxPool2d(x: NDArray, geometry: Pool2dGeometry, options: { out?: NDArray; indices?: NDArray } = {}): { output: NDArray; indices: NDArray } {
   const op = 'maxPool2d';
+  checkOptions(op, options, ['out', 'indices']);
   checkFloatArray(op, 'input', x);
   checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
   const shape = poolOutputShape(x.shape, geometry);
   const output = prepareOut(op, options.out, shape, x.dtype);
   const indices = prepareOut(op, options.indices, shape, 'int32');
+  checkDistinct(op, output, { input: x, indices });
   kernel(op, poolKernels.maxPool2d)({ x, geometry, out: output, indices });
   return { output, indices };
 }
@@ -173,12 +199,30 @@ export function maxPool2dBackward(
   const op = 'maxPool2dBackward';
   checkFloatArray(op, 'outputGrad', outputGrad);
   checkArray(op, 'indices', indices);
+  if (indices.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32 (from maxPool2d), got ${indices.dtype}`);
   checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
   checkShapeIs(op, 'indices', indices, outputGrad.shape);
+  const outside = firstOutside(indices, 0, geometry.height * geometry.width - 1);
+  if (outside !== -1) {
+    throw new ValueError(
+      `${op}: indices hold ${indices.data[outside]} at flat position ${outside}; expected positions within a ${geometry.height}×${geometry.width} plane (0 to ${geometry.height * geometry.width - 1})`,
+    );
+  }
   const result = prepareOut(op, out, inputShape, outputGrad.dtype);
   checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
+  checkDistinct(op, result, { outputGrad, indices });
   kernel(op, poolKernels.maxPool2dBackward)({ grad: outputGrad, indices, geometry, out: result });
   return result;
+}
+
+/** Throws unless the divisor is torch's: countIncludePad a boolean, divisorOverride null or a non-zero integer. */
+function checkDivisor(op: string, { countIncludePad, divisorOverride }: AvgPoolDivisor): void {
+  if (typeof countIncludePad !== 'boolean') {
+    throw new ValueError(`${op}: countIncludePad must be a boolean, got ${describe(countIncludePad)}`);
+  }
+  if (divisorOverride !== null && !(Number.isInteger(divisorOverride) && divisorOverride !== 0)) {
+    throw new ValueError(`${op}: divisorOverride must be null or a non-zero integer, got ${describe(divisorOverride)}`);
+  }
 }
 
 /** Each window's average, the divisor as torch's (`countIncludePad`, `divisorOverride`). */
@@ -186,7 +230,9 @@ export function avgPool2d(x: NDArray, geometry: Pool2dGeometry, divisor: AvgPool
   const op = 'avgPool2d';
   checkFloatArray(op, 'input', x);
   checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
+  checkDivisor(op, divisor);
   const result = prepareOut(op, out, poolOutputShape(x.shape, geometry), x.dtype);
+  checkDistinct(op, result, { input: x });
   kernel(op, poolKernels.avgPool2d)({ x, geometry, divisor, out: result });
   return result;
 }
@@ -202,8 +248,10 @@ export function avgPool2dBackward(
   const op = 'avgPool2dBackward';
   checkFloatArray(op, 'outputGrad', outputGrad);
   checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
+  checkDivisor(op, divisor);
   const result = prepareOut(op, out, inputShape, outputGrad.dtype);
   checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
+  checkDistinct(op, result, { outputGrad });
   kernel(op, poolKernels.avgPool2dBackward)({ grad: outputGrad, geometry, divisor, out: result });
   return result;
 }

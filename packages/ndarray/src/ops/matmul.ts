@@ -5,7 +5,7 @@ import { kernel } from '../kernels/registry';
 import type { GemmActivation, GemmProblem } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { broadcastShapes, sizeOf, stridesOf } from '../shape';
-import { checkFloatArray, prepareOut } from './operand';
+import { checkDistinct, checkFloatArray, prepareOut } from './operand';
 
 const runGemm = (problem: GemmProblem): void => kernel('gemm', gemmKernels.gemm)(problem);
 
@@ -194,6 +194,7 @@ export function gemm(a: NDArray, b: NDArray, options: GemmOptions = {}): NDArray
       throw new ShapeError(`gemm: bias has shape ${formatShape(bias.shape)}; expected [${n}] (one per column) or [${m}, 1] (one per row)`);
     }
   }
+  checkDistinct(op, out, { a, b, bias });
   runGemm({
     a,
     b,

@@ -3,7 +3,7 @@
  * and backward kernels: what cross-entropy (after `logSoftmax`) and NLLLoss
  * compute, with per-class weights, ignored rows and label smoothing.
  */
-import { DTypeError, ShapeError, ValueError, describe, formatShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, checkOptions, describe, formatShape } from '../errors';
 import { nllKernels as ts } from '../kernels/js/nll';
 import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
@@ -57,6 +57,7 @@ function checkNll(op: string, input: NDArray, target: NDArray, options: NllLossO
  */
 export function nllLoss(input: NDArray, target: NDArray, options: NllLossOptions = {}, out?: NDArray): NDArray {
   const op = 'nllLoss';
+  checkOptions(op, options, ['weight', 'axis']);
   const axis = checkNll(op, input, target, options);
   const result = prepareOut(op, out, [3], 'float64');
   kernel(op, ts.nllLoss)({ input, target, weight: options.weight, axis, out: result });
@@ -76,6 +77,7 @@ export function nllLossBackward(
   out?: NDArray,
 ): NDArray {
   const op = 'nllLossBackward';
+  checkOptions(op, options, ['weight', 'axis', 'labelSmoothing']);
   const axis = checkNll(op, input, target, options);
   const labelSmoothing = options.labelSmoothing ?? 0;
   if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {

@@ -3,7 +3,7 @@
  * each row is reduced in float64 and written back with one rounding per
  * element.
  */
-import { ShapeError, ValueError, describe, formatShape } from '../errors';
+import { ShapeError, ValueError, checkOptions, describe, formatShape } from '../errors';
 import { normalizeKernels as ts } from '../kernels/js/normalize';
 import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
@@ -98,6 +98,7 @@ export function layerNorm(
   options: { weight?: NDArray; bias?: NDArray; eps?: number; out?: NDArray } = {},
 ): LayerNormResult {
   const op = 'layerNorm';
+  checkOptions(op, options, ['weight', 'bias', 'eps', 'out']);
   checkFloatArray(op, 'input', x);
   const rows = rowShape(op, x, normalizedShape);
   const { weight, bias, eps = 1e-5 } = options;
@@ -125,6 +126,7 @@ export function layerNormBackward(
   options: { weight?: NDArray; weightGrad?: NDArray; biasGrad?: NDArray; inputGrad?: boolean; out?: NDArray } = {},
 ): NDArray | undefined {
   const op = 'layerNormBackward';
+  checkOptions(op, options, ['weight', 'weightGrad', 'biasGrad', 'inputGrad', 'out']);
   checkFloatArray(op, 'outputGrad', outputGrad);
   checkFloatArray(op, 'input', x);
   checkSameShape(op, 'outputGrad', outputGrad, 'input', x);

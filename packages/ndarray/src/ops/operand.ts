@@ -109,6 +109,28 @@ export function prepareOut(
   return out;
 }
 
+/** Whether two arrays share memory: overlapping ranges of one host buffer, or the same device storage. */
+export function sharesMemory(a: NDArray, b: NDArray): boolean {
+  const x = a.storage;
+  const y = b.storage;
+  if (!isTypedArray(x) || !isTypedArray(y)) return x === y;
+  if (x.buffer !== y.buffer) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+}
+
+/**
+ * Throws when `out` shares memory with an input: for ops whose kernels read
+ * their inputs after writing into `out` (a matrix product, a gather, a
+ * window), an output laid over an input would be read half-overwritten.
+ */
+export function checkDistinct(op: string, out: NDArray, inputs: Record<string, NDArray | undefined>): void {
+  for (const [name, input] of Object.entries(inputs)) {
+    if (input !== undefined && sharesMemory(out, input)) {
+      throw new ValueError(`${op}: out shares memory with ${name}; pass an out array of its own (or none)`);
+    }
+  }
+}
+
 /** Throws unless two arrays share a dtype, naming both. */
 export function checkSameDType(op: string, aName: string, a: NDArray, bName: string, b: NDArray): void {
   if (a.dtype !== b.dtype) {

@@ -4,7 +4,7 @@ import { indexingKernels as ts } from '../kernels/js/indexing';
 import { kernel } from '../kernels/registry';
 import { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
-import { checkArray, checkSameDType, prepareOut, upload } from './operand';
+import { checkArray, checkDistinct, checkSameDType, prepareOut, upload } from './operand';
 
 /** The same data with a new shape (no copy); one dimension may be -1. */
 export function reshape(a: NDArray, shape: readonly number[]): NDArray {
@@ -37,6 +37,7 @@ export function transpose(a: NDArray, axes?: readonly number[], out?: NDArray): 
     );
   }
   const result = prepareOut('transpose', out, order.map((ax) => a.shape[ax]), a.dtype);
+  checkDistinct('transpose', result, { input: a });
   kernel('permute', ts.permute)({ x: a, axes: order, out: result });
   return result;
 }
@@ -130,6 +131,7 @@ export function take(a: NDArray, indices: NDArray | ArrayLike<number>, axis = 0,
   checkBounds(op, idx, a.shape[ax], ax, a.shape);
   const shape = [...a.shape.slice(0, ax), ...idx.shape, ...a.shape.slice(ax + 1)];
   const result = prepareOut(op, out, shape, a.dtype);
+  checkDistinct(op, result, { input: a, indices: idx });
   kernel(op, ts.take)({ x: a, indices: idx.reshape([idx.size]), axis: ax, out: result.reshape([...a.shape.slice(0, ax), idx.size, ...a.shape.slice(ax + 1)]) });
   return result;
 }
@@ -188,6 +190,7 @@ export function gather(x: NDArray, axis: number, indices: NDArray, out?: NDArray
     throw new ShapeError(`${op}: indices ${formatShape(indices.shape)} must match ${formatShape(x.shape)} but along axis ${ax}`);
   }
   const result = prepareOut(op, out, indices.shape, x.dtype);
+  checkDistinct(op, result, { input: x, indices });
   kernel(op, ts.gather)({ x, indices, axis: ax, out: result });
   return result;
 }
@@ -243,6 +246,7 @@ export function concat(arrays: readonly NDArray[], axis = 0, out?: NDArray): NDA
   const shape = first.shape.slice();
   shape[ax] = arrays.reduce((s, x) => s + x.shape[ax], 0);
   const result = prepareOut('concat', out, shape, first.dtype);
+  checkDistinct('concat', result, Object.fromEntries(arrays.map((x, i) => [`arrays[${i}]`, x])));
   kernel('concat', ts.concat)({ inputs: arrays, axis: ax, out: result });
   return result;
 }
