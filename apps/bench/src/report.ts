@@ -86,15 +86,15 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-/** The heap lines of ours' timed MLP epochs (one and two threads). */
+/** The heap lines of ours' timed MLP and CNN epochs (one and two threads). */
 export function renderHeap(reports: ContenderReport[]): string[] {
   const lines: string[] = [];
   for (const m of reports.filter((r) => isOurs(r.contender)).flatMap((r) => r.measurements)) {
-    if (m.task !== 'mlp' || !m.heap) continue;
+    if ((m.task !== 'mlp' && m.task !== 'cnn') || !m.heap) continue;
     const h = m.heap;
     const g = h.gcDuringTimed;
     lines.push(
-      `${m.contender} MLP ${m.case}: heap used ${mb(h.before.heapUsed)} → ${mb(h.after.heapUsed)}, ` +
+      `${m.contender} ${m.task.toUpperCase()} ${m.case}: heap used ${mb(h.before.heapUsed)} → ${mb(h.after.heapUsed)}, ` +
         `array buffers ${mb(h.before.arrayBuffers)} → ${mb(h.after.arrayBuffers)} around ${h.steps} timed steps` +
         `${h.gcForced ? ' (after a forced GC)' : ' (no --expose-gc: no forced GC)'}; ` +
         `GCs during them: ${g.minor} minor, ${g.major} major, ${g.other} other, ${g.pauseMs.toFixed(0)} ms paused` +

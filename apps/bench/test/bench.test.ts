@@ -115,7 +115,7 @@ describe('pnpm bench --quick, end to end', () => {
     for (const m of mlps) expect(m.accuracy!, `${m.contender} ${m.variant ?? ''} ${m.case}`).toBeGreaterThan(0.5);
   });
 
-  it('reports heap before and after the timed epochs of ours, after a forced GC', () => {
+  it('reports heap before and after the timed epochs of ours, after a forced GC, and the bytes a step allocates', () => {
     const ours = result.contenders.find((r) => r.contender === 'ours')!;
     for (const m of ours.measurements.filter((x) => x.task === 'mlp')) {
       expect(m.heap?.gcForced).toBe(true);
@@ -123,6 +123,12 @@ describe('pnpm bench --quick, end to end', () => {
       expect(m.heap!.after.heapUsed).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/ours MLP batch 64: heap used [\d.]+ MB → [\d.]+ MB/);
+    // Bytes per step, probed on a copy of each model: the MLP's and the CNN's.
+    for (const task of ['mlp', 'cnn']) {
+      const m = ours.measurements.find((x) => x.task === task);
+      expect(m?.heap?.allocation?.steps, task).toBe(10);
+    }
+    expect(stdout).toMatch(/ours CNN batch \d+: heap used .* allocates (≥ )?\d+ KB of typed arrays per step/);
   });
 
   it('prints the table with ours ÷ peer', () => {

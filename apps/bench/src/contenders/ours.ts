@@ -113,6 +113,10 @@ export async function runOurs(name: OursName, config: BenchConfig, data: BenchDa
       samplesPerEpoch: stepsPerRepeat * batchSize,
       testSamples,
     });
+    const probe = oursTrainer(makeCnn(config.weightSeed), data, config, (b) => [b, 1, 28, 28]);
+    const batches = batchOrder(config.trainSize, batchSize, 1, config.batchSeed)[0].slice(0, 11);
+    const measured = rec.measurements[rec.measurements.length - 1];
+    if (measured.heap) measured.heap.allocation = await probeAllocation(probe, batches);
   }
   if (tasks.has('infer')) {
     const model = makeMlp(config.weightSeed, config.mlp.hidden);
