@@ -1,17 +1,6 @@
-import {
-  type DType,
-  type NDArray,
-  type Pool2dGeometry,
-  ValueError,
-  avgPool2d,
-  avgPool2dBackward,
-  checkOptions,
-  describe,
-  poolOutputShape,
-} from '@backprop/ndarray';
-import { checkBoolean, checkOutputGrad } from './checks';
-import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
-import { type PoolConfig, checkPoolConfig, describePoolConfig, poolGeometry, pythonSize } from './pool2d';
+import { type NDArray, type Pool2dGeometry, ValueError, avgPool2d, avgPool2dBackward, checkOptions, describe } from '@backprop/ndarray';
+import { checkBoolean } from './checks';
+import { Pool2dLayer, checkPoolConfig, describePoolConfig, pythonSize } from './pool2d';
 import { type Size2d, describeSize } from './size2d';
 
 /** Options of {@link AvgPool2d}. */
@@ -52,29 +41,15 @@ export interface AvgPool2dOptions {
  * const pool = new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false });
  * pool.forward(zeros([32, 8, 28, 28])).shape   // [32, 8, 14, 14]
  */
-export class AvgPool2d extends NeuralLayer {
-  readonly kernelSize: readonly [number, number];
-  readonly stride: readonly [number, number];
-  readonly padding: readonly [number, number];
-  readonly ceilMode: boolean;
+export class AvgPool2d extends Pool2dLayer {
   readonly countIncludePad: boolean;
   /** The fixed divisor, or null for the window-dependent one. */
   readonly divisorOverride: number | null;
 
-  readonly #config: PoolConfig;
-  #inputShape?: readonly number[];
-  #geometry?: Pool2dGeometry;
-  #dtype?: DType;
-
   constructor(kernelSize: Size2d, options: AvgPool2dOptions = {}) {
-    super();
     const op = `AvgPool2d(${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
-    this.#config = checkPoolConfig(op, kernelSize, options);
-    this.kernelSize = this.#config.kernelSize;
-    this.stride = this.#config.stride;
-    this.padding = this.#config.padding;
-    this.ceilMode = this.#config.ceilMode;
+    super(checkPoolConfig(op, kernelSize, options));
     this.countIncludePad = checkBoolean(op, 'countIncludePad', options.countIncludePad ?? true);
     const divisor = options.divisorOverride ?? null;
     if (divisor !== null && (typeof divisor !== 'number' || !Number.isInteger(divisor) || divisor === 0)) {
@@ -92,27 +67,17 @@ export class AvgPool2d extends NeuralLayer {
   }
 
   protected override label(): string {
-    const parts = describePoolConfig(this.#config);
+    const parts = describePoolConfig(this.config);
     if (!this.countIncludePad) parts.push('countIncludePad: false');
     if (this.divisorOverride !== null) parts.push(`divisorOverride: ${this.divisorOverride}`);
     return `AvgPool2d(${parts.join(', ')})`;
   }
 
-  forward(input: NDArray, options?: ForwardOptions): NDArray {
-    const g = poolGeometry(this.label(), input, this.#config);
-    const out = avgPool2d(input, g, this, this.output(options, poolOutputShape(input.shape, g), input.dtype));
-    this.#inputShape = input.shape;
-    this.#geometry = g;
-    this.#dtype = input.dtype;
-    return out;
+  protected pool(input: NDArray, g: Pool2dGeometry, out: NDArray): NDArray {
+    return avgPool2d(input, g, this, out);
   }
 
-  override backward(outputGrad: NDArray): NDArray;
-  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
-  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
-    const g = this.#geometry;
-    const grad = checkOutputGrad(this.label(), outputGrad, g && poolOutputShape(this.#inputShape!, g), this.#dtype ?? 'float32');
-    if (options?.inputGrad === false) return undefined;
-    return avgPool2dBackward(grad, g!, this, this.#inputShape!, this.output(options, this.#inputShape!, grad.dtype));
+  protected unpool(grad: NDArray, g: Pool2dGeometry, inputShape: readonly number[], out: NDArray): NDArray {
+    return avgPool2dBackward(grad, g, this, inputShape, out);
   }
 }

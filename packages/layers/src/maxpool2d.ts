@@ -1,16 +1,5 @@
-import {
-  type DType,
-  type NDArray,
-  type Pool2dGeometry,
-  Slot,
-  checkOptions,
-  maxPool2d,
-  maxPool2dBackward,
-  poolOutputShape,
-} from '@backprop/ndarray';
-import { checkOutputGrad } from './checks';
-import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
-import { type PoolConfig, checkPoolConfig, describePoolConfig, poolGeometry, pythonSize } from './pool2d';
+import { type NDArray, type Pool2dGeometry, Slot, checkOptions, maxPool2d, maxPool2dBackward } from '@backprop/ndarray';
+import { Pool2dLayer, checkPoolConfig, describePoolConfig, pythonSize } from './pool2d';
 import { type Size2d, describeSize } from './size2d';
 
 /** Options of {@link MaxPool2d}. */
@@ -45,28 +34,14 @@ export interface MaxPool2dOptions {
  * const pool = new MaxPool2d(2);
  * pool.forward(zeros([32, 8, 28, 28])).shape   // [32, 8, 14, 14]
  */
-export class MaxPool2d extends NeuralLayer {
-  readonly kernelSize: readonly [number, number];
-  readonly stride: readonly [number, number];
-  readonly padding: readonly [number, number];
-  readonly ceilMode: boolean;
-
-  readonly #config: PoolConfig;
-  #inputShape?: readonly number[];
-  #geometry?: Pool2dGeometry;
-  #dtype?: DType;
+export class MaxPool2d extends Pool2dLayer {
   /** For every output, where in its (sample, channel) plane the maximum was: torch's `indices`. */
   readonly #indices = new Slot();
 
   constructor(kernelSize: Size2d, options: MaxPool2dOptions = {}) {
-    super();
     const op = `MaxPool2d(${describeSize(kernelSize)})`;
     checkOptions(op, options, ['stride', 'padding', 'ceilMode']);
-    this.#config = checkPoolConfig(op, kernelSize, options);
-    this.kernelSize = this.#config.kernelSize;
-    this.stride = this.#config.stride;
-    this.padding = this.#config.padding;
-    this.ceilMode = this.#config.ceilMode;
+    super(checkPoolConfig(op, kernelSize, options));
   }
 
   override get typeName(): string {
@@ -81,29 +56,14 @@ export class MaxPool2d extends NeuralLayer {
   }
 
   protected override label(): string {
-    return `MaxPool2d(${describePoolConfig(this.#config).join(', ')})`;
+    return `MaxPool2d(${describePoolConfig(this.config).join(', ')})`;
   }
 
-  forward(input: NDArray, options?: ForwardOptions): NDArray {
-    const g = poolGeometry(this.label(), input, this.#config);
-    const shape = poolOutputShape(input.shape, g);
-    const { output } = maxPool2d(input, g, {
-      out: this.output(options, shape, input.dtype),
-      indices: this.#indices.take(shape, 'int32'),
-    });
-    this.#inputShape = input.shape;
-    this.#geometry = g;
-    this.#dtype = input.dtype;
-    return output;
+  protected pool(input: NDArray, g: Pool2dGeometry, out: NDArray): NDArray {
+    return maxPool2d(input, g, { out, indices: this.#indices.take(out.shape, 'int32') }).output;
   }
 
-  override backward(outputGrad: NDArray): NDArray;
-  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
-  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
-    const g = this.#geometry;
-    const grad = checkOutputGrad(this.label(), outputGrad, g && poolOutputShape(this.#inputShape!, g), this.#dtype ?? 'float32');
-    if (options?.inputGrad === false) return undefined;
-    const indices = this.#indices.take(grad.shape, 'int32');
-    return maxPool2dBackward(grad, indices, g!, this.#inputShape!, this.output(options, this.#inputShape!, grad.dtype));
+  protected unpool(grad: NDArray, g: Pool2dGeometry, inputShape: readonly number[], out: NDArray): NDArray {
+    return maxPool2dBackward(grad, this.#indices.take(grad.shape, 'int32'), g, inputShape, out);
   }
 }

@@ -1,11 +1,21 @@
 /**
  * What MaxPool2d and AvgPool2d share (internal, in its own module so a bundle
- * that only uses Linear or Conv2d leaves it out): their options and the checks
- * on their input, as torch's `pool2d_shape_check`; ndarray's `pool2dGeometry`
- * works out the output size.
+ * that only uses Linear or Conv2d leaves it out): their options, the checks
+ * on their input, as torch's `pool2d_shape_check` (ndarray's `pool2dGeometry`
+ * works out the output size), and the pass around their ops.
  */
-import { type NDArray, type Pool2dGeometry, ShapeError, ValueError, formatShape, pool2dGeometry } from '@backprop/ndarray';
-import { checkArrayArg, checkBoolean } from './checks';
+import {
+  type DType,
+  type NDArray,
+  type Pool2dGeometry,
+  ShapeError,
+  ValueError,
+  formatShape,
+  pool2dGeometry,
+  poolOutputShape,
+} from '@backprop/ndarray';
+import { checkArrayArg, checkBoolean, checkOutputGrad } from './checks';
+import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 import { type Size2d, checkSize2d } from './size2d';
 
 /** The window options both pooling layers take, checked. */
@@ -73,4 +83,53 @@ export function poolGeometry(op: string, input: unknown, config: PoolConfig): Po
 /** A size as torch prints a pooling option it was given as an int: `2`, or `(2, 3)` when the two differ. */
 export function pythonSize(pair: readonly [number, number]): string {
   return pair[0] === pair[1] ? String(pair[0]) : `(${pair[0]}, ${pair[1]})`;
+}
+
+/**
+ * A pooling layer: the window options, and forward/backward around one pair
+ * of ndarray ops. The geometry of the last forward pass (and its input's
+ * shape and dtype) is all a backward pass needs besides what a subclass keeps.
+ */
+export abstract class Pool2dLayer extends NeuralLayer {
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly ceilMode: boolean;
+
+  protected readonly config: PoolConfig;
+  #inputShape?: readonly number[];
+  #geometry?: Pool2dGeometry;
+  #dtype?: DType;
+
+  constructor(config: PoolConfig) {
+    super();
+    this.config = config;
+    this.kernelSize = config.kernelSize;
+    this.stride = config.stride;
+    this.padding = config.padding;
+    this.ceilMode = config.ceilMode;
+  }
+
+  /** The pooled input, into `out`. */
+  protected abstract pool(input: NDArray, g: Pool2dGeometry, out: NDArray): NDArray;
+  /** The input gradient from the output gradient, into `out` (the input's shape). */
+  protected abstract unpool(grad: NDArray, g: Pool2dGeometry, inputShape: readonly number[], out: NDArray): NDArray;
+
+  forward(input: NDArray, options?: ForwardOptions): NDArray {
+    const g = poolGeometry(this.label(), input, this.config);
+    const out = this.pool(input, g, this.output(options, poolOutputShape(input.shape, g), input.dtype));
+    this.#inputShape = input.shape;
+    this.#geometry = g;
+    this.#dtype = input.dtype;
+    return out;
+  }
+
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    const g = this.#geometry;
+    const grad = checkOutputGrad(this.label(), outputGrad, g && poolOutputShape(this.#inputShape!, g), this.#dtype ?? 'float32');
+    if (options?.inputGrad === false) return undefined;
+    return this.unpool(grad, g!, this.#inputShape!, this.output(options, this.#inputShape!, grad.dtype));
+  }
 }
