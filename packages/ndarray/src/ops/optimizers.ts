@@ -14,13 +14,36 @@ import { checkFloatArray, checkSameDType } from './operand';
 
 export type { AdagradStepArgs, AdamStepArgs, RmspropStepArgs, SgdStepArgs };
 
+/** The fields of one step's argument record, by kind; `known` is all of them. */
+interface StepFields {
+  numbers: readonly string[];
+  flags: readonly string[];
+  buffers: readonly string[];
+  known: readonly string[];
+}
+
+function fields(numbers: string[], flags: string[], buffers: string[]): StepFields {
+  return { numbers, flags, buffers, known: ['param', ...buffers, ...numbers, ...flags] };
+}
+
+const SGD = /* @__PURE__ */ fields(['lr', 'momentum', 'dampening', 'weightDecay'], ['first', 'nesterov', 'maximize'], ['grad', 'momentumBuffer']);
+const ADAM = /* @__PURE__ */ fields(
+  ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'decoupledDecay', 'biasCorrection1', 'biasCorrection2'],
+  ['maximize'],
+  ['grad', 'expAvg', 'expAvgSq', 'maxExpAvgSq'],
+);
+const RMSPROP = /* @__PURE__ */ fields(['lr', 'alpha', 'eps', 'weightDecay', 'momentum'], ['maximize'], ['grad', 'squareAvg', 'momentumBuffer', 'gradAvg']);
+const BIAS_CORRECTIONS = ['biasCorrection1', 'biasCorrection2'] as const;
+const ADAGRAD = /* @__PURE__ */ fields(['clr', 'eps', 'weightDecay'], ['maximize'], ['grad', 'sum']);
+
 /**
- * Throws on an unknown key, a number that is not finite, or a flag that is
- * not a boolean: the optimizers check their hyperparameters once, and a
- * direct call of an op gets the same guard.
+ * Throws on an unknown key, a number that is not finite, a flag that is not
+ * a boolean, or a state buffer (given ones only) that is not a float array of
+ * the parameter's shape and dtype. The optimizers check their
+ * hyperparameters once; a direct call of an op gets the same guard.
  */
-function checkScalars(op: string, args: object, numbers: readonly string[], flags: readonly string[], buffers: readonly string[]): void {
-  checkOptions(op, args, [...numbers, ...flags, ...buffers]);
+function checkStep(op: string, args: object, { numbers, flags, buffers, known }: StepFields): void {
+  checkOptions(op, args, known);
   const record = args as Record<string, unknown>;
   for (const name of numbers) {
     const value = record[name];
@@ -30,22 +53,19 @@ function checkScalars(op: string, args: object, numbers: readonly string[], flag
   for (const name of flags) {
     if (typeof record[name] !== 'boolean') throw new ValueError(`${op}: ${name} must be a boolean, got ${describe(record[name])}`);
   }
-}
-
-function checkBuffers(op: string, param: NDArray, buffers: Record<string, NDArray | undefined>): void {
-  checkFloatArray(op, 'param', param);
-  for (const [name, buffer] of Object.entries(buffers)) {
+  const param = checkFloatArray(op, 'param', record.param);
+  for (const name of buffers) {
+    const buffer = record[name];
     if (buffer === undefined) continue;
     checkFloatArray(op, name, buffer);
-    checkSameShape(op, 'param', param, name, buffer);
-    checkSameDType(op, 'param', param, name, buffer);
+    checkSameShape(op, 'param', param, name, buffer as NDArray);
+    checkSameDType(op, 'param', param, name, buffer as NDArray);
   }
 }
 
 /** SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD's step for one parameter). */
 export function sgdStep(args: SgdStepArgs): void {
-  checkScalars('sgdStep', args, ['lr', 'momentum', 'dampening', 'weightDecay'], ['first', 'nesterov', 'maximize'], ['param', 'grad', 'momentumBuffer']);
-  checkBuffers('sgdStep', args.param, { grad: args.grad, momentumBuffer: args.momentumBuffer });
+  checkStep('sgdStep', args, SGD);
   if (args.momentum !== 0 && args.momentumBuffer === undefined) {
     throw new ShapeError('sgdStep: momentum needs a momentumBuffer');
   }
@@ -55,40 +75,21 @@ export function sgdStep(args: SgdStepArgs): void {
 /** Adam or AdamW (decoupledDecay), with amsgrad when maxExpAvgSq is given. */
 export function adamStep(args: AdamStepArgs): void {
   const op = 'adamStep';
-  checkScalars(
-    op,
-    args,
-    ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'decoupledDecay', 'biasCorrection1', 'biasCorrection2'],
-    ['maximize'],
-    ['param', 'grad', 'expAvg', 'expAvgSq', 'maxExpAvgSq'],
-  );
-  for (const name of ['biasCorrection1', 'biasCorrection2'] as const) {
+  checkStep(op, args, ADAM);
+  for (const name of BIAS_CORRECTIONS) {
     if (!(args[name] > 0 && args[name] <= 1)) throw new ValueError(`${op}: ${name} (1 − βᵗ) must be in (0, 1], got ${args[name]}`);
   }
-  checkBuffers(op, args.param, {
-    grad: args.grad,
-    expAvg: args.expAvg,
-    expAvgSq: args.expAvgSq,
-    maxExpAvgSq: args.maxExpAvgSq,
-  });
   kernel('adamStep', ts.adamStep)(args);
 }
 
 /** RMSprop, centered when gradAvg is given, with momentum when momentumBuffer is. */
 export function rmspropStep(args: RmspropStepArgs): void {
-  checkScalars('rmspropStep', args, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum'], ['maximize'], ['param', 'grad', 'squareAvg', 'momentumBuffer', 'gradAvg']);
-  checkBuffers('rmspropStep', args.param, {
-    grad: args.grad,
-    squareAvg: args.squareAvg,
-    momentumBuffer: args.momentumBuffer,
-    gradAvg: args.gradAvg,
-  });
+  checkStep('rmspropStep', args, RMSPROP);
   kernel('rmspropStep', ts.rmspropStep)(args);
 }
 
 /** Adagrad with the optimizer's decayed learning rate `clr`. */
 export function adagradStep(args: AdagradStepArgs): void {
-  checkScalars('adagradStep', args, ['clr', 'eps', 'weightDecay'], ['maximize'], ['param', 'grad', 'sum']);
-  checkBuffers('adagradStep', args.param, { grad: args.grad, sum: args.sum });
+  checkStep('adagradStep', args, ADAGRAD);
   kernel('adagradStep', ts.adagradStep)(args);
 }
