@@ -154,12 +154,12 @@ export abstract class NeuralLayer {
   toString(): string {
     const extra = this.extraRepr();
     const lines = extra === '' ? [] : extra.split('\n');
-    for (const [name, child] of this.namedChildren()) {
+    const children = this.namedChildren();
+    for (const [name, child] of children) {
       lines.push(`(${name}): ${child.toString().split('\n').join('\n  ')}`);
     }
-    const children = this.namedChildren().length;
     if (lines.length === 0) return `${this.typeName}()`;
-    if (children === 0 && lines.length === 1) return `${this.typeName}(${lines[0]})`;
+    if (children.length === 0 && lines.length === 1) return `${this.typeName}(${lines[0]})`;
     return `${this.typeName}(\n  ${lines.join('\n  ')}\n)`;
   }
 

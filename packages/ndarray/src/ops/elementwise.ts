@@ -36,7 +36,7 @@ function compare(op: Comparison, a: Operand, b: Operand, out: NDArray | undefine
   const [A, B] = toArrays(op, a, b);
   // The result is 1 or 0: exact in any dtype, so `out` may have another.
   const shape = broadcastShapes(op, A.shape, B.shape);
-  const result = out === undefined ? prepareOut(op, out, shape, A.dtype) : prepareOut(op, out, shape, undefined);
+  const result = prepareOut(op, out, shape, out === undefined ? A.dtype : undefined);
   kernel(op, ts[op])({ a: A, b: B, out: result });
   return result;
 }
