@@ -37,12 +37,3 @@ export function span(shape: readonly number[], from: number, to: number): number
   for (let i = from; i < to; i++) n *= shape[i];
   return n;
 }
-
-/** Float32 rounding for float32 outputs, the identity for float64: where torch's float32 kernels round. */
-export function roundingOf(out: NDArray): (x: number) => number {
-  return out.dtype === 'float32' ? Math.fround : identity;
-}
-
-function identity(x: number): number {
-  return x;
-}
