@@ -98,12 +98,14 @@ export function evaluate(model: EvaluableModel, dataset: Dataset<Int32Array>, op
       }
       const value = lossFn.forward(output, y);
       lossSum += summed ? value : value * y.length;
+      // One read of the outputs per batch (a copy from the device on a backend that keeps arrays off the host).
+      const logits = output.data;
       for (let i = 0; i < y.length; i++) {
         const label = y[i];
         if (label < 0 || label >= classes) {
           throw new ValueError(`${op}: sample ${indices[i]} has label ${label}; expected a class index in [0, ${classes})`);
         }
-        const predicted = argmaxRow(output.data, i * classes, classes);
+        const predicted = argmaxRow(logits, i * classes, classes);
         predictions[indices[i]] = predicted;
         confusion[label][predicted]++;
         if (predicted === label) correct++;
