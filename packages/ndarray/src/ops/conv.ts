@@ -11,7 +11,7 @@ import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../kernels/
 import type { NDArray } from '../ndarray';
 import { shapesEqual } from '../shape';
 import { checkArray, checkDistinct, checkFloatArray, prepareOut } from './operand';
-import { firstOutside } from '../validate';
+import { checkRange } from '../validate';
 
 export type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry };
 
@@ -202,12 +202,7 @@ export function maxPool2dBackward(
   if (indices.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32 (from maxPool2d), got ${indices.dtype}`);
   checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
   checkShapeIs(op, 'indices', indices, outputGrad.shape);
-  const outside = firstOutside(indices, 0, geometry.height * geometry.width - 1);
-  if (outside !== -1) {
-    throw new ValueError(
-      `${op}: indices hold ${indices.data[outside]} at flat position ${outside}; expected positions within a ${geometry.height}×${geometry.width} plane (0 to ${geometry.height * geometry.width - 1})`,
-    );
-  }
+  checkRange(op, 'indices', indices, 0, geometry.height * geometry.width - 1, ` (positions within a ${geometry.height}×${geometry.width} plane)`);
   const result = prepareOut(op, out, inputShape, outputGrad.dtype);
   checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
   checkDistinct(op, result, { outputGrad, indices });

@@ -8,7 +8,7 @@ import { nllKernels as ts } from '../kernels/js/nll';
 import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis, shapesEqual } from '../shape';
-import { firstOutside } from '../validate';
+import { checkRange } from '../validate';
 import { checkArray, checkFloatArray, checkSameDType, prepareOut } from './operand';
 
 /** Options of {@link nllLoss} and {@link nllLossBackward}. */
@@ -31,10 +31,7 @@ function checkNll(op: string, input: NDArray, target: NDArray, options: NllLossO
     throw new ShapeError(`${op}: target has shape ${formatShape(target.shape)}, expected ${formatShape(rows)} (the input ${formatShape(input.shape)} without axis ${axis})`);
   }
   const C = input.shape[axis];
-  const bad = firstOutside(target, -(2 ** 31), C - 1);
-  if (bad >= 0) {
-    throw new ValueError(`${op}: target holds ${target.data[bad]} at flat index ${bad}; expected a class in [0, ${C}) or a negative index for an ignored row`);
-  }
+  checkRange(op, 'target', target, -(2 ** 31), C - 1, ` (a class below ${C}, or a negative index for an ignored row)`);
   const { weight } = options;
   if (weight !== undefined) {
     checkFloatArray(op, 'weight', weight);

@@ -11,7 +11,7 @@ import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
 import { checkArray, checkFloatArray, empty, prepareOut, scalar } from './operand';
-import { firstOutside } from '../validate';
+import { checkRange } from '../validate';
 
 /** One axis, several, or all of them (undefined/null). Negative axes count from the end. */
 export type Axis = number | readonly number[] | null | undefined;
@@ -73,10 +73,7 @@ function reduce(op: Reduction, a: NDArray, axis: Axis, keepDims: boolean, out: N
 function sumInt32(a: NDArray, axes: readonly number[], out: NDArray): void {
   const wide = empty(out.shape, 'float64');
   kernel('sum', ts.sum)({ x: a.astype('float64'), axes, out: wide });
-  const bad = firstOutside(wide, -(2 ** 31), 2 ** 31 - 1);
-  if (bad >= 0) {
-    throw new ValueError(`sum: the int32 sum at flat index ${bad} is ${wide.data[bad]}, which int32 cannot hold (torch gives int64); sum a float64 copy (astype('float64'))`);
-  }
+  checkRange('sum', 'the int32 sum', wide, -(2 ** 31), 2 ** 31 - 1, " (int32's range; torch gives int64): sum a float64 copy, astype('float64')");
   kernel('cast', elementwiseKernels.cast)({ x: wide, out });
 }
 
