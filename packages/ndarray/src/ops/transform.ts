@@ -4,7 +4,7 @@ import { indexingKernels as ts } from '../kernels/js/indexing';
 import { kernel } from '../kernels/registry';
 import { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
-import { checkArray, checkDistinct, checkSameDType, prepareOut, upload } from './operand';
+import { checkArray, checkDistinct, checkSameDType, prepareOut, sharesMemory, upload } from './operand';
 
 /** The same data with a new shape (no copy); one dimension may be -1. */
 export function reshape(a: NDArray, shape: readonly number[]): NDArray {
@@ -246,7 +246,10 @@ export function concat(arrays: readonly NDArray[], axis = 0, out?: NDArray): NDA
   const shape = first.shape.slice();
   shape[ax] = arrays.reduce((s, x) => s + x.shape[ax], 0);
   const result = prepareOut('concat', out, shape, first.dtype);
-  checkDistinct('concat', result, Object.fromEntries(arrays.map((x, i) => [`arrays[${i}]`, x])));
+  // Names are built only for an array that overlaps (this runs on every step of a loss).
+  for (let i = 0; i < arrays.length; i++) {
+    if (sharesMemory(result, arrays[i])) checkDistinct('concat', result, { [`arrays[${i}]`]: arrays[i] });
+  }
   kernel('concat', ts.concat)({ inputs: arrays, axis: ax, out: result });
   return result;
 }
