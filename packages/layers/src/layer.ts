@@ -114,6 +114,9 @@ export abstract class NeuralLayer {
   /** True in training mode (the default), false after `eval()`; as `module.training`. */
   training = true;
 
+  /** Arrays registered by {@link registerBuffer}, by name, in registration order. */
+  readonly #buffers = new Map<string, { value: NDArray; persistent: boolean }>();
+
   /** Runs the layer on `input` and remembers what `backward` needs. */
   abstract forward(input: NDArray, options?: ForwardOptions): NDArray;
 
@@ -196,6 +199,48 @@ export abstract class NeuralLayer {
     parameter.name = name;
   }
 
+  /**
+   * Makes `value` a buffer of this layer under `name`, as `register_buffer`
+   * does: state that is not learned but belongs to the model (BatchNorm's
+   * `running_mean`, `running_var`, `num_batches_tracked`). A persistent buffer
+   * (the default) is in `stateDict()` after the layer's own parameters, and
+   * `loadStateDict` copies into it. Returns `value`, so a layer keeps it in a
+   * field; update it in place (an op's `out`, `copyInto`), never reassign it,
+   * since loading a state dict writes into the registered array.
+   *
+   * @example readonly runningMean = this.registerBuffer('running_mean', zeros([numFeatures]));
+   */
+  protected registerBuffer(name: string, value: NDArray, options: { persistent?: boolean } = {}): NDArray {
+    const op = `${this.typeName}.registerBuffer`;
+    checkName(op, name);
+    checkOptions(op, options, ['persistent']);
+    const persistent = checkBoolean(op, 'persistent', options.persistent ?? true);
+    if (!(value instanceof NDArray)) throw new ValueError(`${op}: buffer '${name}' must be an NDArray, got ${describe(value)}`);
+    if (this.#buffers.has(name) || Object.hasOwn(this, name)) {
+      throw new ValueError(`${op}: the layer already has a buffer, parameter or child named '${name}'`);
+    }
+    this.#buffers.set(name, { value, persistent });
+    return value;
+  }
+
+  /**
+   * Every buffer with its qualified name (`0.running_mean`), own buffers first
+   * then each child's, as `named_buffers()`; non-persistent buffers included.
+   */
+  namedBuffers(): [string, NDArray][] {
+    const out: [string, NDArray][] = [];
+    for (const [name, { value }] of this.#buffers) out.push([name, value]);
+    for (const [name, child] of this.namedChildren()) {
+      for (const [path, value] of child.namedBuffers()) out.push([`${name}.${path}`, value]);
+    }
+    return out;
+  }
+
+  /** Every buffer, as `buffers()`. */
+  buffers(): NDArray[] {
+    return this.namedBuffers().map(([, value]) => value);
+  }
+
   /** Makes `layer` a child of this one under `name`, as `Module.add_module` does: the same as assigning the property. */
   protected registerLayer(name: string, layer: NeuralLayer): void {
     checkName(this.label(), name);
@@ -224,8 +269,8 @@ export abstract class NeuralLayer {
   namedParameters(): [string, Parameter][] {
     const seen = new Set<Parameter>();
     const out: [string, Parameter][] = [];
-    for (const [name, parameter] of this.namedParameterEntries('', new Set())) {
-      if (seen.has(parameter)) continue;
+    for (const [name, parameter] of this.stateEntries('', new Set())) {
+      if (!(parameter instanceof Parameter) || seen.has(parameter)) continue;
       seen.add(parameter);
       out.push([name, parameter]);
     }
@@ -256,20 +301,22 @@ export abstract class NeuralLayer {
   }
 
   /**
-   * Copies of every parameter's value keyed by qualified name, in torch's
-   * order, so `encodeSafetensors(model.stateDict())` writes what
-   * `safetensors.torch.save_file(model.state_dict())` does.
+   * Copies of every parameter's value and every persistent buffer keyed by
+   * qualified name, in torch's order (each layer's parameters, then its
+   * buffers, then its children's), so `encodeSafetensors(model.stateDict())`
+   * writes what `safetensors.torch.save_file(model.state_dict())` does.
    */
   stateDict(): Record<string, NDArray> {
     const out: Record<string, NDArray> = {};
-    for (const [name, parameter] of this.namedParameterEntries('', new Set())) out[name] = parameter.value.clone();
+    for (const [name, entry] of this.stateEntries('', new Set())) out[name] = arrayOf(entry).clone();
     return out;
   }
 
   /**
-   * Copies the dict's values into the existing parameters in place (so an
-   * optimizer holding them keeps working), converting the dtype if it differs,
-   * as `load_state_dict` does. Everything is checked before anything is
+   * Copies the dict's values into the existing parameters and buffers in
+   * place (so an optimizer holding them keeps working), converting the dtype
+   * if it differs (an int64 `num_batches_tracked` read as int32 included), as
+   * `load_state_dict` does. Everything is checked before anything is
    * copied: with `strict` (the default) missing and unexpected keys are
    * reported together in one {@link StateDictError}, and a shape mismatch
    * names the key and both shapes.
@@ -286,20 +333,21 @@ export abstract class NeuralLayer {
     if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) {
       throw new ValueError(`${op}: expected a record of NDArrays keyed by parameter name, got ${describe(stateDict)}`);
     }
-    const own = this.namedParameterEntries('', new Set());
+    const own = this.stateEntries('', new Set());
     const ownKeys = new Set(own.map(([name]) => name));
     const missingKeys = own.map(([name]) => name).filter((name) => !Object.hasOwn(stateDict, name));
     const unexpectedKeys = Object.keys(stateDict).filter((key) => !ownKeys.has(key));
     const mismatches: string[] = [];
-    for (const [name, parameter] of own) {
+    for (const [name, entry] of own) {
       if (!Object.hasOwn(stateDict, name)) continue;
       const value = stateDict[name];
+      const target = arrayOf(entry);
       if (!(value instanceof NDArray)) {
-        mismatches.push(`${name}: expected a float32 or float64 NDArray, got ${describeValue(value)}`);
-      } else if (!shapesEqual(value.shape, parameter.shape)) {
+        mismatches.push(`${name}: expected an NDArray, got ${describeValue(value)}`);
+      } else if (!shapesEqual(value.shape, target.shape)) {
         mismatches.push(
           `size mismatch for ${name}: copying a value of shape ${formatShape(value.shape)} from the state dict, ` +
-            `the shape in the layer is ${formatShape(parameter.shape)}`,
+            `the shape in the layer is ${formatShape(target.shape)}`,
         );
       }
     }
@@ -315,30 +363,41 @@ export abstract class NeuralLayer {
         mismatches,
       );
     }
-    for (const [name, parameter] of own) {
+    for (const [name, entry] of own) {
       const value = stateDict[name];
+      const target = arrayOf(entry);
       // A copy (astype rounds float64 → float32 to nearest, as param.copy_ does).
-      if (value instanceof NDArray) copyInto(parameter.value, value.dtype === parameter.dtype ? value : value.astype(parameter.dtype));
+      if (value instanceof NDArray) copyInto(target, value.dtype === target.dtype ? value : value.astype(target.dtype));
     }
     return { missingKeys, unexpectedKeys };
   }
 
-  /** All (name, parameter) pairs including repeats: what the state dict holds. `visiting` stops a cycle. */
-  private namedParameterEntries(prefix: string, visiting: Set<NeuralLayer>): [string, Parameter][] {
+  /**
+   * What the state dict holds, in its order, repeats included: each layer's
+   * parameters, then its persistent buffers, then its children's entries.
+   * `visiting` stops a cycle.
+   */
+  private stateEntries(prefix: string, visiting: Set<NeuralLayer>): [string, Parameter | NDArray][] {
     if (visiting.has(this)) {
       throw new ValueError(`${this.label()}: the layer contains itself (a child property points back up the tree)`);
     }
     visiting.add(this);
-    const out: [string, Parameter][] = [];
+    const out: [string, Parameter | NDArray][] = [];
     const children: [string, NeuralLayer][] = [];
     for (const [name, value] of members(this)) {
       if (value instanceof Parameter) out.push([prefix + name, value]);
       else children.push([name, value]);
     }
-    for (const [name, child] of children) out.push(...child.namedParameterEntries(`${prefix}${name}.`, visiting));
+    for (const [name, { value, persistent }] of this.#buffers) if (persistent) out.push([prefix + name, value]);
+    for (const [name, child] of children) out.push(...child.stateEntries(`${prefix}${name}.`, visiting));
     visiting.delete(this);
     return out;
   }
+}
+
+/** The array a state-dict entry reads and loads: a parameter's value, or the buffer itself. */
+function arrayOf(entry: Parameter | NDArray): NDArray {
+  return entry instanceof Parameter ? entry.value : entry;
 }
 
 /**
