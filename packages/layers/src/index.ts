@@ -22,6 +22,8 @@ export { AvgPool2d, type AvgPool2dOptions } from './avgpool2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { Flatten } from './flatten';
 export { Sequential } from './sequential';
+export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm';
+export { LayerNorm, GroupNorm, type LayerNormOptions, type GroupNormOptions } from './normalization';
 export { ModuleList, ModuleDict, Residual } from './containers';
 export { LAYERS, type LayerName } from './registry';
 export { summary, summarize, type ModelSummary, type SummaryOptions, type SummaryRow } from './summary';
