@@ -25,6 +25,21 @@ export { Sequential } from './sequential';
 export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm';
 export { LayerNorm, GroupNorm, type LayerNormOptions, type GroupNormOptions } from './normalization';
 export { ModuleList, ModuleDict, Residual } from './containers';
+export { Embedding, type EmbeddingOptions, type EmbeddingFromPretrainedOptions } from './embedding';
+export {
+  MultiheadAttention,
+  NonDynamicallyQuantizableLinear,
+  type MultiheadAttentionOptions,
+  type MultiheadAttentionForwardOptions,
+} from './attention';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionBackward,
+  causalMask,
+  type ScaledDotProductAttentionOptions,
+  type ScaledDotProductAttentionResult,
+  type AttentionGrads,
+} from './attention-functional';
 export { LAYERS, type LayerName } from './registry';
 export { summary, summarize, type ModelSummary, type SummaryOptions, type SummaryRow } from './summary';
 /**

@@ -1,4 +1,4 @@
-import { type NDArray, Slot, ValueError, describe } from '@backprop/ndarray';
+import { NDArray, Slot, ValueError, describe } from '@backprop/ndarray';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 
 /**
@@ -7,6 +7,10 @@ import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer'
  * are named `0.weight`, `0.bias`, `2.weight` (and `1.0.weight` inside a nested
  * Sequential) exactly as torch names them, `model[0]` is the first layer, and
  * a PyTorch `state_dict` (e.g. read from safetensors) loads as is.
+ *
+ * When the input holds integers (token ids into an `Embedding`), `backward`
+ * computes no input gradient and returns undefined: integer arrays have no
+ * gradient, as in torch, where they cannot require grad.
  *
  * A layer instance may appear only once: each caches its last forward pass
  * for backward, so a second use would overwrite the first.
@@ -30,6 +34,8 @@ export class Sequential extends NeuralLayer {
   /** Slot i holds layer i's input gradient (read by layer i − 1's backward); layer 0 writes where the caller says. */
   readonly #inputGrads: Slot[] = [];
   #ran = false;
+  /** Whether the last input held integers (token ids): then there is no input gradient, as in torch. */
+  #integerInput = false;
 
   constructor(...layers: NeuralLayer[]) {
     super();
@@ -80,6 +86,7 @@ export class Sequential extends NeuralLayer {
   forward(input: NDArray, options?: ForwardOptions): NDArray {
     const items = this.#items;
     const last = items.length - 1;
+    this.#integerInput = input instanceof NDArray && input.dtype === 'int32';
     let x = input;
     for (let i = 0; i <= last; i++) x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
     this.#ran = true;
@@ -96,7 +103,8 @@ export class Sequential extends NeuralLayer {
       );
     }
     const items = this.#items;
-    const inputGrad = options?.inputGrad ?? true;
+    // Integer inputs (an Embedding's token ids) have no gradient: the first layer only adds its parameters'.
+    const inputGrad = (options?.inputGrad ?? true) && !this.#integerInput;
     let g: NDArray | undefined = outputGrad;
     for (let i = items.length - 1; i >= 0; i--) {
       // Layer 0's input gradient is this Sequential's: computed only if asked for, written where the caller says.
