@@ -64,4 +64,10 @@ export class CosineAnnealingLR extends LRScheduler {
     const ratio = (1 + cos((Math.PI * k) / tMax)) / (1 + cos((Math.PI * (k - 1)) / tMax));
     return groups.map((g) => ratio * (g.lr - etaMin) + etaMin);
   }
+
+  protected override closedFormLr(): number[] {
+    const { tMax, etaMin, lastEpoch: k } = this;
+    const c = cos((Math.PI * k) / tMax);
+    return this.baseLrs.map((base) => etaMin + ((base - etaMin) * (1 + c)) / 2);
+  }
 }

@@ -154,3 +154,72 @@ export function cos(x: number): number {
   // cos(r), −sin(r), −cos(r), sin(r) for quadrants 0..3
   return quadrant === 1 || quadrant === 2 ? -value : value;
 }
+
+/** 1/(2j + 1) for j = 0..25 as double-doubles [hi0, lo0, hi1, lo1, ...]: atanh's series coefficients. */
+const INV_ODD = (() => {
+  const out = new Float64Array(52);
+  for (let j = 0; j < 26; j++) {
+    const d = 2 * j + 1;
+    const q = 1 / d;
+    // the remainder 1 − q·d, exactly (q·d as a double-double), divided again
+    ddMul(q, 0, d, 0);
+    const r = 1 - ddHi - ddLo;
+    out[2 * j] = q;
+    out[2 * j + 1] = r / d;
+  }
+  return out;
+})();
+
+/** ln 2 as a double-double. */
+const LN2_HI = Math.LN2;
+const LN2_LO = 2.3190468138462996e-17;
+
+/**
+ * `Math.log(x)` correctly rounded (as glibc's `log`, which CPython's
+ * `math.log` calls, but for glibc's rare misrounded near-ties), for finite
+ * x > 0; otherwise `Math.log`. V8's is an ulp away about once in two
+ * hundred, which decides torch's `int(math.log(243, 3))` in
+ * CosineAnnealingWarmRestarts.
+ */
+export function log(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return Math.log(x);
+  if (x === 1) return 0;
+  // x = 2^k · m with m in [√½, √2); scaling by a power of two is exact.
+  let k = Math.round(Math.log2(x));
+  // 2^1024 overflows: scale the largest numbers in two steps.
+  let m = k > 1023 ? x / 2 ** 1023 / 2 ** (k - 1023) : x / 2 ** k;
+  if (m < Math.SQRT1_2) {
+    m *= 2;
+    k -= 1;
+  } else if (m >= Math.SQRT2) {
+    m /= 2;
+    k += 1;
+  }
+  // s = (m − 1)/(m + 1) as a double-double; m − 1 is exact (Sterbenz), m + 1 a two-sum.
+  const num = m - 1;
+  const dh = m + 1;
+  const dl = m - (dh - 1);
+  const q1 = num / dh;
+  ddMul(q1, 0, dh, dl);
+  const q2 = (num - ddHi - ddLo) / dh;
+  const sh = q1 + q2;
+  const sl = q2 - (sh - q1);
+  // log(m) = 2·atanh(s) = 2s·Σ z^j/(2j + 1), z = s² (< 0.03), by Horner in double-double.
+  ddMul(sh, sl, sh, sl);
+  const zh = ddHi;
+  const zl = ddLo;
+  let ah = INV_ODD[50];
+  let al = INV_ODD[51];
+  for (let j = 24; j >= 0; j--) {
+    ddMul(ah, al, zh, zl);
+    ddAdd(ddHi, ddLo, INV_ODD[2 * j], INV_ODD[2 * j + 1]);
+    ah = ddHi;
+    al = ddLo;
+  }
+  ddMul(ah, al, 2 * sh, 2 * sl);
+  const lh = ddHi;
+  const ll = ddLo;
+  ddMul(k, 0, LN2_HI, LN2_LO);
+  ddAdd(ddHi, ddLo, lh, ll);
+  return ddHi + ddLo;
+}

@@ -1,5 +1,6 @@
 import { checkOptions } from '@backprop/ndarray';
 import { checkInterval } from './checks';
+import { powInt } from './exact-math';
 import { type AnyOptimizer, LRScheduler } from './lr-scheduler';
 
 /** The options of {@link ExponentialLR}. */
@@ -40,5 +41,10 @@ export class ExponentialLR extends LRScheduler {
     const groups = this.optimizer.paramGroups;
     if (this.lastEpoch === 0) return groups.map((g) => g.lr);
     return groups.map((g) => g.lr * this.gamma);
+  }
+
+  protected override closedFormLr(): number[] {
+    const factor = powInt(this.gamma, this.lastEpoch);
+    return this.baseLrs.map((base) => base * factor);
   }
 }

@@ -21,6 +21,12 @@ export { ExponentialLR, type ExponentialLROptions } from './exponential-lr';
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from './cosine-annealing-lr';
 export { MultiStepLR, type MultiStepLROptions } from './multi-step-lr';
 export { LinearLR, type LinearLROptions } from './linear-lr';
+export { LambdaLR, type LrLambda } from './lambda-lr';
+export { SequentialLR, type SequentialLROptions } from './sequential-lr';
+export { CosineAnnealingWarmRestarts, type CosineAnnealingWarmRestartsOptions } from './cosine-annealing-warm-restarts';
+export { OneCycleLR, type OneCycleLROptions } from './one-cycle-lr';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './reduce-lr-on-plateau';
+export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clip-grad';
 export {
   OPTIMIZERS,
   SCHEDULERS,

@@ -57,4 +57,12 @@ export class LinearLR extends LRScheduler {
       1 + (endFactor - startFactor) / (totalIters * startFactor + (lastEpoch - 1) * (endFactor - startFactor));
     return groups.map((g) => g.lr * factor);
   }
+
+  protected override closedFormLr(): number[] {
+    const { startFactor, endFactor, totalIters, lastEpoch } = this;
+    // torch divides by totalIters, a ZeroDivisionError at 0; the rate such a scheduler holds is startFactor·base.
+    if (totalIters === 0) return this.baseLrs.map((base) => base * startFactor);
+    const factor = startFactor + ((endFactor - startFactor) * Math.min(totalIters, lastEpoch)) / totalIters;
+    return this.baseLrs.map((base) => base * factor);
+  }
 }

@@ -42,19 +42,26 @@ export abstract class LRScheduler {
   lastEpoch = -1;
   /** How many times `step()` has run, counting the one in the constructor (torch's `_step_count`). */
   protected stepCount = 0;
-  private lastLr: number[] = [];
+  /** The rates the last `step()` set (torch's `_last_lr`). */
+  protected lastLr: number[] = [];
   protected readonly name: string;
 
-  protected constructor(name: string, optimizer: AnyOptimizer) {
+  /**
+   * @param recordInitialLr Whether to record each group's `initialLr` (torch's
+   *   `_LRScheduler` does; `ReduceLROnPlateau`, which is not one, does not).
+   */
+  protected constructor(name: string, optimizer: AnyOptimizer, recordInitialLr = true) {
     this.name = name;
     if (!(optimizer instanceof Optimizer)) {
       throw new ValueError(`${name}: optimizer must be an Optimizer (SGD, Adam, ...), got ${describe(optimizer)}`);
     }
     this.optimizer = optimizer;
-    for (const group of optimizer.paramGroups) {
-      if (group.initialLr === undefined) group.initialLr = group.lr;
+    if (recordInitialLr) {
+      for (const group of optimizer.paramGroups) {
+        if (group.initialLr === undefined) group.initialLr = group.lr;
+      }
     }
-    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
+    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr ?? g.lr);
   }
 
   /** Takes the first step; each subclass calls it last in its constructor, once its options are set. */
@@ -66,17 +73,47 @@ export abstract class LRScheduler {
   /** The learning rates for the epoch just entered (`lastEpoch`), from the groups' current rates. */
   protected abstract getLr(): number[];
 
+  /**
+   * The learning rates at `lastEpoch` from the base rates alone (torch's
+   * `_get_closed_form_lr`), for `step(epoch)`; `undefined` where torch has
+   * none, and then `step(epoch)` uses {@link getLr}.
+   */
+  protected closedFormLr(): number[] | undefined {
+    return undefined;
+  }
+
   /** The scheduler's own options, as saved in its state dict. */
   protected abstract get options(): Record<string, unknown>;
 
   /** Checks and sets the scheduler's own options (from a constructor or a state dict). */
   protected abstract setOptions(options: Record<string, unknown>, op: string): void;
 
-  /** Advances one epoch and writes the new learning rates into the optimizer. Call it after `optimizer.step()`. */
-  step(): void {
-    this.stepCount += 1;
-    this.lastEpoch += 1;
-    const values = this.getLr();
+  /**
+   * Advances one epoch and writes the new learning rates into the optimizer.
+   * Call it after `optimizer.step()`.
+   *
+   * `step(epoch)` (torch's deprecated form, which {@link SequentialLR} uses
+   * at its milestones) jumps to `epoch` instead, an integer >= 0, and
+   * computes the rates from the base rates by the closed form where torch
+   * has one.
+   */
+  step(epoch?: number): void {
+    let values: number[];
+    if (epoch === undefined) {
+      this.stepCount += 1;
+      this.lastEpoch += 1;
+      values = this.getLr();
+    } else {
+      const at = checkInterval(`${this.name}.step`, 'epoch', epoch, { min: 0, integer: true });
+      this.stepCount += 1;
+      this.lastEpoch = at;
+      values = this.closedFormLr() ?? this.getLr();
+    }
+    this.setLrs(values);
+  }
+
+  /** Writes `values` into the groups (as torch's zip, up to the shorter) and records them as the last rates. */
+  protected setLrs(values: readonly number[]): void {
     const groups = this.optimizer.paramGroups;
     const n = Math.min(groups.length, values.length);
     for (let i = 0; i < n; i++) groups[i].lr = values[i];
@@ -112,8 +149,9 @@ export abstract class LRScheduler {
     const { lastEpoch, baseLrs, lastLr, stepCount, ...options } = dict;
     const own = Object.keys(this.options);
     checkOptions(op, dict, ['lastEpoch', 'baseLrs', 'lastLr', 'stepCount', ...own]);
-    const epoch = checkInterval(op, 'lastEpoch', lastEpoch, { min: 0, integer: true });
-    const count = checkInterval(op, 'stepCount', stepCount, { min: 1, integer: true });
+    // -1: a SequentialLR's scheduler whose turn has not come (its construction step undone).
+    const epoch = checkInterval(op, 'lastEpoch', lastEpoch, { min: -1, integer: true });
+    const count = checkInterval(op, 'stepCount', stepCount, { min: 0, integer: true });
     const groups = this.optimizer.paramGroups.length;
     const bases = checkLrList(op, 'baseLrs', baseLrs, groups);
     const last = checkLrList(op, 'lastLr', lastLr, groups);

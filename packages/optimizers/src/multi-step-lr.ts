@@ -56,4 +56,12 @@ export class MultiStepLR extends LRScheduler {
     const factor = powInt(this.gamma, count);
     return groups.map((g) => g.lr * factor);
   }
+
+  protected override closedFormLr(): number[] {
+    // torch: base_lr * gamma ** bisect_right(milestones, last_epoch)
+    let passed = 0;
+    for (const m of this.milestones) if (m <= this.lastEpoch) passed++;
+    const factor = powInt(this.gamma, passed);
+    return this.baseLrs.map((base) => base * factor);
+  }
 }

@@ -8,11 +8,16 @@ import { Adagrad } from './adagrad';
 import { Adam } from './adam';
 import { AdamW } from './adamw';
 import { CosineAnnealingLR } from './cosine-annealing-lr';
+import { CosineAnnealingWarmRestarts } from './cosine-annealing-warm-restarts';
 import { ExponentialLR } from './exponential-lr';
+import { LambdaLR } from './lambda-lr';
 import { LinearLR } from './linear-lr';
 import type { AnyOptimizer, LRScheduler } from './lr-scheduler';
 import { MultiStepLR } from './multi-step-lr';
+import { OneCycleLR } from './one-cycle-lr';
+import { ReduceLROnPlateau } from './reduce-lr-on-plateau';
 import { RMSprop } from './rmsprop';
+import { SequentialLR } from './sequential-lr';
 import { SGD } from './sgd';
 import { StepLR } from './step-lr';
 
@@ -42,17 +47,27 @@ export type SchedulerClass = new (optimizer: AnyOptimizer, options?: any) => LRS
  */
 export const OPTIMIZERS = { SGD, Adam, AdamW, RMSprop, Adagrad } as const satisfies Record<string, OptimizerClass>;
 
-/** Every scheduler by its `torch.optim.lr_scheduler` name. */
+/**
+ * Every scheduler by its `torch.optim.lr_scheduler` name. Each takes its
+ * options record, but for `LambdaLR` (a function, or one per group) and
+ * `SequentialLR` (schedulers already built on the same optimizer); step
+ * `ReduceLROnPlateau` with the epoch's metric.
+ */
 export const SCHEDULERS = {
   StepLR,
   ExponentialLR,
   CosineAnnealingLR,
   MultiStepLR,
   LinearLR,
+  LambdaLR,
+  SequentialLR,
+  CosineAnnealingWarmRestarts,
+  OneCycleLR,
+  ReduceLROnPlateau,
 } as const satisfies Record<string, SchedulerClass>;
 
 /** A key of {@link OPTIMIZERS}: `'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'`. */
 export type OptimizerName = keyof typeof OPTIMIZERS;
 
-/** A key of {@link SCHEDULERS}: `'StepLR' | 'ExponentialLR' | 'CosineAnnealingLR' | 'MultiStepLR' | 'LinearLR'`. */
+/** A key of {@link SCHEDULERS}: `'StepLR' | 'ExponentialLR' | ... | 'ReduceLROnPlateau'`. */
 export type SchedulerName = keyof typeof SCHEDULERS;

@@ -1,5 +1,6 @@
 import { checkOptions } from '@backprop/ndarray';
 import { checkInterval } from './checks';
+import { powInt } from './exact-math';
 import { type AnyOptimizer, LRScheduler } from './lr-scheduler';
 
 /** The options of {@link StepLR}. */
@@ -48,5 +49,11 @@ export class StepLR extends LRScheduler {
     const groups = this.optimizer.paramGroups;
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return groups.map((g) => g.lr);
     return groups.map((g) => g.lr * this.gamma);
+  }
+
+  protected override closedFormLr(): number[] {
+    // torch: base_lr * gamma ** (last_epoch // step_size), glibc's pow
+    const factor = powInt(this.gamma, Math.floor(this.lastEpoch / this.stepSize));
+    return this.baseLrs.map((base) => base * factor);
   }
 }

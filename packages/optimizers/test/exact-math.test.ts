@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { fma as fma64, fmaf as fma32 } from '@backprop/ndarray';
-import { cos, powInt } from '../src/exact-math';
+import { cos, log, powInt } from '../src/exact-math';
 import { loadFixture } from './helpers';
 
 /** Correctly rounded values (exact rationals or 300-bit mpmath) next to CPython's (glibc's). */
@@ -8,7 +8,28 @@ const fixture = loadFixture<{
   pow: [number, number, number, number][];
   cos: [number, number, number][];
   fma: [number, number, number, number][];
+  log: [number, number, number][];
 }>('exact-math');
+
+describe('log', () => {
+  test('is correctly rounded on powers, their neighbours and random values, over the whole range', () => {
+    const wrong = fixture.log.filter(([x, exact]) => log(x) !== exact);
+    expect(wrong).toEqual([]);
+  });
+
+  test("equals glibc's (CPython's math.log) but where glibc misrounds a near-tie, which Math.log does not reach", () => {
+    const differ = fixture.log.filter(([x, , glibc]) => log(x) !== glibc);
+    expect(differ.length).toBeLessThanOrEqual(2);
+    expect(fixture.log.filter(([x, , glibc]) => Math.log(x) !== glibc).length).toBeGreaterThan(differ.length);
+  });
+
+  test("decides torch's int(math.log(243, 3)) as glibc does: 4", () => {
+    expect(Math.trunc(log(243) / log(3))).toBe(4);
+    expect(log(1)).toBe(0);
+    expect(Number.isNaN(log(-1))).toBe(true);
+    expect(log(0)).toBe(Number.NEGATIVE_INFINITY);
+  });
+});
 
 // The update kernels' fma is @backprop/ndarray's fma/fmaf; these pin down, on this package's
 // fixture of exact rational results, what the updates rely on.

@@ -1,7 +1,7 @@
 import { Parameter, zeros } from '@backprop/ndarray';
 import { describe, expect, test } from 'vitest';
 import * as api from '../src/index';
-import { LRScheduler, OPTIMIZERS, Optimizer, type OptimizerClass, SCHEDULERS, type SchedulerClass } from '../src/index';
+import { type AnyOptimizer, LRScheduler, OPTIMIZERS, Optimizer, type OptimizerClass, SCHEDULERS, type SchedulerClass } from '../src/index';
 
 /** The package's exports by name (a test may enumerate them; a bundle never does). */
 const exported: Record<string, unknown> = { ...api };
@@ -16,7 +16,18 @@ function exportedSubclasses(base: { prototype: object }): unknown[] {
 describe('OPTIMIZERS and SCHEDULERS: the one list of classes by torch name', () => {
   test('the keys are torch.optim names, each the class of that name', () => {
     expect(Object.keys(OPTIMIZERS)).toEqual(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad']);
-    expect(Object.keys(SCHEDULERS)).toEqual(['StepLR', 'ExponentialLR', 'CosineAnnealingLR', 'MultiStepLR', 'LinearLR']);
+    expect(Object.keys(SCHEDULERS)).toEqual([
+      'StepLR',
+      'ExponentialLR',
+      'CosineAnnealingLR',
+      'MultiStepLR',
+      'LinearLR',
+      'LambdaLR',
+      'SequentialLR',
+      'CosineAnnealingWarmRestarts',
+      'OneCycleLR',
+      'ReduceLROnPlateau',
+    ]);
     for (const [name, Class] of [...Object.entries(OPTIMIZERS), ...Object.entries(SCHEDULERS)]) {
       expect(Class.name).toBe(name);
       expect(exported[name]).toBe(Class);
@@ -29,12 +40,18 @@ describe('OPTIMIZERS and SCHEDULERS: the one list of classes by torch name', () 
   });
 
   test('a name picks a class that builds as the class itself does, errors naming it', () => {
-    const options: Record<string, Record<string, unknown>> = {
-      StepLR: { stepSize: 2 },
-      ExponentialLR: { gamma: 0.5 },
-      CosineAnnealingLR: { tMax: 4 },
-      MultiStepLR: { milestones: [1, 3] },
-      LinearLR: {},
+    // What each scheduler takes beside the optimizer (LambdaLR a function, SequentialLR schedulers on it).
+    const options: Record<string, (opt: AnyOptimizer) => unknown> = {
+      StepLR: () => ({ stepSize: 2 }),
+      ExponentialLR: () => ({ gamma: 0.5 }),
+      CosineAnnealingLR: () => ({ tMax: 4 }),
+      MultiStepLR: () => ({ milestones: [1, 3] }),
+      LinearLR: () => ({}),
+      LambdaLR: () => (epoch: number) => 0.5 ** epoch,
+      SequentialLR: (opt) => ({ schedulers: [new SCHEDULERS.LinearLR(opt), new SCHEDULERS.StepLR(opt, { stepSize: 2 })], milestones: [3] }),
+      CosineAnnealingWarmRestarts: () => ({ T0: 3 }),
+      OneCycleLR: () => ({ maxLr: 0.1, totalSteps: 10, cycleMomentum: false }),
+      ReduceLROnPlateau: () => ({}),
     };
     for (const [name, Class] of Object.entries(OPTIMIZERS)) {
       const Optim: OptimizerClass = Class;
@@ -43,7 +60,7 @@ describe('OPTIMIZERS and SCHEDULERS: the one list of classes by torch name', () 
       expect(() => new Optim([new Parameter(zeros([2]))], { lr: -1 })).toThrow(new RegExp(`^${name}: lr must be a number >= 0, got -1$`));
       for (const [schedulerName, S] of Object.entries(SCHEDULERS)) {
         const Scheduler: SchedulerClass = S;
-        expect(new Scheduler(opt, options[schedulerName])).toBeInstanceOf(S);
+        expect(new Scheduler(opt, options[schedulerName](opt))).toBeInstanceOf(S);
       }
     }
   });

@@ -348,7 +348,7 @@ describe('scheduler options', () => {
     expect(() => scheduler.loadStateDict({ ...dict, baseLrs: [0.1, 0.2] })).toThrow(
       /^StepLR\.loadStateDict: baseLrs must be an array of 1 learning rates \(one per param group\), got an array of length 2$/,
     );
-    expect(() => scheduler.loadStateDict({ ...dict, lastEpoch: -1 })).toThrow(/^StepLR\.loadStateDict: lastEpoch must be an integer >= 0, got -1$/);
+    expect(() => scheduler.loadStateDict({ ...dict, lastEpoch: -2 })).toThrow(/^StepLR\.loadStateDict: lastEpoch must be an integer >= -1, got -2$/);
     expect(() => scheduler.loadStateDict({ ...dict, tMax: 3 })).toThrow(/^StepLR\.loadStateDict: unknown option 'tMax'/);
     expect(() => scheduler.loadStateDict({ ...dict, stepSize: 0 })).toThrow(/^StepLR\.loadStateDict: stepSize must be an integer >= 1, got 0$/);
     expect(() => scheduler.loadStateDict(null as Loose)).toThrow(/^StepLR\.loadStateDict: expected an object/);
