@@ -25,6 +25,21 @@ export { Sequential } from './sequential';
 export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm';
 export { LayerNorm, GroupNorm, type LayerNormOptions, type GroupNormOptions } from './normalization';
 export { ModuleList, ModuleDict, Residual } from './containers';
+export {
+  RNN,
+  LSTM,
+  GRU,
+  RecurrentBase,
+  type RNNOptions,
+  type LSTMOptions,
+  type GRUOptions,
+  type RecurrentOptions,
+  type LSTMState,
+  type RecurrentState,
+  type RecurrentForwardOptions,
+  type RecurrentBackwardOptions,
+  type RecurrentMode,
+} from './rnn';
 export { Embedding, type EmbeddingOptions, type EmbeddingFromPretrainedOptions } from './embedding';
 export {
   MultiheadAttention,
