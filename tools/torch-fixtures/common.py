@@ -53,7 +53,8 @@ def write_json(relpath, payload):
     print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
 
 
-SAFETENSORS_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.int64: "I64"}
+SAFETENSORS_CODES = {torch.float32: "F32", torch.float64: "F64", torch.int32: "I32", torch.int64: "I64",
+                     torch.float16: "F16", torch.bfloat16: "BF16"}
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -67,7 +68,9 @@ def write_safetensors(path, tensors, metadata=None):
         header["__metadata__"] = metadata
     for name, t in order:
         t = t.detach().contiguous()
-        raw = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+        # numpy has no bfloat16: write its 16-bit patterns as they are.
+        bits = t.view(torch.int16) if t.dtype == torch.bfloat16 else t
+        raw = bits.numpy().astype(bits.numpy().dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": SAFETENSORS_CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)

@@ -155,7 +155,7 @@ export function loadModel(
   const { tensors, metadata: raw } = decoded;
   const floats: Record<string, NDArray> = {};
   for (const [name, tensor] of Object.entries(tensors)) {
-    if (!(tensor instanceof NDArray)) {
+    if (tensor.dtype === 'int32') {
       throw new ModelFileError(`${path}: tensor '${name}' is ${tensor.dtype}; model weights must be float32 or float64`);
     }
     floats[name] = tensor;

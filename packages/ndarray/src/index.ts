@@ -62,7 +62,19 @@ export {
   tanhBackward,
   sigmoidBackward,
   leakyReluBackward,
+  erf,
+  gelu,
+  geluBackward,
+  silu,
+  siluBackward,
+  elu,
+  eluBackward,
+  softplus,
+  softplusBackward,
+  mish,
+  mishBackward,
   copyInto,
+  type GeluOptions,
 } from './ops/elementwise';
 export type { Operand } from './ops/operand';
 export { matmul, gemm, type GemmOptions } from './ops/matmul';
@@ -150,6 +162,7 @@ export {
   type KernelName,
   type GemmProblem,
   type GemmActivation,
+  type GeluApproximate,
   type Conv2dGeometry,
   type Pool2dGeometry,
   type AvgPoolDivisor,

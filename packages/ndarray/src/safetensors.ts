@@ -4,17 +4,30 @@
  * shape and byte range, then the raw little-endian bytes. PyTorch writes it
  * with `safetensors.torch.save_file(model.state_dict(), path)`, so weights move
  * between PyTorch and these packages as they are.
+ *
+ * Reading gives NDArrays only: F32 and F64 as they are; F16 and BF16 (half
+ * precision, as `model.half()` and `model.bfloat16()` save) widened exactly to
+ * float32; I32 and I64 (torch's integer tensors: class indices, BatchNorm's
+ * `num_batches_tracked`) as int32, an I64 value int32 cannot hold being an
+ * error. Writing is exact: float32 → F32, float64 → F64, int32 → I32.
  */
 import { NDArray } from './ndarray';
 import { sizeOf } from './shape';
 
-/** An integer tensor (class indices, counts), which NDArray's float dtypes do not hold. */
+/**
+ * An integer tensor given by its raw typed array, which `encodeSafetensors`
+ * still writes (int64 from a BigInt64Array as I64).
+ *
+ * @deprecated Pass an int32 NDArray instead (`array(values, { dtype: 'int32' })`);
+ * `decodeSafetensors` returns int32 NDArrays for I32 and I64 tensors and never this.
+ */
 export interface IntTensor {
   readonly dtype: 'int32' | 'int64';
   readonly shape: readonly number[];
   readonly data: Int32Array | BigInt64Array;
 }
 
+/** What `encodeSafetensors` writes: an NDArray, or (deprecated) an {@link IntTensor}. */
 export type Tensor = NDArray | IntTensor;
 
 /** A malformed or unsupported safetensors file. */
@@ -23,8 +36,10 @@ export class SafetensorsError extends Error {
 }
 
 const CODES = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64' } as const;
-type Code = (typeof CODES)[keyof typeof CODES];
-const BYTES: Record<Code, number> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+type Code = (typeof CODES)[keyof typeof CODES] | 'F16' | 'BF16';
+const BYTES: Record<Code, number> = { F32: 4, F64: 8, I32: 4, I64: 8, F16: 2, BF16: 2 };
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
 
 function bytesOf(tensor: Tensor): Uint8Array {
   const data = tensor.data;
@@ -81,15 +96,22 @@ export function encodeSafetensors(
 }
 
 export interface DecodedSafetensors {
-  tensors: Record<string, Tensor>;
+  /** Every tensor as an NDArray: float32 (F32, F16, BF16), float64 (F64) or int32 (I32, I64). */
+  tensors: Record<string, NDArray>;
   metadata: Record<string, string>;
 }
 
 /**
- * Reads safetensors bytes. float tensors come back as NDArrays, integer ones as
- * IntTensors; the data is copied out of `bytes` (which may sit at any offset,
- * as a Node Buffer does). Every structural problem throws a SafetensorsError
- * that says what was found and what was expected.
+ * Reads safetensors bytes into NDArrays: F32 and F64 as they are, F16 and
+ * BF16 widened exactly to float32 (subnormals, ±0, ±∞ and NaN included), I32
+ * and I64 as int32 (an I64 value outside int32's range is a SafetensorsError
+ * naming the tensor and the value). The data is copied out of `bytes` (which
+ * may sit at any offset, as a Node Buffer does). Every structural problem
+ * throws a SafetensorsError that says what was found and what was expected.
+ *
+ * @example
+ * const { tensors } = decodeSafetensors(readFileSync('model.safetensors'));
+ * model.loadStateDict(tensors);
  */
 export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   if (!(bytes instanceof Uint8Array)) {
@@ -140,7 +162,7 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     const code = info.dtype as Code;
     if (!(code in BYTES)) {
       throw new SafetensorsError(
-        `decodeSafetensors: tensor '${name}' has dtype ${JSON.stringify(info.dtype)}; supported: F32, F64, I32, I64`,
+        `decodeSafetensors: tensor '${name}' has dtype ${JSON.stringify(info.dtype)}; supported: F16, BF16, F32, F64, I32, I64`,
       );
     }
     const shape = info.shape;
@@ -189,7 +211,7 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   if (covered !== dataLength) {
     throw new SafetensorsError(`decodeSafetensors: tensors cover ${covered} of the ${dataLength} data bytes`);
   }
-  const tensors: Record<string, Tensor> = {};
+  const tensors: Record<string, NDArray> = {};
   for (const e of entries) {
     // Copy so the typed array is aligned whatever the source buffer's offset.
     // Uint8Array's own slice copies; a Node Buffer's slice would be a view of its pool.
@@ -201,15 +223,63 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
       case 'F64':
         tensors[e.name] = new NDArray(new Float64Array(buffer), e.shape);
         break;
+      case 'F16':
+        tensors[e.name] = new NDArray(halfToFloat32(new Uint16Array(buffer)), e.shape);
+        break;
+      case 'BF16':
+        tensors[e.name] = new NDArray(bfloat16ToFloat32(new Uint16Array(buffer)), e.shape);
+        break;
       case 'I32':
-        tensors[e.name] = { dtype: 'int32', shape: e.shape, data: new Int32Array(buffer) };
+        tensors[e.name] = new NDArray(new Int32Array(buffer), e.shape);
         break;
       case 'I64':
-        tensors[e.name] = { dtype: 'int64', shape: e.shape, data: new BigInt64Array(buffer) };
+        tensors[e.name] = new NDArray(int64ToInt32(e.name, new BigInt64Array(buffer)), e.shape);
         break;
     }
   }
   return { tensors, metadata };
+}
+
+/**
+ * IEEE half precision (1 sign, 5 exponent, 10 fraction bits) widened to
+ * float32, exactly: every half is a float32. Subnormals are f·2⁻²⁴, exponent
+ * 31 is ±∞ (fraction 0) or NaN.
+ */
+function halfToFloat32(half: Uint16Array): Float32Array {
+  const out = new Float32Array(half.length);
+  for (let i = 0; i < half.length; i++) {
+    const h = half[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    if (exponent === 0) out[i] = sign * fraction * 2 ** -24;
+    else if (exponent === 31) out[i] = fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+    else out[i] = sign * (1024 + fraction) * 2 ** (exponent - 25);
+  }
+  return out;
+}
+
+/** bfloat16 is the top half of a float32: shifting its bits up is the exact widening (NaN payloads kept). */
+function bfloat16ToFloat32(half: Uint16Array): Float32Array {
+  const bits = new Uint32Array(half.length);
+  for (let i = 0; i < half.length; i++) bits[i] = half[i] << 16;
+  return new Float32Array(bits.buffer);
+}
+
+/** int64 values as int32, or a SafetensorsError naming the tensor and the first value that does not fit. */
+function int64ToInt32(name: string, wide: BigInt64Array): Int32Array {
+  const out = new Int32Array(wide.length);
+  for (let i = 0; i < wide.length; i++) {
+    const v = wide[i];
+    if (v < INT32_MIN || v > INT32_MAX) {
+      throw new SafetensorsError(
+        `decodeSafetensors: tensor '${name}' (I64) holds ${v} at flat index ${i}, outside int32's range ` +
+          `[-2147483648, 2147483647]; integer tensors are read as int32`,
+      );
+    }
+    out[i] = Number(v);
+  }
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@ export type {
   Conv2dGeometry,
   GemmActivation,
   GemmProblem,
+  GeluApproximate,
   KernelArgs,
   KernelName,
   Kernels,

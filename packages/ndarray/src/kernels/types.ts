@@ -33,6 +33,16 @@ export interface OutputGradArgs {
   out: NDArray;
 }
 
+/** An activation's backward pass from its forward input x: out = grad · f′(x). */
+export interface InputGradArgs {
+  grad: NDArray;
+  input: NDArray;
+  out: NDArray;
+}
+
+/** GELU's two forms, as torch's `approximate`: the exact erf form or the tanh approximation. */
+export type GeluApproximate = 'none' | 'tanh';
+
 /** A reduction of x over `axes` (sorted, distinct) into out, which has x's shape with those axes of size 1. */
 export interface ReduceArgs {
   x: NDArray;
@@ -269,6 +279,18 @@ export interface Kernels {
   relu(args: UnaryArgs): void;
   leakyRelu(args: { x: NDArray; negativeSlope: number; out: NDArray }): void;
   clip(args: { x: NDArray; min: number; max: number; out: NDArray }): void;
+  /** The error function, fdlibm's algorithm in double (within 1 ulp), rounded once into out. */
+  erf(args: UnaryArgs): void;
+  /** x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with `approximate` 'tanh' 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  gelu(args: { x: NDArray; approximate: GeluApproximate; out: NDArray }): void;
+  /** x/(1 + e⁻ˣ) (SiLU, swish). */
+  silu(args: UnaryArgs): void;
+  /** x where x > 0, else alpha·(eˣ − 1) (as torch 1.13, not expm1). */
+  elu(args: { x: NDArray; alpha: number; out: NDArray }): void;
+  /** x where beta·x > threshold, else log1p(e^(beta·x))/beta. */
+  softplus(args: { x: NDArray; beta: number; threshold: number; out: NDArray }): void;
+  /** x·tanh(log1p(eˣ)). */
+  mish(args: UnaryArgs): void;
 
   // Activations' backward passes.
   /** grad where output > 0, else 0 (torch's threshold_backward). */
@@ -279,6 +301,16 @@ export interface Kernels {
   sigmoidBackward(args: OutputGradArgs): void;
   /** From the input x: grad where x > 0, else grad·negativeSlope. */
   leakyReluBackward(args: { grad: NDArray; input: NDArray; negativeSlope: number; out: NDArray }): void;
+  /** From x: grad·(Φ(x) + x·φ(x)), or the tanh form's derivative, as torch's GeluBackward kernel. */
+  geluBackward(args: { grad: NDArray; input: NDArray; approximate: GeluApproximate; out: NDArray }): void;
+  /** From x, with s = σ(x): grad·s·(1 + x·(1 − s)). */
+  siluBackward(args: InputGradArgs): void;
+  /** From x: grad where x > 0, else grad·alpha·eˣ, NaN for NaN (torch's elu_backward with is_result false). */
+  eluBackward(args: { grad: NDArray; input: NDArray; alpha: number; out: NDArray }): void;
+  /** From x, with z = e^(beta·x): grad where beta·x > threshold, else grad·z/(z + 1). */
+  softplusBackward(args: { grad: NDArray; input: NDArray; beta: number; threshold: number; out: NDArray }): void;
+  /** From x, with t = tanh(softplus(x)): grad·(t + x·σ(x)·(1 − t²)). */
+  mishBackward(args: InputGradArgs): void;
 
   // Whole arrays.
   fill(args: { out: NDArray; value: number }): void;

@@ -3,9 +3,10 @@
  * 0-d array of the other operand's dtype. Pass `out` (of the result's shape
  * and dtype, possibly an input) to write in place.
  */
-import { DTypeError, ValueError, describe } from '../errors';
+import { DTypeError, ValueError, checkChoice, checkOptions, describe } from '../errors';
 import { elementwiseKernels as ts } from '../kernels/js/elementwise';
 import { kernel } from '../kernels/registry';
+import type { GeluApproximate } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { broadcastShapes } from '../shape';
 import { checkSameShape } from '../validate';
@@ -195,6 +196,168 @@ export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeS
   checkScalar(op, 'negativeSlope', negativeSlope);
   const result = checkGradPair(op, outputGrad, 'input', input, out);
   kernel(op, ts.leakyReluBackward)({ grad: outputGrad, input, negativeSlope, out: result });
+  return result;
+}
+
+/**
+ * The error function erf(x) = (2/√π)·∫₀ˣ e^(−t²) dt, elementwise, as
+ * `torch.erf`: fdlibm's algorithm in double (within 1 ulp), rounded once into
+ * float32 arrays. erf(±0) = ±0, erf(±∞) = ±1, NaN stays NaN.
+ *
+ * @example erf(array([0, 0.5, -3], { dtype: 'float64' }))   // [0, 0.5204998778130465, -0.9999779095030014]
+ */
+export function erf(x: NDArray, out?: NDArray): NDArray {
+  checkFloatArray('erf', 'input', x);
+  const result = prepareOut('erf', out, x.shape, x.dtype);
+  kernel('erf', ts.erf)({ x, out: result });
+  return result;
+}
+
+/** GELU's options, as `torch.nn.functional.gelu`'s keyword arguments. */
+export interface GeluOptions {
+  /** 'none' (default): x·Φ(x) with the exact erf; 'tanh': the tanh approximation. */
+  approximate?: GeluApproximate;
+}
+
+const GELU_FORMS: readonly GeluApproximate[] = ['none', 'tanh'];
+
+function geluForm(op: string, options: GeluOptions | undefined): GeluApproximate {
+  checkOptions(op, options, ['approximate']);
+  const approximate = options?.approximate;
+  return approximate === undefined ? 'none' : checkChoice(op, 'approximate', approximate, GELU_FORMS);
+}
+
+/**
+ * The Gaussian error linear unit, as `torch.nn.functional.gelu`:
+ * x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with `approximate: 'tanh'`
+ * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ *
+ * @example gelu(x, { approximate: 'tanh' })
+ */
+export function gelu(x: NDArray, options?: GeluOptions, out?: NDArray): NDArray {
+  const op = 'gelu';
+  const approximate = geluForm(op, options);
+  checkFloatArray(op, 'input', x);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts.gelu)({ x, approximate, out: result });
+  return result;
+}
+
+/**
+ * GELU's backward pass from its input x, as torch's `gelu_backward`:
+ * outputGrad·(Φ(x) + x·φ(x)) for the exact form, the derivative of the tanh
+ * form for `approximate: 'tanh'`.
+ *
+ * @example
+ * const y = gelu(x);
+ * const dx = geluBackward(dy, x); // dLoss/dx from dLoss/dy
+ */
+export function geluBackward(outputGrad: NDArray, input: NDArray, options?: GeluOptions, out?: NDArray): NDArray {
+  const op = 'geluBackward';
+  const approximate = geluForm(op, options);
+  const result = checkGradPair(op, outputGrad, 'input', input, out);
+  kernel(op, ts.geluBackward)({ grad: outputGrad, input, approximate, out: result });
+  return result;
+}
+
+/**
+ * The sigmoid linear unit (swish) x·σ(x), computed as x/(1 + e⁻ˣ) as
+ * `torch.nn.functional.silu`.
+ *
+ * @example silu(array([-1, 0, 2], { dtype: 'float64' }))   // [-0.2689414213699951, 0, 1.7615941559557646]
+ */
+export function silu(x: NDArray, out?: NDArray): NDArray {
+  checkFloatArray('silu', 'input', x);
+  const result = prepareOut('silu', out, x.shape, x.dtype);
+  kernel('silu', ts.silu)({ x, out: result });
+  return result;
+}
+
+/** SiLU's backward pass from its input x: outputGrad·σ(x)·(1 + x·(1 − σ(x))), as torch's `silu_backward`. */
+export function siluBackward(outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray {
+  const result = checkGradPair('siluBackward', outputGrad, 'input', input, out);
+  kernel('siluBackward', ts.siluBackward)({ grad: outputGrad, input, out: result });
+  return result;
+}
+
+/**
+ * The exponential linear unit, as `torch.nn.functional.elu`: x where x > 0,
+ * else alpha·(eˣ − 1) (torch 1.13 computes eˣ − 1, not expm1).
+ *
+ * @example elu(x, 1.0)
+ */
+export function elu(x: NDArray, alpha = 1, out?: NDArray): NDArray {
+  const op = 'elu';
+  checkFloatArray(op, 'input', x);
+  checkScalar(op, 'alpha', alpha);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts.elu)({ x, alpha, out: result });
+  return result;
+}
+
+/**
+ * ELU's backward pass from its input x: outputGrad where x > 0, else
+ * outputGrad·alpha·eˣ, as torch's `elu_backward(..., is_result=false, self)`
+ * (what autograd uses for the out-of-place `elu`).
+ */
+export function eluBackward(outputGrad: NDArray, input: NDArray, alpha = 1, out?: NDArray): NDArray {
+  const op = 'eluBackward';
+  checkScalar(op, 'alpha', alpha);
+  const result = checkGradPair(op, outputGrad, 'input', input, out);
+  kernel(op, ts.eluBackward)({ grad: outputGrad, input, alpha, out: result });
+  return result;
+}
+
+function checkSoftplus(op: string, beta: unknown, threshold: unknown): void {
+  checkScalar(op, 'beta', beta);
+  if (beta === 0) throw new ValueError(`${op}: beta must be non-zero (softplus divides by it), got 0`);
+  checkScalar(op, 'threshold', threshold);
+}
+
+/**
+ * Softplus, as `torch.nn.functional.softplus`: log(1 + e^(beta·x))/beta,
+ * computed as log1p(e^(beta·x))/beta, and x itself where beta·x > threshold
+ * (where the two agree to the precision of a float).
+ *
+ * @example softplus(x, 1, 20)
+ */
+export function softplus(x: NDArray, beta = 1, threshold = 20, out?: NDArray): NDArray {
+  const op = 'softplus';
+  checkFloatArray(op, 'input', x);
+  checkSoftplus(op, beta, threshold);
+  const result = prepareOut(op, out, x.shape, x.dtype);
+  kernel(op, ts.softplus)({ x, beta, threshold, out: result });
+  return result;
+}
+
+/**
+ * Softplus's backward pass from its input x, as torch's `softplus_backward`:
+ * outputGrad where beta·x > threshold, else outputGrad·z/(z + 1) with z = e^(beta·x).
+ */
+export function softplusBackward(outputGrad: NDArray, input: NDArray, beta = 1, threshold = 20, out?: NDArray): NDArray {
+  const op = 'softplusBackward';
+  checkSoftplus(op, beta, threshold);
+  const result = checkGradPair(op, outputGrad, 'input', input, out);
+  kernel(op, ts.softplusBackward)({ grad: outputGrad, input, beta, threshold, out: result });
+  return result;
+}
+
+/**
+ * Mish, x·tanh(softplus(x)), computed as x·tanh(log1p(eˣ)) as `torch.nn.functional.mish`.
+ *
+ * @example mish(array([-1, 0, 1]))
+ */
+export function mish(x: NDArray, out?: NDArray): NDArray {
+  checkFloatArray('mish', 'input', x);
+  const result = prepareOut('mish', out, x.shape, x.dtype);
+  kernel('mish', ts.mish)({ x, out: result });
+  return result;
+}
+
+/** Mish's backward pass from its input x: outputGrad·(t + x·σ(x)·(1 − t²)), t = tanh(softplus(x)), as torch's `mish_backward`. */
+export function mishBackward(outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray {
+  const result = checkGradPair('mishBackward', outputGrad, 'input', input, out);
+  kernel('mishBackward', ts.mishBackward)({ grad: outputGrad, input, out: result });
   return result;
 }
 

@@ -31,12 +31,18 @@ import {
   conv2dGeometry,
   copyInto,
   div,
+  elu,
+  eluBackward,
   equal,
+  erf,
   exp,
   fillNormal,
   fillUniform,
+  fma,
   firstOutside,
   gather,
+  gelu,
+  geluBackward,
   gemm,
   greater,
   greaterEqual,
@@ -60,6 +66,8 @@ import {
   maximum,
   min,
   minimum,
+  mish,
+  mishBackward,
   mul,
   neg,
   notEqual,
@@ -74,8 +82,12 @@ import {
   sigmoid,
   sigmoidBackward,
   sign,
+  silu,
+  siluBackward,
   softmax,
   softmaxBackward,
+  softplus,
+  softplusBackward,
   sqrt,
   square,
   sub,
@@ -89,6 +101,7 @@ import {
   where,
   zeros,
 } from '../index';
+import { erf as erfReference } from '../kernels/js/erf';
 import { typescriptKernels } from '../kernels/js/index';
 import { kernel } from '../kernels/registry';
 import type { GemmProblem, KernelName } from '../kernels/types';
@@ -264,13 +277,55 @@ const UNARY: [KernelName, UnaryOp, (x: number, dtype: Float) => number][] = [
   ['relu', relu, (x) => (x > 0 || Number.isNaN(x) ? x : 0)],
   ['leakyRelu', (x) => leakyRelu(x, 0.2), (x) => (x > 0 ? x : x * 0.2)],
   ['clip', (x) => clip(x, -1.5, 2), (x) => (x < -1.5 ? -1.5 : x > 2 ? 2 : x)],
+  // The smooth activations: torch's formulas in double, rounded once.
+  ['erf', erf, (x) => erfReference(x)],
+  ['gelu', (x) => gelu(x), (x) => x * 0.5 * (1 + erfReference(x * Math.SQRT1_2))],
+  ['gelu', (x) => gelu(x, { approximate: 'tanh' }), (x) => 0.5 * x * (1 + Math.tanh(GELU_BETA * (x + 0.044715 * (x * x * x))))],
+  ['silu', silu, (x) => x / (1 + Math.exp(-x))],
+  ['elu', (x) => elu(x, 1.5), (x) => (x <= 0 ? (Math.exp(x) - 1) * 1.5 : x)],
+  ['softplus', (x) => softplus(x, 2, 5), (x, d) => (round(d, x * 2) > 5 ? x : Math.log1p(Math.exp(round(d, x * 2))) / 2)],
+  ['mish', mish, (x) => x * Math.tanh(Math.log1p(Math.exp(x)))],
 ];
 
-const OUTPUT_GRAD: [KernelName, (g: NDArray, y: NDArray) => NDArray, (g: number, y: number) => number][] = [
+/** √(2/π) as torch writes it: M_SQRT2 · M_2_SQRTPI · 0.5. */
+const GELU_BETA = Math.SQRT2 * 1.1283791670955126 * 0.5;
+
+function geluTanhGrad(g: number, x: number): number {
+  const t = Math.tanh(GELU_BETA * (x + 0.044715 * (x * x * x)));
+  return g * (0.5 * (1 + t) + 0.5 * x * fma(-t, t, 1) * (GELU_BETA * fma(3 * 0.044715, x * x, 1)));
+}
+
+function sigmoidOf(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** Backward passes from the forward output y, or (the `…Backward` of a smooth activation) from its input x. */
+const OUTPUT_GRAD: [KernelName, (g: NDArray, y: NDArray) => NDArray, (g: number, y: number, dtype: Float) => number][] = [
   ['reluBackward', reluBackward, (g, y) => (y > 0 ? g : 0)],
   ['tanhBackward', tanhBackward, (g, y) => g * (1 - y * y)],
   ['sigmoidBackward', sigmoidBackward, (g, y) => g * (1 - y) * y],
   ['leakyReluBackward', (g, x) => leakyReluBackward(g, x, 0.2), (g, x) => (x > 0 ? g : g * 0.2)],
+  [
+    'geluBackward',
+    (g, x) => geluBackward(g, x),
+    (g, x) => g * (0.5 * (1 + erfReference(x * Math.SQRT1_2)) + x * (1.1283791670955126 * Math.SQRT1_2 * 0.5 * Math.exp(x * x * -0.5))),
+  ],
+  ['geluBackward', (g, x) => geluBackward(g, x, { approximate: 'tanh' }), geluTanhGrad],
+  ['siluBackward', siluBackward, (g, x) => g * sigmoidOf(x) * (1 + x * (1 - sigmoidOf(x)))],
+  ['eluBackward', (g, x) => eluBackward(g, x, 1.5), (g, x) => (x > 0 ? g : g * 1.5 * Math.exp(x))],
+  [
+    'softplusBackward',
+    (g, x) => softplusBackward(g, x, 2, 5),
+    (g, x, d) => (round(d, x * 2) > 5 ? g : (g * Math.exp(round(d, x * 2))) / (Math.exp(round(d, x * 2)) + 1)),
+  ],
+  [
+    'mishBackward',
+    mishBackward,
+    (g, x) => {
+      const t = Math.tanh(Math.log1p(Math.exp(x)));
+      return g * (t + x * sigmoidOf(x) * (1 - t * t));
+    },
+  ],
 ];
 
 /** Reductions over axes: the shapes and axis sets each case takes. */
@@ -388,7 +443,7 @@ export function conformanceSuite(backend: Backend, { describe, it, beforeAll, af
           for (const n of [0, 1, 33, 2500]) {
             const g = values(dtype, n, next);
             const y = name === 'sigmoidBackward' ? typed(dtype, Array.from(values(dtype, n, next, false), (v) => 1 / (1 + Math.exp(-v)))) : values(dtype, n, next).reverse();
-            const expected = Array.from(g, (v, i) => round(dtype, f(v, y[i])));
+            const expected = Array.from(g, (v, i) => round(dtype, f(v, y[i], dtype)));
             expectExact(op(on(g, [n]), on(y, [n], true)), expected, `${name} ${dtype} n=${n}`);
           }
         }

@@ -5,7 +5,9 @@
  * the arithmetic in double and one rounding into out's dtype.
  */
 import type { TypedArray } from '../../dtype';
-import type { BinaryArgs, KernelArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
+import type { BinaryArgs, InputGradArgs, KernelArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
+import { fma } from '../../fma';
+import { erf as erfScalar } from './erf';
 import { broadcastStrides, host, hostFloat } from './host';
 
 type BinaryName =
@@ -278,6 +280,150 @@ function leakyReluBackward({
   for (let i = 0; i < g.length; i++) o[i] = x[i] > 0 ? g[i] : g[i] * negativeSlope;
 }
 
+// The smooth activations. Each element is computed in double with torch's
+// formula (aten/src/ATen/native/cpu/Activation.cpp, in its order of
+// operations) and rounded once into out; torch's float32 kernels round each
+// step, which stays within float32's tolerance of this.
+
+/** √2·(2/√π)·0.5 = √(2/π), torch's kBeta for the tanh form (M_SQRT2 * M_2_SQRTPI * 0.5). */
+const GELU_TANH_BETA = Math.SQRT2 * 1.1283791670955126 * 0.5;
+const GELU_TANH_KAPPA = 0.044715;
+/** (2/√π)·(1/√2)·0.5 = 1/√(2π), the normal density's constant (M_2_SQRTPI * M_SQRT1_2 * 0.5). */
+const GELU_PDF_BETA = 1.1283791670955126 * Math.SQRT1_2 * 0.5;
+
+function erf({ x, out }: UnaryArgs): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  for (let i = 0; i < a.length; i++) o[i] = erfScalar(a[i]);
+}
+
+function gelu({ x, approximate, out }: KernelArgs<'gelu'>): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  if (approximate === 'tanh') {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      const inner = GELU_TANH_BETA * (v + GELU_TANH_KAPPA * (v * v * v));
+      o[i] = 0.5 * v * (1 + Math.tanh(inner));
+    }
+  } else {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      o[i] = v * 0.5 * (1 + erfScalar(v * Math.SQRT1_2));
+    }
+  }
+}
+
+function geluBackward({ grad, input, approximate, out }: KernelArgs<'geluBackward'>): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(input);
+  const o = hostFloat(out);
+  if (approximate === 'tanh') {
+    for (let i = 0; i < g.length; i++) {
+      const v = a[i];
+      const square = v * v;
+      const t = Math.tanh(GELU_TANH_BETA * (v + GELU_TANH_KAPPA * (square * v)));
+      const left = 0.5 * v;
+      const leftDerivative = 0.5 * (1 + t);
+      // torch's build contracts 1 − t² and 1 + 3κx² into fused multiply-adds; near
+      // saturation (x ≈ −5) 1 − t² cancels, and only the fused form gives its digits.
+      const innerDerivative = GELU_TANH_BETA * fma(3 * GELU_TANH_KAPPA, square, 1);
+      const rightDerivative = left * fma(-t, t, 1) * innerDerivative;
+      o[i] = g[i] * (leftDerivative + rightDerivative);
+    }
+  } else {
+    for (let i = 0; i < g.length; i++) {
+      const v = a[i];
+      const cdf = 0.5 * (1 + erfScalar(v * Math.SQRT1_2));
+      const pdf = GELU_PDF_BETA * Math.exp(v * v * -0.5);
+      o[i] = g[i] * (cdf + v * pdf);
+    }
+  }
+}
+
+function silu({ x, out }: UnaryArgs): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  for (let i = 0; i < a.length; i++) o[i] = a[i] / (1 + Math.exp(-a[i]));
+}
+
+function siluBackward({ grad, input, out }: InputGradArgs): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(input);
+  const o = hostFloat(out);
+  for (let i = 0; i < g.length; i++) {
+    const v = a[i];
+    const s = 1 / (1 + Math.exp(-v));
+    o[i] = g[i] * s * (1 + v * (1 - s));
+  }
+}
+
+function elu({ x, alpha, out }: KernelArgs<'elu'>): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    o[i] = v <= 0 ? (Math.exp(v) - 1) * alpha : v;
+  }
+}
+
+function eluBackward({ grad, input, alpha, out }: KernelArgs<'eluBackward'>): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(input);
+  const o = hostFloat(out);
+  for (let i = 0; i < g.length; i++) {
+    const v = a[i];
+    // NaN takes the exponential branch, so a NaN input gives a NaN gradient, as torch's vectorised kernel.
+    o[i] = v > 0 ? g[i] : g[i] * alpha * Math.exp(v);
+  }
+}
+
+function softplus({ x, beta, threshold, out }: KernelArgs<'softplus'>): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  // beta·x is rounded to the array's precision before the threshold test, as torch computes it.
+  const f32 = o instanceof Float32Array;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    const scaled = f32 ? Math.fround(v * beta) : v * beta;
+    o[i] = scaled > threshold ? v : Math.log1p(Math.exp(scaled)) / beta;
+  }
+}
+
+function softplusBackward({ grad, input, beta, threshold, out }: KernelArgs<'softplusBackward'>): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(input);
+  const o = hostFloat(out);
+  const f32 = o instanceof Float32Array;
+  for (let i = 0; i < g.length; i++) {
+    const scaled = f32 ? Math.fround(a[i] * beta) : a[i] * beta;
+    if (scaled > threshold) {
+      o[i] = g[i];
+    } else {
+      const z = Math.exp(scaled);
+      o[i] = (g[i] * z) / (z + 1);
+    }
+  }
+}
+
+function mish({ x, out }: UnaryArgs): void {
+  const a = hostFloat(x);
+  const o = hostFloat(out);
+  for (let i = 0; i < a.length; i++) o[i] = a[i] * Math.tanh(Math.log1p(Math.exp(a[i])));
+}
+
+function mishBackward({ grad, input, out }: InputGradArgs): void {
+  const g = hostFloat(grad);
+  const a = hostFloat(input);
+  const o = hostFloat(out);
+  for (let i = 0; i < g.length; i++) {
+    const v = a[i];
+    const s = 1 / (1 + Math.exp(-v));
+    const t = Math.tanh(Math.log1p(Math.exp(v)));
+    o[i] = g[i] * (t + v * s * (1 - t * t));
+  }
+}
+
 function fill({ out, value }: KernelArgs<'fill'>): void {
   host(out).fill(value);
 }
@@ -322,6 +468,17 @@ export const elementwiseKernels = {
   tanhBackward,
   sigmoidBackward,
   leakyReluBackward,
+  erf,
+  gelu,
+  geluBackward,
+  silu,
+  siluBackward,
+  elu,
+  eluBackward,
+  softplus,
+  softplusBackward,
+  mish,
+  mishBackward,
   fill,
   copy,
   cast,
