@@ -69,6 +69,9 @@ export function evaluate(model: EvaluableModel, dataset: Dataset<Int32Array>, op
   if (lossFn === null || typeof lossFn !== 'object' || typeof lossFn.forward !== 'function') {
     throw new ValueError(`${op}: lossFn must be a loss with forward(prediction, target), e.g. new CrossEntropyLoss({ reduction: 'sum' }), got ${describe(lossFn)}`);
   }
+  if ((lossFn as { reduction?: unknown }).reduction === 'none') {
+    throw new ValueError(`${op}: lossFn has reduction 'none', which returns every term; evaluate needs one number per batch: use 'mean' or 'sum'`);
+  }
   checkNumber(op, 'batchSize', batchSize, { integer: true, min: 1 });
   if (dataset.length === 0) throw new ValueError(`${op}: the dataset is empty; there is nothing to evaluate`);
   const summed = lossFn.reduction === 'sum';

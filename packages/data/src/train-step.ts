@@ -116,6 +116,11 @@ export function trainStep<T>(
     );
   }
   const loss = lossFn.forward(output, y);
+  if (typeof loss !== 'number') {
+    throw new ValueError(
+      `${where}: the loss returned ${describe(loss)}, expected one number; a loss with reduction 'none' returns every term: use 'mean' or 'sum' here`,
+    );
+  }
   if (!Number.isFinite(loss)) throw new DivergedError(`${where}: the loss is ${loss}; try a smaller ${lrName}`, epoch, step);
   const outputGrad = lossFn.backward();
   model.backward(outputGrad, { inputGrad: false });

@@ -100,6 +100,9 @@ describe('evaluate', () => {
       'evaluate: the dataset is empty; there is nothing to evaluate',
     );
     expect(() => evaluate(model, new TensorDataset(logits, sum(logits, 1)) as never, { lossFn })).toThrow(ValueError);
+    expect(() => evaluate(model, data, { lossFn: Object.assign(new CrossEntropy('sum'), { reduction: 'none' }) })).toThrow(
+      "evaluate: lossFn has reduction 'none', which returns every term; evaluate needs one number per batch: use 'mean' or 'sum'",
+    );
     const flat = { ...model, forward: (x: NDArray) => sum(x, 1), train: () => {}, training: true };
     expect(() => evaluate(flat, data, { lossFn })).toThrow("evaluate: the model's output has shape [5]; expected [5, classes] for a batch of 5");
   });

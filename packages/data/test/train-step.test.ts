@@ -121,6 +121,15 @@ describe('trainStep', () => {
     expect(model.backwardCalls).toHaveLength(0);
   });
 
+  it("refuses a loss with reduction 'none' (it returns every term, not one number), before any backward", () => {
+    const { x, y, model, optimizer } = problem();
+    const lossFn = { forward: () => zeros([16, 1]), backward: () => zeros([16, 1]) } as unknown as LossFunction<NDArray>;
+    expect(() => trainStep(model, lossFn, optimizer, x, y, { epoch: 1, step: 2 })).toThrow(
+      /the loss returned .* expected one number; a loss with reduction 'none' returns every term: use 'mean' or 'sum' here/,
+    );
+    expect(model.backwardCalls).toHaveLength(0);
+  });
+
   it("turns the optimizer's refusal of a non-finite gradient into a DivergedError with its message; other errors pass through", () => {
     const { x, y, model, optimizer } = problem();
     const poisoned = { forward: (p: NDArray, t: NDArray) => new Mse().forward(p, t), backward: () => mul(zeros([16, 1]), Number.NaN) };

@@ -1,10 +1,11 @@
-import { type NDArray, add, exp, log, mul, neg, relu, sigmoid, sub } from '@backprop/ndarray';
+import { NDArray, add, exp, log, mul, neg, relu, sigmoid, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
+import type { Reduction, ScalarReduction } from './reduction';
 import { checkBroadcastWeight, checkWeightOption } from './validate';
 
 /** Options of {@link BCEWithLogitsLoss}. */
-export interface BCEWithLogitsLossOptions extends LossOptions {
+export interface BCEWithLogitsLossOptions<R extends Reduction = ScalarReduction> extends LossOptions<R> {
   /** Per-element rescaling weight, broadcast to the prediction's shape. */
   weight?: NDArray;
   /**
@@ -19,7 +20,8 @@ export interface BCEWithLogitsLossOptions extends LossOptions {
  * PyTorch uses: with m = max(−x, 0),
  * ℓ = w·((1 − y)·x + l·(m + log(e^(−m) + e^(−x−m)))), l = 1 + (posWeight − 1)·y,
  * finite for logits of any size. The gradient is w·(l·σ(x) − posWeight·y),
- * which is w·(σ(x) − y) without posWeight. Targets are usually in [0, 1]; like
+ * which is w·(σ(x) − y) without posWeight. Reduced by mean (default), sum or
+ * not ('none'). Targets are usually in [0, 1]; like
  * torch, any finite target is accepted and the same formula applied.
  * PyTorch: `torch.nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)`.
  *
@@ -30,13 +32,13 @@ export interface BCEWithLogitsLossOptions extends LossOptions {
  * const grad = loss.backward();
  * ```
  */
-export class BCEWithLogitsLoss extends ElementwiseLoss {
+export class BCEWithLogitsLoss<R extends Reduction = 'mean'> extends ElementwiseLoss<R> {
   /** The rescaling weight, if any. */
   readonly weight: NDArray | undefined;
   /** The positive-term weight, if any. */
   readonly posWeight: NDArray | undefined;
 
-  constructor(options: BCEWithLogitsLossOptions = {}) {
+  constructor(options: BCEWithLogitsLossOptions<R> = {}) {
     super('BCEWithLogitsLoss', options, ['reduction', 'weight', 'posWeight']);
     this.weight = checkWeightOption('BCEWithLogitsLoss', 'weight', options?.weight);
     this.posWeight = checkWeightOption('BCEWithLogitsLoss', 'posWeight', options?.posWeight);
@@ -73,7 +75,7 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
     return this.weight === undefined ? l : mul(l, this.weight, l);
   }
 
-  protected override gradient(x: NDArray, y: NDArray, outputGrad: number): NDArray {
+  protected override gradient(x: NDArray, y: NDArray, outputGrad: number | NDArray): NDArray {
     const g = this.tmp('g', x);
     // σ(x) = 1/(1 + e^(−x)) as PyTorch computes it; e^(−x) = ∞ gives exactly 0.
     const s = sigmoid(x, this.tmp('sigmoid', x));
@@ -84,6 +86,11 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
       // ((t + 1) − y)·σ(x) − t with t = posWeight·y
       const t = mul(pw, y, this.tmp('t', x));
       sub(mul(sub(add(t, this.c(1, x.dtype), g), y, g), s, g), t, g);
+    }
+    if (outputGrad instanceof NDArray) {
+      // 'none', in PyTorch's order: the gradient above · outputGrad, then · weight.
+      const result = mul(g, outputGrad);
+      return this.weight === undefined ? result : mul(result, this.weight, result);
     }
     if (this.weight !== undefined) mul(g, this.weight, g);
     return this.averaged(g, outputGrad);

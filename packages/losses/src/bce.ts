@@ -1,10 +1,11 @@
-import { type NDArray, checkRange, div, log, maximum, mul, sub } from '@backprop/ndarray';
+import { NDArray, checkRange, div, log, maximum, mul, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
+import type { Reduction, ScalarReduction } from './reduction';
 import { checkBroadcastWeight, checkWeightOption } from './validate';
 
 /** Options of {@link BCELoss}. */
-export interface BCELossOptions extends LossOptions {
+export interface BCELossOptions<R extends Reduction = ScalarReduction> extends LossOptions<R> {
   /** Per-element rescaling weight, broadcast to the prediction's shape (e.g. [C] or [B, 1]). */
   weight?: NDArray;
 }
@@ -19,7 +20,8 @@ const EPS = Math.fround(1e-12);
  * Binary cross-entropy on probabilities p ∈ [0, 1] (apply a sigmoid first, or
  * use {@link BCEWithLogitsLoss}, which is more stable):
  * ℓ = −w·(y·log p + (1 − y)·log(1 − p)), each log clamped at ≥ −100 so p = 0
- * or 1 gives a finite loss. The gradient is w·(p − y)/max(p(1 − p), 1e-12).
+ * or 1 gives a finite loss, reduced by mean (default), sum or not ('none').
+ * The gradient is w·(p − y)/max(p(1 − p), 1e-12).
  * Targets are usually in [0, 1] (soft labels are fine); like torch, any finite
  * target is accepted and the same formula applied.
  * PyTorch: `torch.nn.BCELoss(weight=None, reduction='mean')`.
@@ -31,11 +33,11 @@ const EPS = Math.fround(1e-12);
  * const grad = bce.backward();
  * ```
  */
-export class BCELoss extends ElementwiseLoss {
+export class BCELoss<R extends Reduction = 'mean'> extends ElementwiseLoss<R> {
   /** The rescaling weight, if any. */
   readonly weight: NDArray | undefined;
 
-  constructor(options: BCELossOptions = {}) {
+  constructor(options: BCELossOptions<R> = {}) {
     super('BCELoss', options, ['reduction', 'weight']);
     this.weight = checkWeightOption('BCELoss', 'weight', options?.weight);
   }
@@ -60,12 +62,17 @@ export class BCELoss extends ElementwiseLoss {
     return this.weight === undefined ? l : mul(l, this.weight, l);
   }
 
-  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number | NDArray): NDArray {
     const dtype = p.dtype;
     const denominator = this.tmp('denominator', p);
     const g = this.tmp('g', p);
     // (p − y) / max((1 − p)·p, EPS)
     maximum(mul(sub(this.c(1, dtype), p, denominator), p, denominator), this.c(EPS, dtype), denominator);
+    if (outputGrad instanceof NDArray) {
+      // 'none', in PyTorch's order: outputGrad·(p − y) / denominator, then · weight.
+      const result = div(mul(outputGrad, sub(p, y, g), g), denominator);
+      return this.weight === undefined ? result : mul(result, this.weight, result);
+    }
     div(sub(p, y, g), denominator, g);
     if (this.weight !== undefined) mul(g, this.weight, g);
     return this.averaged(g, outputGrad);

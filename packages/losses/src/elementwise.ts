@@ -1,5 +1,6 @@
-import { type DType, type NDArray, div, mul } from '@backprop/ndarray';
+import { type DType, NDArray, div, mul } from '@backprop/ndarray';
 import { Loss, type LossOptions } from './loss';
+import type { BackwardArgs, LossValue, Reduction } from './reduction';
 import { Scratch } from './scratch';
 import { checkElementwiseTarget, checkInput, checkNotEmpty } from './validate';
 
@@ -9,41 +10,53 @@ import { checkElementwiseTarget, checkInput, checkNotEmpty } from './validate';
  * validation, the reduction, the saved inputs, and scratch arrays. A subclass
  * writes its per-element loss and its gradient as compositions of ndarray
  * ops; in float32 each op rounds, as each step of PyTorch's float32 kernels does.
+ * Under `'none'` the loss is the per-element terms, of the prediction's shape,
+ * and `backward(outputGrad)` multiplies each term's gradient by its factor.
  */
-export abstract class ElementwiseLoss extends Loss {
+export abstract class ElementwiseLoss<R extends Reduction = Reduction> extends Loss<R> {
   /** Intermediate results and constants, kept between calls. */
   protected readonly scratch = new Scratch();
   private savedPrediction: NDArray | undefined;
   private savedTarget: NDArray | undefined;
 
-  protected constructor(op: string, options: LossOptions | undefined, knownOptions: readonly string[]) {
+  protected constructor(op: string, options: LossOptions<R> | undefined, knownOptions: readonly string[]) {
     super(op, options, knownOptions);
   }
 
   /**
    * The loss of `prediction` against `target` (same shape and dtype, finite),
-   * reduced by `reduction`.
+   * reduced by `reduction` (under `'none'`, a new array of the terms).
    */
-  override forward(prediction: NDArray, target: NDArray): number {
+  override forward(prediction: NDArray, target: NDArray): LossValue<R> {
     this.savedPrediction = undefined;
     this.savedTarget = undefined;
     checkInput(this.op, 'prediction', prediction);
     checkElementwiseTarget(this.op, prediction, target);
     checkNotEmpty(this.op, prediction, this.reduction);
     this.checkValues(prediction, target);
-    const [total] = this.scratch.sumsToHost([this.elementLosses(prediction, target)]);
+    const terms = this.elementLosses(prediction, target);
+    if (this.reduction === 'none') {
+      this.savedPrediction = prediction;
+      this.savedTarget = target;
+      return terms.clone() as LossValue<R>; // the terms live in scratch; hand back a copy
+    }
+    const [total] = this.scratch.sumsToHost([terms]);
     this.savedPrediction = prediction;
     this.savedTarget = target;
     const value = this.reduction === 'mean' ? total / prediction.size : total;
-    return prediction.dtype === 'float32' ? Math.fround(value) : value;
+    return (prediction.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
   }
 
-  /** dLoss/dPrediction for the last `forward`, scaled by `outputGrad`. */
-  override backward(outputGrad = 1): NDArray {
+  /**
+   * dLoss/dPrediction for the last `forward`: scaled by the number
+   * `outputGrad` (default 1) under `'mean'` and `'sum'`, multiplied element by
+   * element by the array `outputGrad` (the prediction's shape) under `'none'`.
+   */
+  override backward(...args: BackwardArgs<R>): NDArray {
     const prediction = this.savedPrediction;
     const target = this.savedTarget;
     if (prediction === undefined || target === undefined) return this.notReady();
-    this.gradScale(outputGrad, 1); // validates outputGrad
+    const outputGrad = this.checkOutputGrad(args[0], prediction.shape, prediction.dtype);
     return this.gradient(prediction, target, outputGrad);
   }
 
@@ -54,23 +67,33 @@ export abstract class ElementwiseLoss extends Loss {
   protected abstract elementLosses(prediction: NDArray, target: NDArray): NDArray;
 
   /**
-   * dLoss/dpᵢ for the given `outputGrad` as a new array: intermediates in
-   * scratch, and last {@link scaled} or {@link averaged}, which allocate what
-   * is returned.
+   * dLoss/dpᵢ for the given `outputGrad` (a number, or under `'none'` an array
+   * of the prediction's shape) as a new array: intermediates in scratch, and
+   * last {@link scaled} or {@link averaged}, which allocate what is returned.
    */
-  protected abstract gradient(prediction: NDArray, target: NDArray, outputGrad: number): NDArray;
+  protected abstract gradient(prediction: NDArray, target: NDArray, outputGrad: number | NDArray): NDArray;
 
   /**
    * g · factor · outputGrad / N ('mean'; without / N for 'sum') as a new
    * array, the factor rounded to the dtype first: PyTorch's `norm` in its MSE,
-   * SmoothL1 and Huber backward passes (and the mean's 1/N in L1's).
+   * SmoothL1 and Huber backward passes (and the mean's 1/N in L1's). Under
+   * 'none', (g · factor) · outputGrad element by element, PyTorch's
+   * `norm * x * grad` with norm = factor.
    */
-  protected scaled(g: NDArray, outputGrad: number, factor = 1): NDArray {
+  protected scaled(g: NDArray, outputGrad: number | NDArray, factor = 1): NDArray {
+    if (outputGrad instanceof NDArray) {
+      return mul(factor === 1 ? g : mul(g, this.c(factor, g.dtype), g), outputGrad);
+    }
     const norm = this.reduction === 'mean' ? factor / g.size : factor;
     return mul(g, this.scratch.scalar('scale', norm * outputGrad, g.dtype));
   }
 
-  /** g · outputGrad, then / N for 'mean', as a new array: PyTorch's `grad_input / numel` in its BCE backward passes. */
+  /**
+   * g · outputGrad, then / N for 'mean', as a new array: PyTorch's
+   * `grad_input / numel` in its BCE backward passes. 'none' is not here: the
+   * BCE losses multiply by an array `outputGrad` before their weight, in
+   * PyTorch's order.
+   */
   protected averaged(g: NDArray, outputGrad: number): NDArray {
     const scale = this.scratch.scalar('scale', outputGrad, g.dtype);
     if (this.reduction === 'sum') return mul(g, scale);

@@ -1,5 +1,5 @@
 export { Loss, type LossOptions, type LossTarget } from './loss';
-export { type Reduction, REDUCTIONS } from './reduction';
+export { type Reduction, type ScalarReduction, type LossValue, type BackwardArgs, REDUCTIONS } from './reduction';
 export { MSELoss, type MSELossOptions } from './mse';
 export { L1Loss, type L1LossOptions } from './l1';
 export { SmoothL1Loss, type SmoothL1LossOptions } from './smooth-l1';

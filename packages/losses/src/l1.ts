@@ -1,13 +1,15 @@
 import { type NDArray, abs, sign, sub } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
+import type { Reduction, ScalarReduction } from './reduction';
 
 /** Options of {@link L1Loss}. */
-export type L1LossOptions = LossOptions;
+export type L1LossOptions<R extends Reduction = ScalarReduction> = LossOptions<R>;
 
 /**
- * Mean absolute error: ℓ = |p − y|, reduced by mean (default) or sum; the
- * gradient is sign(p − y)/N with sign(0) = 0, as PyTorch's `abs` backward.
+ * Mean absolute error: ℓ = |p − y|, reduced by mean (default), sum or not
+ * ('none'); the gradient is sign(p − y)/N with sign(0) = 0, as PyTorch's
+ * `abs` backward.
  * PyTorch: `torch.nn.L1Loss(reduction='mean')`.
  *
  * @example
@@ -17,8 +19,8 @@ export type L1LossOptions = LossOptions;
  * l1.backward();                                     // [1, -1, 0]
  * ```
  */
-export class L1Loss extends ElementwiseLoss {
-  constructor(options: L1LossOptions = {}) {
+export class L1Loss<R extends Reduction = 'mean'> extends ElementwiseLoss<R> {
+  constructor(options: L1LossOptions<R> = {}) {
     super('L1Loss', options, ['reduction']);
   }
 
@@ -27,7 +29,7 @@ export class L1Loss extends ElementwiseLoss {
     return abs(d, d);
   }
 
-  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number | NDArray): NDArray {
     const d = sub(p, y, this.tmp('d', p));
     return this.scaled(sign(d, d), outputGrad);
   }

@@ -1,56 +1,84 @@
-import { type NDArray, checkNumber, checkOptions } from '@backprop/ndarray';
+import {
+  type DType,
+  DTypeError,
+  NDArray,
+  ShapeError,
+  ValueError,
+  checkFinite,
+  checkNumber,
+  checkOptions,
+  describe,
+  formatShape,
+  shapesEqual,
+} from '@backprop/ndarray';
 import type { ClassIndices } from './class-targets';
-import { type Reduction, checkReduction } from './reduction';
+import { type BackwardArgs, type LossValue, type Reduction, type ScalarReduction, checkReduction } from './reduction';
 
-/** Options every loss takes. */
-export interface LossOptions {
-  /** `'mean'` (default) or `'sum'`, as PyTorch's `reduction`. */
-  reduction?: Reduction;
+/** Options every loss takes; `R` is the reduction's literal type, which sets what `forward` returns (plain `LossOptions`: `'mean'` or `'sum'`). */
+export interface LossOptions<R extends Reduction = ScalarReduction> {
+  /** `'mean'` (default), `'sum'` or `'none'`, as PyTorch's `reduction`. */
+  reduction?: R;
 }
 
 /** What a loss compares the prediction with: an array, or class indices for the classification losses. */
 export type LossTarget = NDArray | ClassIndices | number;
 
 /**
- * The base of every loss: `forward(prediction, target)` returns the loss as a
- * JavaScript number and remembers what `backward()` needs; `backward()` returns
- * dLoss/dPrediction with the prediction's shape and dtype. This is
+ * The base of every loss: `forward(prediction, target)` returns the loss and
+ * remembers what `backward()` needs; `backward()` returns dLoss/dPrediction
+ * with the prediction's shape and dtype. This is
  * `loss = criterion(output, target); loss.backward()` from PyTorch with the
  * backward pass made explicit.
+ *
+ * The type parameter is the reduction. Under `'mean'` and `'sum'` (a plain
+ * `Loss`) `forward` returns a JavaScript number and `backward(outputGrad = 1)`
+ * takes a number; under `'none'` (`Loss<'none'>`) `forward` returns the
+ * unreduced terms as an NDArray and `backward(outputGrad)` takes an NDArray of
+ * that shape, dLoss/dℓ for each term. Each loss class infers it from its
+ * options: `new MSELoss({ reduction: 'none' })` is an `MSELoss<'none'>`.
  *
  * @example
  * ```ts
  * const lossFn = new MSELoss();
- * const loss = lossFn.forward(model.forward(x), y);
+ * const loss = lossFn.forward(model.forward(x), y);        // a number
  * model.backward(lossFn.backward());
+ *
+ * const perElement = new MSELoss({ reduction: 'none' });
+ * const terms = perElement.forward(model.forward(x), y);   // an NDArray, x's shape
+ * model.backward(perElement.backward(sampleWeights));      // dLoss/dterms, terms' shape
  * ```
  */
-export abstract class Loss {
-  /** `'mean'` or `'sum'`: how the per-element terms are combined. */
-  readonly reduction: Reduction;
+export abstract class Loss<R extends Reduction = ScalarReduction> {
+  /** `'mean'`, `'sum'` or `'none'`: how the per-element terms are combined. */
+  readonly reduction: R;
   /** The class name used in error messages (kept explicit so minified builds still read well). */
   protected readonly op: string;
 
-  protected constructor(op: string, options: LossOptions | undefined, knownOptions: readonly string[]) {
+  protected constructor(op: string, options: LossOptions<R> | undefined, knownOptions: readonly string[]) {
     checkOptions(op, options, knownOptions);
     this.op = op;
-    this.reduction = checkReduction(op, options?.reduction ?? 'mean');
+    // Only a missing reduction defaults; null is an error, as for every other option.
+    const reduction = options?.reduction;
+    this.reduction = checkReduction(op, reduction === undefined ? 'mean' : reduction) as R;
   }
 
   /**
-   * The loss of `prediction` against `target`, reduced to one number (a float32
-   * value when the prediction is float32). Validates both inputs and keeps what
-   * `backward()` needs; the arrays are read again by `backward()`, so do not
-   * change them in between.
+   * The loss of `prediction` against `target`: under `'mean'` and `'sum'` one
+   * number (a float32 value when the prediction is float32), under `'none'` a
+   * new array of the unreduced terms, in the prediction's dtype. Validates both
+   * inputs and keeps what `backward()` needs; the arrays are read again by
+   * `backward()`, so do not change them in between.
    */
-  abstract forward(prediction: NDArray, target: LossTarget): number;
+  abstract forward(prediction: NDArray, target: LossTarget): LossValue<R>;
 
   /**
    * dLoss/dPrediction for the last `forward` call, as a new array of the
-   * prediction's shape and dtype. `outputGrad` scales it (the gradient flowing
-   * into the loss, 1 by default, as `loss.backward(gradient)` in PyTorch).
+   * prediction's shape and dtype. `outputGrad` is the gradient flowing into the
+   * loss (as `loss.backward(gradient)` in PyTorch): under `'mean'` and `'sum'`
+   * a number that scales the result (1 by default); under `'none'` an array of
+   * the shape `forward` returned, one factor per term.
    */
-  abstract backward(outputGrad?: number): NDArray;
+  abstract backward(...outputGrad: BackwardArgs<R>): NDArray;
 
   /** Throws the error for `backward()` before any successful `forward()`. */
   protected notReady(): never {
@@ -59,9 +87,46 @@ export abstract class Loss {
     );
   }
 
-  /** Validates `outputGrad` and returns the factor that multiplies every gradient term. */
+  /** Validates `outputGrad` and returns the factor that multiplies every gradient term ('mean' and 'sum'). */
   protected gradScale(outputGrad: number, count: number): number {
     checkNumber(`${this.op}.backward`, 'outputGrad', outputGrad);
     return this.reduction === 'mean' ? outputGrad / count : outputGrad;
+  }
+
+  /**
+   * Validates `outputGrad` against the reduction: a finite number for `'mean'`
+   * and `'sum'` (1 when omitted); for `'none'` an NDArray of exactly `shape`
+   * (the shape `forward` returned) and `dtype`, all finite.
+   */
+  protected checkOutputGrad(outputGrad: unknown, shape: readonly number[], dtype: DType): number | NDArray {
+    const op = `${this.op}.backward`;
+    if (this.reduction !== 'none') {
+      if (outputGrad instanceof NDArray) {
+        throw new ValueError(
+          `${op}: outputGrad must be a number under reduction '${this.reduction}', whose loss is one number; ` +
+            `got ${describe(outputGrad)} (an array outputGrad, one factor per term, is for reduction 'none')`,
+        );
+      }
+      return checkNumber(op, 'outputGrad', outputGrad === undefined ? 1 : outputGrad);
+    }
+    if (!(outputGrad instanceof NDArray)) {
+      throw new ValueError(
+        `${op}: reduction 'none' needs outputGrad, an NDArray of shape ${formatShape(shape)} (the shape forward() ` +
+          `returned: dLoss/dℓ for each term; ones for the gradient of their sum), got ${describe(outputGrad)}`,
+      );
+    }
+    if (!shapesEqual(outputGrad.shape, shape)) {
+      throw new ShapeError(
+        `${op}: outputGrad has shape ${formatShape(outputGrad.shape)}, expected ${formatShape(shape)} ` +
+          `(the shape forward() returned under reduction 'none')`,
+      );
+    }
+    if (outputGrad.dtype !== dtype) {
+      throw new DTypeError(
+        `${op}: outputGrad is ${outputGrad.dtype} but the prediction is ${dtype}; expected ${dtype} (convert it with astype('${dtype}'))`,
+      );
+    }
+    checkFinite(op, 'outputGrad', outputGrad);
+    return outputGrad;
   }
 }

@@ -1,21 +1,38 @@
-import { ValueError, checkChoice } from '@backprop/ndarray';
+import { type NDArray, checkChoice } from '@backprop/ndarray';
 
 /**
- * How a loss folds its per-element terms into one number: `'mean'` (the
- * default, as in PyTorch) or `'sum'`. PyTorch's `'none'` is not offered because
- * `forward` returns a single number; sum per-sample losses yourself if needed.
+ * How a loss folds its per-element terms: `'mean'` (the default, as in
+ * PyTorch) or `'sum'` into one number, or `'none'` to keep them, as an array
+ * of the loss's shape (the prediction's for the elementwise losses, the
+ * target's for the classification losses).
  */
-export type Reduction = 'mean' | 'sum';
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** The reductions to one number: what `Loss` means without a type argument. */
+export type ScalarReduction = 'mean' | 'sum';
 
 /** The reductions every loss accepts. */
-export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum'];
+export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
-/** Validates a `reduction` option, explaining why PyTorch's `'none'` is refused. */
+/**
+ * What `forward` returns under reduction `R`: a number for `'mean'` and
+ * `'sum'`, an NDArray for `'none'` (either, when `R` is not known).
+ */
+export type LossValue<R extends Reduction> = R extends 'none' ? NDArray : number;
+
+/**
+ * The arguments of `backward` under reduction `R`: an optional number (1 by
+ * default) for `'mean'` and `'sum'`; for `'none'` a required NDArray of the
+ * loss's shape, dLoss/dℓᵢ for every term (PyTorch's `loss.backward(gradient)`
+ * on a non-scalar loss).
+ */
+export type BackwardArgs<R extends Reduction> = [R] extends ['none']
+  ? [outputGrad: NDArray]
+  : [R] extends [ScalarReduction]
+    ? [outputGrad?: number]
+    : [outputGrad?: number | NDArray];
+
+/** Validates a `reduction` option. */
 export function checkReduction(op: string, value: unknown): Reduction {
-  if (value === 'none') {
-    throw new ValueError(
-      `${op}: reduction 'none' is not supported because forward() returns one number; expected 'mean' or 'sum'`,
-    );
-  }
   return checkChoice(op, 'reduction', value, REDUCTIONS);
 }

@@ -12,11 +12,17 @@ import { L1Loss } from './l1';
 import type { Loss } from './loss';
 import { MSELoss } from './mse';
 import { NLLLoss } from './nll';
+import type { Reduction, ScalarReduction } from './reduction';
 import { SmoothL1Loss } from './smooth-l1';
 
-/** Any loss class, as code that picks one by name calls it (each constructor checks its options at run time). */
+/**
+ * Any loss class, as code that picks one by name calls it (each constructor
+ * checks its options at run time). `R` is the reduction the caller passes in
+ * the options: `LossClass` builds a `Loss` whose `forward` returns a number,
+ * `LossClass<'none'>` one that returns the unreduced terms.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: options are any class's; each constructor checks its own at run time
-export type LossClass = new (options?: any) => Loss;
+export type LossClass<R extends Reduction = ScalarReduction> = new (options?: any) => Loss<R>;
 
 /**
  * Every loss by its `torch.nn` name.

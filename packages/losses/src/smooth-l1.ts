@@ -1,16 +1,17 @@
 import { type NDArray, abs, checkNumber, div, greaterEqual, less, lessEqual, mul, sub, where } from '@backprop/ndarray';
 import { ElementwiseLoss } from './elementwise';
 import type { LossOptions } from './loss';
+import type { Reduction, ScalarReduction } from './reduction';
 
 /** Options of {@link SmoothL1Loss}. */
-export interface SmoothL1LossOptions extends LossOptions {
+export interface SmoothL1LossOptions<R extends Reduction = ScalarReduction> extends LossOptions<R> {
   /** Where the loss turns from quadratic to linear; default 1, must be ≥ 0 (0 gives L1). */
   beta?: number;
 }
 
 /**
  * Smooth L1: with d = p − y, ℓ = 0.5d²/β where |d| < β, else |d| − 0.5β;
- * reduced by mean (default) or sum. The gradient is d/β inside, ±1 outside.
+ * reduced by mean (default), sum or not ('none'). The gradient is d/β inside, ±1 outside.
  * β = 0 is the L1 loss, except that the gradient at d = 0 exactly is −1
  * (PyTorch's kernel tests d ≤ −β first), which we reproduce.
  * PyTorch: `torch.nn.SmoothL1Loss(reduction='mean', beta=1.0)`.
@@ -22,11 +23,11 @@ export interface SmoothL1LossOptions extends LossOptions {
  * const grad = loss.backward();
  * ```
  */
-export class SmoothL1Loss extends ElementwiseLoss {
+export class SmoothL1Loss<R extends Reduction = 'mean'> extends ElementwiseLoss<R> {
   /** The quadratic-to-linear threshold β. */
   readonly beta: number;
 
-  constructor(options: SmoothL1LossOptions = {}) {
+  constructor(options: SmoothL1LossOptions<R> = {}) {
     super('SmoothL1Loss', options, ['reduction', 'beta']);
     this.beta = checkNumber('SmoothL1Loss', 'beta', options?.beta ?? 1, { min: 0 });
   }
@@ -45,7 +46,7 @@ export class SmoothL1Loss extends ElementwiseLoss {
     return where(less(z, beta, this.tmp('inside', p)), quadratic, linear, quadratic);
   }
 
-  protected override gradient(p: NDArray, y: NDArray, outputGrad: number): NDArray {
+  protected override gradient(p: NDArray, y: NDArray, outputGrad: number | NDArray): NDArray {
     const dtype = p.dtype;
     const d = sub(p, y, this.tmp('d', p));
     const slope = this.tmp('slope', p);

@@ -38,8 +38,9 @@ describe('constructor options', () => {
     expect(() => make({ reductoin: 'sum' })).toThrow(new RegExp(`^${name}: unknown option 'reductoin'; expected one of 'reduction'`));
   });
   it.each(everyLoss)('%s rejects a bad reduction, naming the value and the choices', (name, make) => {
-    expect(() => make({ reduction: 'avg' })).toThrow(`${name}: reduction must be one of 'mean', 'sum', got 'avg'`);
-    expect(() => make({ reduction: 'none' })).toThrow(`${name}: reduction 'none' is not supported because forward() returns one number`);
+    expect(() => make({ reduction: 'avg' })).toThrow(`${name}: reduction must be one of 'mean', 'sum', 'none', got 'avg'`);
+    expect(() => make({ reduction: null })).toThrow(`${name}: reduction must be one of 'mean', 'sum', 'none', got null`);
+    expect(make({ reduction: 'none' }).reduction).toBe('none');
   });
   it.each(everyLoss)('%s rejects options that are not an object', (name, make) => {
     expect(() => make(42 as unknown as Record<string, unknown>)).toThrow(`${name}: options must be an object, got 42`);

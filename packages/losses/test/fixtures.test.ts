@@ -1,4 +1,4 @@
-import { type NDArray, array } from '@backprop/ndarray';
+import { NDArray, array } from '@backprop/ndarray';
 import { type FixtureTensor, TOLERANCE, assertClose, assertNumberClose, fromFixture, worstSeen } from '@backprop/ndarray/test';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -10,11 +10,12 @@ import {
   type Loss,
   MSELoss,
   NLLLoss,
+  type Reduction,
   SmoothL1Loss,
 } from '../src/index';
 import { type FixtureCase, loadCases } from './helpers';
 
-type Factory = (options: Record<string, unknown>) => Loss;
+type Factory = (options: Record<string, unknown>) => Loss<Reduction>;
 
 const suites: [string, Factory][] = [
   ['mse', (o) => new MSELoss(o)],
@@ -24,6 +25,7 @@ const suites: [string, Factory][] = [
   ['bce', (o) => new BCELoss(o)],
   ['bce-with-logits', (o) => new BCEWithLogitsLoss(o)],
   ['cross-entropy', (o) => new CrossEntropyLoss(o)],
+  ['cross-entropy-nd', (o) => new CrossEntropyLoss(o)],
   ['nll', (o) => new NLLLoss(o)],
 ];
 
@@ -58,7 +60,7 @@ function targetForms(t: FixtureTensor): [string, unknown][] {
   return forms;
 }
 
-function build(factory: Factory, c: FixtureCase): Loss {
+function build(factory: Factory, c: FixtureCase): Loss<Reduction> {
   const options: Record<string, unknown> = { ...c.options };
   if (c.weight) options.weight = fromFixture(c.weight);
   if (c.posWeight) options.posWeight = fromFixture(c.posWeight);
@@ -76,10 +78,22 @@ describe.each(suites)('%s against PyTorch', (file, factory) => {
       const loss = build(factory, c);
       const label = `${file} ${c.name} (${form} target)`;
       const value = loss.forward(prediction, target as NDArray);
-      const error = assertNumberClose(value, c.loss, dtype, `${label} loss`);
+      let error: number;
+      let grad: NDArray;
+      if (c.outputGrad !== undefined) {
+        // reduction 'none': the unreduced terms, and the gradient for a given dLoss/dterms.
+        expect(loss.reduction).toBe('none');
+        if (!(value instanceof NDArray)) throw new Error(`${label}: forward returned ${value}, expected an NDArray`);
+        error = assertClose(value, c.loss as FixtureTensor, `${label} loss`);
+        grad = loss.backward(fromFixture(c.outputGrad));
+      } else {
+        if (typeof value !== 'number') throw new Error(`${label}: forward returned ${value}, expected a number`);
+        error = assertNumberClose(value, c.loss as number, dtype, `${label} loss`);
+        grad = loss.backward();
+      }
       if (error > worstLoss[dtype].error) worstLoss[dtype] = { error, label: `${label} loss` };
       note(`${file} ${dtype}`, 'loss', error);
-      note(`${file} ${dtype}`, 'grad', assertClose(loss.backward(), c.grad, `${label} grad`));
+      note(`${file} ${dtype}`, 'grad', assertClose(grad, c.grad, `${label} grad`));
     }
   });
 });

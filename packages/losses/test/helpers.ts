@@ -14,8 +14,12 @@ export interface FixtureCase {
   target: FixtureTensor;
   weight?: FixtureTensor;
   posWeight?: FixtureTensor;
-  loss: number;
+  /** A number, or under reduction 'none' the unreduced terms. */
+  loss: number | FixtureTensor;
+  /** dLoss/dPrediction from `loss.backward()`, or `loss.backward(outputGrad)` under 'none'. */
   grad: FixtureTensor;
+  /** Under reduction 'none': the gradient flowing into the loss, of the loss's shape. */
+  outputGrad?: FixtureTensor;
 }
 
 /** The cases of test/fixtures/<name>.json. */

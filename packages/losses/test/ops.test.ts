@@ -178,3 +178,92 @@ describe('a training step at a steady batch size', () => {
     });
   });
 });
+
+/** The losses under reduction 'none', with their options switched on. */
+const NONE_CASES: [string, (p: Problem, dtype: FloatDType) => { loss: Loss<'none'>; prediction: NDArray; target: unknown }][] = [
+  ['MSELoss', (p, dtype) => ({ loss: new MSELoss({ reduction: 'none' }), prediction: arr(p.logits, p, dtype), target: arr(p.soft, p, dtype) })],
+  ['L1Loss', (p, dtype) => ({ loss: new L1Loss({ reduction: 'none' }), prediction: arr(p.logits, p, dtype), target: arr(p.soft, p, dtype) })],
+  [
+    'SmoothL1Loss',
+    (p, dtype) => ({ loss: new SmoothL1Loss({ reduction: 'none', beta: 0.5 }), prediction: arr(p.logits, p, dtype), target: arr(p.soft, p, dtype) }),
+  ],
+  ['HuberLoss', (p, dtype) => ({ loss: new HuberLoss({ reduction: 'none', delta: 2 }), prediction: arr(p.logits, p, dtype), target: arr(p.soft, p, dtype) })],
+  [
+    'BCELoss weight',
+    (p, dtype) => ({
+      loss: new BCELoss({ reduction: 'none', weight: array(p.weight, { dtype }) }),
+      prediction: arr(p.probabilities, p, dtype),
+      target: arr(p.soft, p, dtype),
+    }),
+  ],
+  [
+    'BCEWithLogitsLoss weight posWeight',
+    (p, dtype) => ({
+      loss: new BCEWithLogitsLoss({ reduction: 'none', weight: array(p.weight, { dtype }), posWeight: array(p.weight, { dtype }) }),
+      prediction: arr(p.logits, p, dtype),
+      target: arr(p.soft, p, dtype),
+    }),
+  ],
+  [
+    'CrossEntropyLoss weight labelSmoothing, int32 NDArray targets',
+    (p, dtype) => ({
+      loss: new CrossEntropyLoss({ reduction: 'none', weight: array(p.weight, { dtype }), labelSmoothing: 0.1 }),
+      prediction: arr(p.logits, p, dtype),
+      target: array(p.labels, { dtype: 'int32' }),
+    }),
+  ],
+  [
+    'CrossEntropyLoss weight labelSmoothing, probabilities',
+    (p, dtype) => ({
+      loss: new CrossEntropyLoss({ reduction: 'none', weight: array(p.weight, { dtype }), labelSmoothing: 0.1 }),
+      prediction: arr(p.logits, p, dtype),
+      target: arr(p.soft, p, dtype),
+    }),
+  ],
+  [
+    'NLLLoss weight, int32 NDArray targets',
+    (p, dtype) => ({
+      loss: new NLLLoss({ reduction: 'none', weight: array(p.weight, { dtype }) }),
+      prediction: arr(p.logits.map((x) => -Math.abs(x)), p, dtype),
+      target: array(p.labels, { dtype: 'int32' }),
+    }),
+  ],
+];
+
+describe("reduction 'none' at a steady batch size", () => {
+  describe.each(NONE_CASES)('%s', (_, make) => {
+    it.each(['float32', 'float64'] as FloatDType[])('%s: two owning typed arrays (the terms and the gradient), no reads', (dtype) => {
+      const { loss, prediction, target } = make(problem(5, 16, 5), dtype);
+      const outputGrad = loss.forward(prediction, target as NDArray).clone().fill(0.5);
+      const step = () => {
+        loss.forward(prediction, target as NDArray);
+        loss.backward(outputGrad);
+      };
+      step();
+      expect(countTypedArrays(step).owning).toBe(2);
+      expect(countDataReads(step)).toBe(0);
+    });
+
+    it.each(['float32', 'float64'] as FloatDType[])('%s: off the host, js bit for bit, reading nothing back', (dtype) => {
+      const p = problem(6, 16, 5);
+      setBackend('js');
+      const reference = make(p, dtype);
+      const expectedTerms = reference.loss.forward(reference.prediction, reference.target as NDArray);
+      const g = Array.from({ length: expectedTerms.size }, (_, i) => (i % 3) - 0.75);
+      const expectedGrad = reference.loss.backward(array(g, { shape: expectedTerms.shape, dtype }));
+
+      const boxed = createBoxedBackend();
+      setBackend(boxed);
+      const device = make(p, dtype);
+      const outputGrad = array(g, { shape: expectedTerms.shape, dtype });
+      boxed.readBacks = 0;
+      const terms = device.loss.forward(device.prediction, device.target as NDArray);
+      const grad = device.loss.backward(outputGrad);
+      expect(boxed.readBacks, 'read-backs in forward + backward').toBe(0);
+      expect(terms.storage, 'the terms live in a box').not.toBeInstanceOf(dtype === 'float32' ? Float32Array : Float64Array);
+      setBackend(active);
+      assertBitwiseEqual(terms.data, expectedTerms.data, 'terms');
+      assertBitwiseEqual(grad.data, expectedGrad.data, 'gradient');
+    });
+  });
+});

@@ -32,8 +32,8 @@ import { CrossEntropyLoss, MSELoss } from '@backprop/losses';
 
 export const value: number = new MSELoss({ reduction: 'sum' }).forward(array([1, 2]), array([0, 0]));
 export const ce = new CrossEntropyLoss({ labelSmoothing: 0.1 });
-// @ts-expect-error: forward returns one number, so 'none' is not a reduction here
-export const wrong = new MSELoss({ reduction: 'none' });
+// @ts-expect-error: under 'none' forward returns the per-element losses, an NDArray
+export const wrong: number = new MSELoss({ reduction: 'none' }).forward(array([1, 2]), array([0, 0]));
 `,
   '@backprop/optimizers': `import { Parameter, zeros } from '@backprop/ndarray';
 import { SGD, StepLR } from '@backprop/optimizers';
