@@ -14,11 +14,32 @@ export {
 export { Linear, type LinearOptions } from './linear';
 export { Dense, type DenseOptions } from './dense';
 export type { ActivationName } from './activation-functions';
-export { ReLU, Identity, Tanh, Sigmoid, LeakyReLU } from './activations';
+export {
+  ReLU,
+  Identity,
+  Tanh,
+  Sigmoid,
+  LeakyReLU,
+  GELU,
+  SiLU,
+  ELU,
+  Softplus,
+  Mish,
+  Softmax,
+  LogSoftmax,
+  type GELUOptions,
+  type ELUOptions,
+  type SoftplusOptions,
+  type SoftmaxOptions,
+} from './activations';
 export { Conv2d, type Conv2dOptions } from './conv2d';
+export { Conv1d, type Conv1dOptions, type Size1d } from './conv1d';
+export { ConvTranspose2d, type ConvTranspose2dOptions } from './convtranspose2d';
+export type { PaddingString } from './conv-core';
 export type { Size2d } from './size2d';
 export { MaxPool2d, type MaxPool2dOptions } from './maxpool2d';
 export { AvgPool2d, type AvgPool2dOptions } from './avgpool2d';
+export { AdaptiveAvgPool2d, type AdaptiveSize2d } from './adaptive-avgpool2d';
 export { Dropout, type DropoutOptions } from './dropout';
 export { Flatten } from './flatten';
 export { Sequential } from './sequential';

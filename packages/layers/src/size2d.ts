@@ -1,6 +1,7 @@
 /**
- * Two-dimensional sizes (kernel, stride, padding) as Conv2d and the pooling
- * layers take them (internal; the `Size2d` type is public).
+ * Sizes along the spatial dimensions (kernel, stride, padding) as the
+ * convolution and pooling layers take them (internal; the `Size2d` type is
+ * public).
  */
 import { ValueError, describe, formatShape } from '@backprop/ndarray';
 
@@ -12,17 +13,31 @@ export function describeSize(size: unknown): string {
   return Array.isArray(size) ? formatShape(size) : String(size);
 }
 
-/** Throws unless `value` is an integer >= `min` or a pair of them; returns the pair, frozen. */
-export function checkSize2d(op: string, name: string, value: unknown, min: number): readonly [number, number] {
-  const pair = typeof value === 'number' ? [value, value] : value;
+/**
+ * Throws unless `value` is an integer >= `min` or an array of `dims` of them
+ * (one per spatial dimension); returns the array, frozen.
+ */
+export function checkSizeNd(op: string, name: string, value: unknown, min: number, dims: 1 | 2): readonly number[] {
+  const list = typeof value === 'number' ? new Array<number>(dims).fill(value) : value;
   if (
-    !Array.isArray(pair) ||
-    pair.length !== 2 ||
-    !pair.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min)
+    !Array.isArray(list) ||
+    list.length !== dims ||
+    !list.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min)
   ) {
+    const form = dims === 1 ? 'a one-element array [length]' : 'a pair [height, width]';
     throw new ValueError(
-      `${op}: ${name} must be an integer >= ${min} or a pair [height, width] of them, got ${Array.isArray(value) ? `[${value.map((v) => describe(v)).join(', ')}]` : describe(value)}`,
+      `${op}: ${name} must be an integer >= ${min} or ${form} of them, got ${Array.isArray(value) ? `[${value.map((v) => describe(v)).join(', ')}]` : describe(value)}`,
     );
   }
-  return Object.freeze([pair[0], pair[1]] as [number, number]);
+  return Object.freeze(list.slice());
+}
+
+/** Throws unless `value` is an integer >= `min` or a pair of them; returns the pair, frozen. */
+export function checkSize2d(op: string, name: string, value: unknown, min: number): readonly [number, number] {
+  return checkSizeNd(op, name, value, min, 2) as readonly [number, number];
+}
+
+/** A tuple as Python prints it: `(3, 3)`, and a one-element tuple `(3,)`. */
+export function pythonTuple(values: readonly number[]): string {
+  return values.length === 1 ? `(${values[0]},)` : `(${values.join(', ')})`;
 }

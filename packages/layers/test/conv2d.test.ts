@@ -1,7 +1,17 @@
-import { DTypeError, ShapeError, TorchGenerator, ValueError, randn, zeros } from '@backprop/ndarray';
+import { DTypeError, ShapeError, TorchGenerator, ValueError, manualSeed, randn, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { Conv2d, type Size2d, gradcheck } from '../src/index';
-import { type LayerCase, caseLabel, expectClose, expectScaled, loadFixture, toArray } from './helpers';
+import { type Conv2dOptions, Conv2d } from '../src/conv2d';
+import { type Size2d, gradcheck } from '../src/index';
+import {
+  type FixtureTensor,
+  type LayerCase,
+  caseLabel,
+  expectBitwiseEqual,
+  expectClose,
+  expectScaled,
+  loadFixture,
+  toArray,
+} from './helpers';
 
 interface ConvCase extends LayerCase {
   name: string;
@@ -33,6 +43,51 @@ describe('Conv2d against torch.nn.Conv2d', () => {
   });
 });
 
+interface GroupedCase extends Omit<ConvCase, 'padding'> {
+  padding: Size2d | 'same' | 'valid';
+  groups: number;
+}
+interface InitCase {
+  module: string;
+  seed: number;
+  dtype: 'float32' | 'float64';
+  params: Record<string, FixtureTensor>;
+}
+const more = loadFixture<{ conv2d: GroupedCase[]; init: InitCase[]; repr: Record<string, string> }>('conv-more');
+
+describe('Conv2d groups and padding words against torch (conv-more fixture)', () => {
+  it.each(more.conv2d.map((c) => [caseLabel({ case: c.name, dtype: c.dtype }), c] as const))('%s', (label, c) => {
+    const layer = new Conv2d(c.inChannels, c.outChannels, c.kernelSize, {
+      stride: c.stride,
+      padding: c.padding,
+      dilation: c.dilation,
+      groups: c.groups,
+      bias: c.bias,
+      dtype: c.dtype,
+    });
+    layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
+    expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
+    expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
+    expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
+    if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+  });
+
+  it.each(more.init.filter((c) => c.module === 'Conv2d(4, 6, 3, groups=2)').map((c) => [`manualSeed(${c.seed}) ${c.dtype}`, c] as const))(
+    'initialises Conv2d(4, 6, 3, groups=2) as torch bit for bit after %s',
+    (label, c) => {
+      manualSeed(c.seed);
+      const layer = new Conv2d(4, 6, 3, { groups: 2, dtype: c.dtype });
+      expect(layer.weight.shape).toEqual([6, 2, 3, 3]);
+      expectBitwiseEqual(layer.weight.value, c.params.weight, `${label} weight`);
+      expectBitwiseEqual(layer.bias!.value, c.params.bias, `${label} bias`);
+    },
+  );
+
+  it('prints padding words and groups as torch', () => {
+    expect(String(new Conv2d(4, 6, [2, 3], { padding: 'same', groups: 2 }))).toBe(more.repr["Conv2d(4, 6, (2, 3), padding='same', groups=2)"]);
+  });
+});
+
 describe('Conv2d gradcheck', () => {
   it.each([
     ['3x3, batch 2', 3, {}, [2, 2, 5, 4]],
@@ -40,9 +95,12 @@ describe('Conv2d gradcheck', () => {
     ['kernel [2, 3], stride [2, 1], padding [1, 0]', [2, 3], { stride: [2, 1], padding: [1, 0] }, [2, 2, 4, 5]],
     ['dilation 2, no bias', 2, { dilation: 2, bias: false }, [1, 2, 5, 5]],
     ['unbatched input', 3, { padding: 1 }, [2, 4, 4]],
+    ["padding 'same', kernel [2, 4], dilation [2, 1]", [2, 4], { padding: 'same', dilation: [2, 1] }, [2, 2, 4, 5]],
+    ['groups 2 (channels 2 → 4 via a 4-output layer)', 3, { groups: 2, padding: 1, outChannels: 4 }, [2, 2, 4, 3]],
   ] as const)('%s', (_, kernel, options, shape) => {
     const rng = new TorchGenerator(6);
-    const layer = new Conv2d(2, 3, kernel as Size2d, { ...options, dtype: 'float64', rng });
+    const { outChannels = 3, ...rest } = options as Conv2dOptions & { outChannels?: number };
+    const layer = new Conv2d(2, outChannels, kernel as Size2d, { ...rest, dtype: 'float64', rng });
     const result = gradcheck(layer, randn([...shape], { dtype: 'float64', rng }));
     expect(result.ok, JSON.stringify(result)).toBe(true);
   });
@@ -118,9 +176,17 @@ describe('Conv2d errors', () => {
     expect(() => new Conv2d(3, 4, [3, 3, 3] as unknown as Size2d)).toThrow(/kernelSize must be .* got \[3, 3, 3\]/);
     expect(() => new Conv2d(3, 4, 3, { stride: 0 })).toThrow(/stride must be an integer >= 1/);
     expect(() => new Conv2d(3, 4, 3, { padding: -1 })).toThrow(/padding must be an integer >= 0 .* got -1/);
-    expect(() => new Conv2d(3, 4, 3, { groups: 2 } as object)).toThrow(ValueError);
-    expect(() => new Conv2d(3, 4, 3, { groups: 2 } as object)).toThrow(
-      "Conv2d(3, 4, 3): unknown option 'groups'; expected one of 'stride', 'padding', 'dilation', 'bias', 'dtype', 'rng'",
+    expect(() => new Conv2d(3, 4, 3, { paddingMode: 'reflect' } as object)).toThrow(ValueError);
+    expect(() => new Conv2d(3, 4, 3, { paddingMode: 'reflect' } as object)).toThrow(
+      "Conv2d(3, 4, 3): unknown option 'paddingMode'; expected one of 'stride', 'padding', 'dilation', 'groups', 'bias', 'dtype', 'rng'",
+    );
+    expect(() => new Conv2d(3, 4, 3, { groups: 2 })).toThrow(
+      'Conv2d(3, 4, 3): inChannels must be divisible by groups, got inChannels 3 and groups 2',
+    );
+    expect(() => new Conv2d(4, 3, 3, { groups: 2 })).toThrow(/outChannels must be divisible by groups, got outChannels 3 and groups 2/);
+    expect(() => new Conv2d(3, 4, 3, { padding: 'full' } as object)).toThrow(/padding must be .* 'valid' or 'same', got 'full'/);
+    expect(() => new Conv2d(3, 4, 3, { padding: 'same', stride: 2 })).toThrow(
+      "Conv2d(3, 4, 3): padding 'same' is not supported for strided convolutions (as in torch), got stride [2, 2]",
     );
   });
 });
