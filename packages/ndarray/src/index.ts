@@ -126,6 +126,7 @@ export {
   expandDims,
   squeeze,
   slice,
+  narrow,
   take,
   indexAdd,
   gather,

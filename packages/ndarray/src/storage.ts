@@ -27,6 +27,14 @@ export interface DeviceStorage {
   read(): Promise<TypedArray>;
   /** Overwrites the elements with host values (of this dtype and length). */
   write(values: TypedArray): void;
+  /**
+   * Elements [begin, end) as storage of their own over the same memory (a
+   * view: writes through either reach the other), as `TypedArray.subarray`.
+   * Optional: without it, `narrow` on this backend's arrays is an error.
+   */
+  subarray?(begin: number, end: number): DeviceStorage;
+  /** Whether this storage and `other` share any element (for views made by `subarray`). */
+  overlaps?(other: DeviceStorage): boolean;
 }
 
 /** An array's memory: a host typed array, or a backend's device storage. */

@@ -2,14 +2,19 @@ import { describe, expect, it } from 'vitest';
 import {
   ShapeError,
   ValueError,
+  add,
   arange,
   array,
   concat,
   expandDims,
   flatten,
   index,
+  gemm,
+  narrow,
+  ones,
   permute,
   reshape,
+  setBackend,
   slice,
   squeeze,
   stack,
@@ -17,6 +22,7 @@ import {
   transpose,
   zeros,
 } from '../src/index';
+import { createBoxedBackend } from '../src/testing/index';
 
 describe('shape operations', () => {
   const x = arange(24).reshape([2, 3, 4]);
@@ -65,5 +71,41 @@ describe('shape operations', () => {
     expect(() => concat([a, array([[1, 2, 3]])])).toThrow(ShapeError);
     expect(() => stack([a, b])).toThrow('stack: arrays[1] has shape [2, 2], expected [1, 2] like arrays[0]');
     expect(() => concat([])).toThrow(ValueError);
+  });
+});
+
+describe('narrow (a view of rows of the first axis)', () => {
+  it('is a window on the same memory: writes through it reach the array', () => {
+    const a = arange(0, 12).reshape([4, 3]);
+    const rows = narrow(a, 1, 2);
+    expect(rows.shape).toEqual([2, 3]);
+    expect(Array.from(rows.data)).toEqual([3, 4, 5, 6, 7, 8]);
+    add(rows, 100, rows);
+    expect(Array.from(a.data)).toEqual([0, 1, 2, 103, 104, 105, 106, 107, 108, 9, 10, 11]);
+    expect(narrow(a, 4, 0).shape).toEqual([0, 3]);
+  });
+
+  it('is a view on a backend whose arrays live off the host too, and ops see the overlap', () => {
+    const boxed = createBoxedBackend('boxed-narrow');
+    const previous = setBackend(boxed);
+    try {
+      const a = zeros([3, 2]);
+      const middle = narrow(a, 1, 1);
+      add(middle, 7, middle);
+      const before = boxed.readBacks;
+      expect(() => gemm(narrow(a, 0, 2), ones([2, 2]), { out: narrow(a, 1, 2) })).toThrow(/out shares memory with/);
+      expect(boxed.readBacks).toBe(before);
+      expect(Array.from(a.data)).toEqual([0, 0, 7, 7, 0, 0]);
+    } finally {
+      setBackend(previous);
+    }
+  });
+
+  it('refuses a 0-d array and a window outside the first axis, naming them', () => {
+    const a = zeros([4, 3]);
+    expect(() => narrow(zeros([]), 0, 0)).toThrow('narrow: input is 0-d (shape []); expected at least one dimension to narrow');
+    expect(() => narrow(a, 5, 0)).toThrow('narrow: start 5 is outside [0, 4] for the first axis of [4, 3]');
+    expect(() => narrow(a, 2, 3)).toThrow('narrow: length 3 from start 2 runs past the first axis of [4, 3] (size 4)');
+    expect(() => narrow(a, 1.5, 1)).toThrow(/start 1.5 is outside/);
   });
 });

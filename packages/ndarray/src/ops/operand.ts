@@ -113,7 +113,10 @@ export function prepareOut(
 export function sharesMemory(a: NDArray, b: NDArray): boolean {
   const x = a.storage;
   const y = b.storage;
-  if (!isTypedArray(x) || !isTypedArray(y)) return x === y;
+  if (!isTypedArray(x) || !isTypedArray(y)) {
+    if (x === y) return true;
+    return !isTypedArray(x) && !isTypedArray(y) && x.backend === y.backend && (x.overlaps?.(y) ?? false);
+  }
   if (x.buffer !== y.buffer) return false;
   return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }

@@ -1,7 +1,7 @@
 import { commonDType } from '../dtype';
 import { DTypeError, ShapeError, ValueError, describe, formatShape } from '../errors';
 import { indexingKernels as ts } from '../kernels/js/indexing';
-import { kernel } from '../kernels/registry';
+import { KernelError, kernel } from '../kernels/registry';
 import { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
 import { checkArray, checkDistinct, checkSameDType, prepareOut, sharesMemory, upload } from './operand';
@@ -21,6 +21,39 @@ export function flatten(a: NDArray, startAxis = 0, endAxis = -1): NDArray {
   if (start > end) throw new ValueError(`flatten: startAxis ${startAxis} comes after endAxis ${endAxis}`);
   const merged = a.shape.slice(start, end + 1).reduce((p, d) => p * d, 1);
   return a.reshape([...a.shape.slice(0, start), merged, ...a.shape.slice(end + 1)]);
+}
+
+/**
+ * Items [start, start + length) of the first axis, as a view (no copy: writes
+ * through it reach `a`), as `torch.narrow(a, 0, start, length)`: a time step
+ * of a sequence, a gate's rows, a batch's first samples. Only the first axis
+ * is a contiguous window; for any other axis `slice` makes a copy. On a
+ * backend that keeps arrays off the host, the backend's storage must offer
+ * `subarray`.
+ */
+export function narrow(a: NDArray, start: number, length: number): NDArray {
+  const op = 'narrow';
+  checkArray(op, 'input', a);
+  if (a.ndim === 0) throw new ShapeError(`${op}: input is 0-d (shape []); expected at least one dimension to narrow`);
+  const rows = a.shape[0];
+  if (!Number.isInteger(start) || start < 0 || start > rows) {
+    throw new ValueError(`${op}: start ${describe(start)} is outside [0, ${rows}] for the first axis of ${formatShape(a.shape)}`);
+  }
+  if (!Number.isInteger(length) || length < 0 || start + length > rows) {
+    throw new ValueError(
+      `${op}: length ${describe(length)} from start ${start} runs past the first axis of ${formatShape(a.shape)} (size ${rows})`,
+    );
+  }
+  const rowSize = rows === 0 ? 0 : a.size / rows;
+  const begin = start * rowSize;
+  const end = (start + length) * rowSize;
+  const storage = a.storage;
+  const shape = [length, ...a.shape.slice(1)];
+  if (ArrayBuffer.isView(storage)) return new NDArray(storage.subarray(begin, end), shape);
+  if (storage.subarray === undefined) {
+    throw new KernelError(`${op}: backend '${storage.backend}' cannot make views of its arrays (its storage has no subarray)`);
+  }
+  return new NDArray(storage.subarray(begin, end), shape);
 }
 
 /**

@@ -37,6 +37,15 @@ class Box implements DeviceStorage {
   write(values: TypedArray): void {
     this.contents.set(values);
   }
+  subarray(begin: number, end: number): Box {
+    return new Box(this.owner, this.contents.subarray(begin, end), this.dtype);
+  }
+  overlaps(other: DeviceStorage): boolean {
+    if (!(other instanceof Box) || other.contents.buffer !== this.contents.buffer) return false;
+    const a = this.contents;
+    const b = other.contents;
+    return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  }
 }
 
 /** Swaps every boxed NDArray in a kernel's arguments for a host view of its contents. */
