@@ -74,6 +74,7 @@ export {
   mish,
   mishBackward,
   copyInto,
+  cast,
   type GeluOptions,
 } from './ops/elementwise';
 export type { Operand } from './ops/operand';

@@ -3,6 +3,7 @@
  * 0-d array of the other operand's dtype. Pass `out` (of the result's shape
  * and dtype, possibly an input) to write in place.
  */
+import { DTYPES, type DType } from '../dtype';
 import { DTypeError, ValueError, checkChoice, checkOptions, describe } from '../errors';
 import { elementwiseKernels as ts } from '../kernels/js/elementwise';
 import { kernel } from '../kernels/registry';
@@ -13,10 +14,11 @@ import { checkSameShape } from '../validate';
 import {
   type Operand,
   checkArray,
+  checkDistinct,
   checkFloatArray,
   checkSameDType,
+  constant,
   prepareOut,
-  scalar,
   toArrays,
   toFloatArrays,
 } from './operand';
@@ -94,8 +96,8 @@ export function where(condition: NDArray, a: Operand, b: Operand, out?: NDArray)
   if (typeof a === 'number' && typeof b === 'number') {
     const dtype = out?.dtype;
     if (dtype === undefined) throw new ValueError(`${op}: a and b are both numbers; pass out to say the result's dtype`);
-    A = scalar(a, dtype);
-    B = scalar(b, dtype);
+    A = constant(a, dtype);
+    B = constant(b, dtype);
   } else {
     [A, B] = toArrays(op, a, b);
   }
@@ -377,4 +379,21 @@ export function copyInto(out: NDArray, x: NDArray): NDArray {
   }
   kernel('copy', ts.copy)({ x, out });
   return out;
+}
+
+/**
+ * `x` converted to `dtype`, into `out` where given (`x.to(dtype)` in torch,
+ * `astype` for a new array): float64 → float32 rounds to nearest, a float to
+ * int32 truncates toward zero, int32 to a float is exact up to 2⁵³.
+ */
+export function cast(x: NDArray, dtype: DType, out?: NDArray): NDArray {
+  const op = 'cast';
+  checkArray(op, 'input', x);
+  if (!(DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new DTypeError(`${op}: dtype must be one of ${DTYPES.join(', ')}, got ${describe(dtype)}`);
+  }
+  const result = prepareOut(op, out, x.shape, dtype);
+  if (result !== x) checkDistinct(op, result, { input: x });
+  kernel(x.dtype === dtype ? 'copy' : 'cast', x.dtype === dtype ? ts.copy : ts.cast)({ x, out: result });
+  return result;
 }

@@ -9,7 +9,7 @@ import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis, shapesEqual } from '../shape';
 import { checkSameShape } from '../validate';
-import { checkFloatArray, checkSameDType, prepareOut } from './operand';
+import { checkDistinct, checkFloatArray, checkSameDType, prepareOut } from './operand';
 
 function alongAxis(op: 'softmax' | 'logSoftmax', x: NDArray, axis: number, out: NDArray | undefined): NDArray {
   checkFloatArray(op, 'input', x);
@@ -90,15 +90,16 @@ function checkAffine(op: string, name: string, value: NDArray | undefined, norma
 /**
  * Normalises x over its trailing `normalizedShape` dimensions, as torch's
  * `native_layer_norm`: (x − mean)/√(var + eps) (biased variance), then
- * ·weight + bias where given.
+ * ·weight + bias where given. `out`, `mean` and `invStd` receive the
+ * results where given (a layer's slots), else new arrays.
  */
 export function layerNorm(
   x: NDArray,
   normalizedShape: readonly number[],
-  options: { weight?: NDArray; bias?: NDArray; eps?: number; out?: NDArray } = {},
+  options: { weight?: NDArray; bias?: NDArray; eps?: number; out?: NDArray; mean?: NDArray; invStd?: NDArray } = {},
 ): LayerNormResult {
   const op = 'layerNorm';
-  checkOptions(op, options, ['weight', 'bias', 'eps', 'out']);
+  checkOptions(op, options, ['weight', 'bias', 'eps', 'out', 'mean', 'invStd']);
   checkFloatArray(op, 'input', x);
   const rows = rowShape(op, x, normalizedShape);
   const { weight, bias, eps = 1e-5 } = options;
@@ -108,8 +109,10 @@ export function layerNorm(
   checkAffine(op, 'weight', weight, normalizedShape, x);
   checkAffine(op, 'bias', bias, normalizedShape, x);
   const output = prepareOut(op, options.out, x.shape, x.dtype);
-  const mean = prepareOut(op, undefined, rows, x.dtype);
-  const invStd = prepareOut(op, undefined, rows, x.dtype);
+  const mean = prepareOut(`${op} (mean)`, options.mean, rows, x.dtype);
+  const invStd = prepareOut(`${op} (invStd)`, options.invStd, rows, x.dtype);
+  checkDistinct(`${op} (mean)`, mean, { input: x, output, invStd });
+  checkDistinct(`${op} (invStd)`, invStd, { input: x, output });
   kernel(op, ts.layerNorm)({ x, weight, bias, eps, out: output, mean, invStd });
   return { output, mean, invStd };
 }

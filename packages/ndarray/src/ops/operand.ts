@@ -63,6 +63,37 @@ export function scalar(value: number, dtype: DType): NDArray {
   return new NDArray(storage, []).fill(value);
 }
 
+/**
+ * Number operands as 0-d arrays, made once per backend, dtype and value, so
+ * `add(x, 1, out)` or a mean's divisor allocates nothing on later calls.
+ * They only ever reach kernels as inputs (no op returns one or writes into
+ * one), which is what makes sharing them safe. Host backends share one cache;
+ * a backend with memory of its own has its own.
+ */
+const constants = new WeakMap<object, Map<string, NDArray>>();
+const HOST_MEMORY = {};
+/** Enough for the constants of any model; past it the cache starts over rather than grow. */
+const MAX_CONSTANTS = 256;
+
+export function constant(value: number, dtype: DType): NDArray {
+  const backend = getBackend();
+  const owner = backend.allocate === undefined ? HOST_MEMORY : backend;
+  let cache = constants.get(owner);
+  if (cache === undefined) {
+    cache = new Map();
+    constants.set(owner, cache);
+  }
+  // String(v) tells every double apart except −0 from 0.
+  const key = `${dtype}:${Object.is(value, -0) ? '-0' : value}`;
+  let array = cache.get(key);
+  if (array === undefined) {
+    if (cache.size >= MAX_CONSTANTS) cache.clear();
+    array = scalar(value, dtype);
+    cache.set(key, array);
+  }
+  return array;
+}
+
 /** Turns number operands into 0-d arrays of the array operand's dtype. */
 export function toArrays(op: string, a: Operand, b: Operand): [NDArray, NDArray] {
   const aIsArray = a instanceof NDArray;
@@ -75,8 +106,8 @@ export function toArrays(op: string, a: Operand, b: Operand): [NDArray, NDArray]
   const A = aIsArray ? checkArray(op, 'first operand', a) : undefined;
   const B = bIsArray ? checkArray(op, 'second operand', b) : undefined;
   const dtype = (A ?? (B as NDArray)).dtype;
-  const left = A ?? scalar(a as number, dtype);
-  const right = B ?? scalar(b as number, dtype);
+  const left = A ?? constant(a as number, dtype);
+  const right = B ?? constant(b as number, dtype);
   commonDType(op, left.dtype, right.dtype);
   return [left, right];
 }

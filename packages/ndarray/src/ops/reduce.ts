@@ -10,7 +10,7 @@ import { reduceKernels as ts } from '../kernels/js/reduce';
 import { kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
-import { checkArray, checkFloatArray, empty, prepareOut, scalar } from './operand';
+import { checkArray, checkFloatArray, constant, empty, prepareOut } from './operand';
 import { checkRange } from '../validate';
 
 /** One axis, several, or all of them (undefined/null). Negative axes count from the end. */
@@ -92,7 +92,7 @@ export function mean(a: NDArray, axis?: Axis, keepDims = false, out?: NDArray): 
   const result = prepareOut(op, out, reducedShape(a.shape, axes, keepDims), a.dtype);
   const target = result.reshape(reducedShape(a.shape, axes, true));
   kernel('sum', ts.sum)({ x: a, axes, out: target });
-  kernel('div', elementwiseKernels.div)({ a: target, b: scalar(count, a.dtype), out: target });
+  kernel('div', elementwiseKernels.div)({ a: target, b: constant(count, a.dtype), out: target });
   return result;
 }
 
