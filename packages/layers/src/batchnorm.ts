@@ -7,6 +7,7 @@ import {
   Slot,
   ValueError,
   add,
+  cast,
   checkChoice,
   checkNumber,
   checkOptions,
@@ -14,6 +15,7 @@ import {
   describe,
   div,
   formatShape,
+  mean,
   mul,
   ones,
   sqrt,
@@ -105,7 +107,6 @@ export abstract class BatchNormBase extends NeuralLayer {
   readonly #scale = new Slot();
   readonly #product = new Slot();
   /** The numbers the formulas use, as 0-d arrays (a number operand would be a new 0-d array on every call). */
-  readonly #scalars = new Scalars();
   /** The cumulative average's factor 1/numBatchesTracked and 1 − factor (momentum null), computed per step. */
   readonly #factor = new Slot();
   readonly #keep = new Slot();
@@ -183,14 +184,11 @@ export abstract class BatchNormBase extends NeuralLayer {
           `(${n * l} value${n * l === 1 ? '' : 's'} per channel); use a batch of 2 or more, or eval()`,
       );
     }
-    const scalars = this.#scalars;
-    const eps = scalars.get('eps', this.eps, dtype);
+    const eps = this.eps;
     const invStd = this.#invStd.take(perChannel, dtype);
     let center: NDArray;
     if (useBatchStats) {
-      // ndarray's `mean` (the sum, then divided by the count), with the count kept as a 0-d array.
-      const batchMean = this.#mean.take(perChannel, dtype);
-      center = div(sum(x, [0, 2], true, batchMean), scalars.get('count', n * l, dtype), batchMean);
+      center = mean(x, [0, 2], true, this.#mean.take(perChannel, dtype));
       const batchVariance = variance(x, [0, 2], { correction: 0, keepDims: true, out: this.#variance.take(perChannel, dtype) });
       if (this.training && this.runningMean !== null) this.updateRunningStats(center, batchVariance, n * l);
       add(batchVariance, eps, invStd);
@@ -198,7 +196,7 @@ export abstract class BatchNormBase extends NeuralLayer {
       center = this.runningMean!.reshape(perChannel);
       add(this.runningVar!.reshape(perChannel), eps, invStd);
     }
-    div(scalars.get('one', 1, dtype), sqrt(invStd, invStd), invStd);
+    div(1, sqrt(invStd, invStd), invStd);
     const normalized = this.#normalized.take(x.shape, dtype);
     mul(sub(x, center, normalized), invStd, normalized);
     const out = this.output(options, input.shape, dtype);
@@ -219,22 +217,20 @@ export abstract class BatchNormBase extends NeuralLayer {
   private updateRunningStats(batchMean: NDArray, batchVariance: NDArray, count: number): void {
     const c = this.numFeatures;
     const dtype = this.dtype;
-    const scalars = this.#scalars;
     const tracked = this.numBatchesTracked!;
-    add(tracked, scalars.get('one (int32)', 1, 'int32'), tracked);
-    let factor: NDArray;
-    let keep: NDArray;
+    add(tracked, 1, tracked);
+    let factor: NDArray | number;
+    let keep: NDArray | number;
     if (this.momentum === null) {
       // The cumulative average: factor 1/num_batches_tracked, computed as a 0-d array (no read-back).
-      // astype allocates a 0-d array each step: ndarray has no int32 → float conversion into an existing array.
-      const one = scalars.get('one', 1, dtype);
-      factor = div(one, tracked.astype(dtype), this.#factor.take([], dtype));
-      keep = sub(one, factor, this.#keep.take([], dtype));
+      factor = this.#factor.take([], dtype);
+      div(1, cast(tracked, dtype, factor), factor);
+      keep = sub(1, factor, this.#keep.take([], dtype));
     } else {
-      factor = scalars.get('momentum', this.momentum, dtype);
-      keep = scalars.get('1 - momentum', 1 - this.momentum, dtype);
+      factor = this.momentum;
+      keep = 1 - this.momentum;
     }
-    const unbiased = mul(batchVariance, scalars.get('n/(n - 1)', count / (count - 1), dtype), this.#channelB.take([1, c, 1], dtype));
+    const unbiased = mul(batchVariance, count / (count - 1), this.#channelB.take([1, c, 1], dtype));
     const scratch = this.#channelA.take([c], dtype);
     for (const [running, batch] of [
       [this.runningMean!, batchMean],
@@ -272,7 +268,7 @@ export abstract class BatchNormBase extends NeuralLayer {
     const dx3 = dx.reshape(g.shape);
     if (batch) {
       // dx = weight·invStd·(g − Σg/K − x̂·Σ(g·x̂)/K), K = N·L values per channel.
-      const count = this.#scalars.get('count', g.shape[0] * g.shape[2], dtype);
+      const count = g.shape[0] * g.shape[2];
       const meanGX = div(sumGX!, count, sumGX).reshape(perChannel);
       const meanG = div(sumG!, count, sumG).reshape(perChannel);
       sub(sub(g, mul(normalized, meanGX, dx3), dx3), meanG, dx3);
@@ -331,32 +327,5 @@ export class BatchNorm2d extends BatchNormBase {
         `${this.label()}: expected a 4-D [N, ${this.numFeatures}, H, W] input, got shape ${formatShape(input.shape)} (${input.ndim}-D)`,
       );
     }
-  }
-}
-
-/**
- * The numbers a layer's formulas use, as 0-d arrays kept in {@link Slot}s by
- * name: an op given a plain number makes a new 0-d array on every call. An
- * array is rewritten only when its value changes (a count that follows the
- * batch size) or its slot gives new memory (another dtype or backend).
- * Never write into one.
- */
-class Scalars {
-  readonly #entries = new Map<string, { slot: Slot; array?: NDArray; value?: number }>();
-
-  /** The 0-d array named `name`, of `dtype`, holding `value`. */
-  get(name: string, value: number, dtype: DType): NDArray {
-    let entry = this.#entries.get(name);
-    if (entry === undefined) {
-      entry = { slot: new Slot() };
-      this.#entries.set(name, entry);
-    }
-    const array = entry.slot.take([], dtype);
-    if (array !== entry.array || !Object.is(value, entry.value)) {
-      array.fill(value);
-      entry.array = array;
-      entry.value = value;
-    }
-    return array;
   }
 }

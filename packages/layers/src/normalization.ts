@@ -67,6 +67,9 @@ export class LayerNorm extends NeuralLayer {
 
   /** The last input and its per-row statistics, for backward. */
   #saved?: { input: NDArray; mean: NDArray; invStd: NDArray };
+  /** Each row's mean and 1/√(var + eps), kept for backward. */
+  readonly #mean = new Slot();
+  readonly #invStd = new Slot();
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
@@ -118,11 +121,14 @@ export class LayerNorm extends NeuralLayer {
     }
     checkDTypeMatch(op, 'input', input, this.dtype);
     const out = this.output(options, input.shape, this.dtype);
+    const rows = input.shape.slice(0, input.ndim - k);
     const { mean, invStd } = layerNorm(input, this.normalizedShape, {
       weight: this.weight?.value,
       bias: this.bias?.value,
       eps: this.eps,
       out,
+      mean: this.#mean.take(rows, this.dtype),
+      invStd: this.#invStd.take(rows, this.dtype),
     });
     this.#saved = { input, mean, invStd };
     return out;
@@ -189,6 +195,9 @@ export class GroupNorm extends NeuralLayer {
   /** The last input as [N, G, C/G·L], its per-group statistics, and x̂ (affine only). */
   #saved?: { input: NDArray; grouped: NDArray; mean: NDArray; invStd: NDArray; normalized?: NDArray };
   readonly #normalized = new Slot();
+  /** Each group's mean and 1/√(var + eps), kept for backward. */
+  readonly #mean = new Slot();
+  readonly #invStd = new Slot();
   readonly #product = new Slot();
   readonly #channelSum = new Slot();
 
@@ -248,7 +257,12 @@ export class GroupNorm extends NeuralLayer {
     const out = this.output(options, input.shape, dtype);
     // Without affine the normalised values are the output; with it, x̂ is kept for dweight.
     const normalized = this.affine ? this.#normalized.take(grouped.shape, dtype) : out.reshape(grouped.shape);
-    const { mean, invStd } = layerNorm(grouped, [grouped.shape[2]], { eps: this.eps, out: normalized });
+    const { mean, invStd } = layerNorm(grouped, [grouped.shape[2]], {
+      eps: this.eps,
+      out: normalized,
+      mean: this.#mean.take([n, g], dtype),
+      invStd: this.#invStd.take([n, g], dtype),
+    });
     if (this.weight && this.bias) {
       const perChannel = [1, c, 1];
       const out3 = out.reshape([n, c, l]);
