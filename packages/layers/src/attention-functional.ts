@@ -10,7 +10,10 @@
  * the three gradients. Nothing is hidden in an object between the calls, the
  * caller decides how long the record lives, and the same function serves a
  * user's own layer and `MultiheadAttention` (which passes its heads as a
- * batch dimension).
+ * batch dimension). The functions return new arrays on every call; inside,
+ * both run `attentionForward`/`attentionBackward` on an `AttentionScratch`,
+ * which `MultiheadAttention` keeps from step to step so that a steady step
+ * allocates nothing.
  */
 import {
   type DType,
@@ -18,6 +21,7 @@ import {
   type Generator,
   NDArray,
   ShapeError,
+  Slot,
   ValueError,
   add,
   arange,
@@ -114,6 +118,21 @@ export function scaledDotProductAttention(
   value: NDArray,
   options: ScaledDotProductAttentionOptions = {},
 ): ScaledDotProductAttentionResult {
+  return attentionForward(query, key, value, options, new AttentionScratch());
+}
+
+/**
+ * {@link scaledDotProductAttention} computing into `scratch`'s arrays: what it
+ * returns lives there until the next call with the same scratch (internal:
+ * `MultiheadAttention` keeps one scratch, so a steady step allocates nothing).
+ */
+export function attentionForward(
+  query: NDArray,
+  key: NDArray,
+  value: NDArray,
+  options: ScaledDotProductAttentionOptions,
+  scratch: AttentionScratch,
+): ScaledDotProductAttentionResult {
   const op = 'scaledDotProductAttention';
   checkOptions(op, options, SDPA_OPTIONS);
   const { batch, L, S, E, Ev } = checkAttentionInputs(op, query, key, value);
@@ -127,23 +146,25 @@ export function scaledDotProductAttention(
   }
   const scoresShape = [...batch, L, S];
   const bias = isCausal
-    ? causalMask(L, S, dtype)
+    ? scratch.causalMask(L, S, dtype)
     : options.attnMask === undefined
       ? undefined
-      : attentionBias(op, 'attnMask', options.attnMask, dtype, 'keep');
+      : attentionBias(op, 'attnMask', options.attnMask, dtype, 'keep', scratch, scratch.attnMask);
   if (bias !== undefined) checkBroadcastsTo(op, 'attnMask', bias.shape, scoresShape);
 
   const B = batch.reduce((p, d) => p * d, 1);
   const q3 = query.reshape([B, L, E]);
   const k3 = key.reshape([B, S, E]);
   const v3 = value.reshape([B, S, Ev]);
-  const scores = gemm(q3, k3, { transB: true, alpha: scale }).reshape(scoresShape);
+  const scores = gemm(q3, k3, { transB: true, out: scratch.scores.take([B, L, S], dtype) }).reshape(scoresShape);
+  // (q·kᵀ)·scale, as torch's `q @ k.transpose(-2, -1) * scale` (the scale rounded to the dtype); 1 changes nothing.
+  if (scale !== 1) mul(scores, scratch.scalar('attention scale', scale, dtype), scores);
   if (bias !== undefined) add(scores, bias, scores);
-  const weights = softmax(scores, -1);
+  const weights = softmax(scores, -1, scratch.weights.take(scoresShape, dtype));
   checkRowsAttend(op, weights);
-  const dropoutMask = dropoutP > 0 ? drawDropoutMask(scoresShape, dtype, dropoutP, rng) : null;
-  const used = dropoutMask === null ? weights : mul(weights, dropoutMask);
-  const output = gemm(used.reshape([B, L, S]), v3).reshape([...batch, L, Ev]);
+  const dropoutMask = dropoutP > 0 ? drawDropoutMask(scoresShape, dtype, dropoutP, rng, scratch) : null;
+  const used = dropoutMask === null ? weights : mul(weights, dropoutMask, scratch.used.take(scoresShape, dtype));
+  const output = gemm(used.reshape([B, L, S]), v3, { out: scratch.output.take([B, L, Ev], dtype) }).reshape([...batch, L, Ev]);
   return { output, weights, dropoutMask, query, key, value, scale };
 }
 
@@ -158,6 +179,15 @@ export function scaledDotProductAttention(
  * const grads = scaledDotProductAttentionBackward(onesLike(r.output), r);   // grads.query: q's shape
  */
 export function scaledDotProductAttentionBackward(outputGrad: NDArray, result: ScaledDotProductAttentionResult): AttentionGrads {
+  return attentionBackward(outputGrad, result, new AttentionScratch());
+}
+
+/**
+ * {@link scaledDotProductAttentionBackward} computing into `scratch`'s arrays
+ * (internal, as {@link attentionForward}): the gradients live there until
+ * the next backward call with that scratch.
+ */
+export function attentionBackward(outputGrad: NDArray, result: ScaledDotProductAttentionResult, scratch: AttentionScratch): AttentionGrads {
   const op = 'scaledDotProductAttentionBackward';
   if (result === null || typeof result !== 'object' || !(result.output instanceof NDArray) || !(result.weights instanceof NDArray)) {
     throw new ValueError(`${op}: expected the result of scaledDotProductAttention as the second argument, got ${describe(result)}`);
@@ -170,19 +200,22 @@ export function scaledDotProductAttentionBackward(outputGrad: NDArray, result: S
   if (outputGrad.dtype !== output.dtype) {
     throw new DTypeError(`${op}: outputGrad has dtype ${outputGrad.dtype}, expected ${output.dtype} (the output's)`);
   }
+  const dtype = output.dtype;
   const [L, E] = query.shape.slice(-2);
   const [S, Ev] = value.shape.slice(-2);
   const B = query.shape.slice(0, -2).reduce((p, d) => p * d, 1);
   const g = outputGrad.reshape([B, L, Ev]);
   const p = weights.reshape([B, L, S]);
   const mask = dropoutMask?.reshape([B, L, S]);
-  const used = mask === undefined ? p : mul(p, mask);
-  const dValue = gemm(used, g, { transA: true }); // Pᵀ·g: [B, S, Ev]
-  const dUsed = gemm(g, value.reshape([B, S, Ev]), { transB: true }); // g·Vᵀ: [B, L, S]
+  const used = mask === undefined ? p : mul(p, mask, scratch.used.take([B, L, S], dtype));
+  const dValue = gemm(used, g, { transA: true, out: scratch.valueGrad.take([B, S, Ev], dtype) }); // Pᵀ·g: [B, S, Ev]
+  const dUsed = gemm(g, value.reshape([B, S, Ev]), { transB: true, out: scratch.usedGrad.take([B, L, S], dtype) }); // g·Vᵀ: [B, L, S]
   if (mask !== undefined) mul(dUsed, mask, dUsed);
-  const dScores = softmaxBackward(dUsed, p, -1);
-  const dQuery = gemm(dScores, key.reshape([B, S, E]), { alpha: scale }); // scale·dS·K
-  const dKey = gemm(dScores, query.reshape([B, L, E]), { transA: true, alpha: scale }); // scale·dSᵀ·Q
+  // The scores are not needed after the forward pass: their array takes their gradient.
+  const dScores = softmaxBackward(dUsed, p, -1, scratch.scores.take([B, L, S], dtype));
+  if (scale !== 1) mul(dScores, scratch.scalar('attention scale', scale, dtype), dScores); // d(q·kᵀ) = scale·dS
+  const dQuery = gemm(dScores, key.reshape([B, S, E]), { out: scratch.queryGrad.take([B, L, E], dtype) }); // scale·dS·K
+  const dKey = gemm(dScores, query.reshape([B, L, E]), { transA: true, out: scratch.keyGrad.take([B, S, E], dtype) }); // scale·dSᵀ·Q
   return { query: dQuery.reshape(query.shape), key: dKey.reshape(key.shape), value: dValue.reshape(value.shape) };
 }
 
@@ -196,24 +229,41 @@ export function causalMask(L: number, S: number, dtype: DType = 'float32'): NDAr
   checkNumber('causalMask', 'L', L, { min: 0, integer: true });
   checkNumber('causalMask', 'S', S, { min: 0, integer: true });
   checkChoice('causalMask', 'dtype', dtype, ['float32', 'float64'] as const);
+  return writeCausalMask(zeros([L, S], { dtype }));
+}
+
+/** The causal mask of `out`'s shape [L, S] written into `out`. */
+function writeCausalMask(out: NDArray): NDArray {
+  const [L, S] = out.shape;
   const rows = arange(0, L, 1, { dtype: 'float64' }).reshape([L, 1]);
   const columns = arange(0, S, 1, { dtype: 'float64' }).reshape([1, S]);
   const future = greater(columns, rows, zeros([L, S], { dtype: 'int32' }));
-  return where(future, -Infinity, 0, zeros([L, S], { dtype }));
+  return where(future, -Infinity, 0, out);
 }
 
 /**
  * A mask as an additive float bias of `dtype`: an int32 (boolean) mask
- * becomes 0 / −∞, where `masked` says which value removes a key (torch's
- * functional: 0 removes; MultiheadAttention: 1 removes); a float mask is
- * used as it is (NaN refused). Internal, shared with MultiheadAttention.
+ * becomes 0 / −∞ in `slot`'s array, where `oneMeans` says what 1 does
+ * (torch's functional: 1 keeps a key; MultiheadAttention: 1 removes it); a
+ * float mask is used as it is (NaN refused). Internal, shared with
+ * MultiheadAttention.
  */
-export function attentionBias(op: string, name: string, mask: unknown, dtype: DType, oneMeans: 'keep' | 'mask'): NDArray {
+export function attentionBias(
+  op: string,
+  name: string,
+  mask: unknown,
+  dtype: DType,
+  oneMeans: 'keep' | 'mask',
+  scratch: AttentionScratch,
+  slot: Slot,
+): NDArray {
   if (!(mask instanceof NDArray)) throw new ValueError(`${op}: ${name} must be an NDArray, got ${describe(mask)}`);
   if (mask.dtype === 'int32') {
     checkRange(op, name, mask, 0, 1, ` (an int32 ${name} is boolean: 1 ${oneMeans === 'keep' ? 'takes part' : 'is masked out'}, 0 ${oneMeans === 'keep' ? 'is masked out' : 'takes part'})`);
-    const out = zeros(mask.shape, { dtype });
-    return oneMeans === 'keep' ? where(mask, 0, -Infinity, out) : where(mask, -Infinity, 0, out);
+    const zero = scratch.scalar('0', 0, dtype);
+    const removed = scratch.scalar('-inf', -Infinity, dtype);
+    const out = slot.take(mask.shape, dtype);
+    return oneMeans === 'keep' ? where(mask, zero, removed, out) : where(mask, removed, zero, out);
   }
   if (mask.dtype !== dtype) {
     throw new DTypeError(
@@ -284,12 +334,71 @@ function checkRowsAttend(op: string, weights: NDArray): void {
 }
 
 /** A dropout mask of 0 and 1/(1 − p), drawn exactly as `Dropout` draws its own (u < 1 − p, uniforms in float64). */
-function drawDropoutMask(shape: readonly number[], dtype: DType, p: number, rng: Generator): NDArray {
-  const mask = zeros(shape, { dtype });
-  if (p === 1) return mask; // torch draws nothing for p = 1
+function drawDropoutMask(shape: readonly number[], dtype: DType, p: number, rng: Generator, scratch: AttentionScratch): NDArray {
+  const mask = scratch.dropoutMask.take(shape, dtype);
+  if (p === 1) return mask.fill(0); // torch draws nothing for p = 1
   const keep = 1 - p;
   const scale = dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
-  const u = fillUniform(zeros(shape, { dtype: 'float64' }), 0, 1, rng);
-  less(u, keep, mask);
-  return mul(mask, scale, mask);
+  const u = fillUniform(scratch.uniform.take(shape, 'float64'), 0, 1, rng);
+  less(u, scratch.scalar('dropout keep', keep, 'float64'), mask);
+  return mul(mask, scratch.scalar('dropout scale', scale, dtype), mask);
+}
+
+/**
+ * The arrays one attention computes into, kept from call to call, so that
+ * a layer that keeps one (`MultiheadAttention`) allocates nothing at a
+ * steady size; the public functions use a fresh one per call, so what they
+ * return is theirs. Internal. Each array is valid until the next call that
+ * takes it (a forward pass overwrites the last one's, a backward pass the
+ * last backward's; the scores' array takes their gradient).
+ */
+export class AttentionScratch {
+  // Forward.
+  readonly scores = new Slot();
+  readonly weights = new Slot();
+  readonly dropoutMask = new Slot();
+  readonly uniform = new Slot();
+  readonly used = new Slot();
+  readonly output = new Slot();
+  /** attnMask as an additive bias, for an int32 mask. */
+  readonly attnMask = new Slot();
+  // Backward.
+  readonly usedGrad = new Slot();
+  readonly queryGrad = new Slot();
+  readonly keyGrad = new Slot();
+  readonly valueGrad = new Slot();
+
+  readonly #causal = new Slot();
+  #causalMask?: NDArray;
+  readonly #scalars = new Map<string, { slot: Slot; array?: NDArray; value?: number }>();
+
+  /** The causal mask [L, S] (see {@link causalMask}), made again only when L, S, the dtype or the backend change. */
+  causalMask(L: number, S: number, dtype: DType): NDArray {
+    const out = this.#causal.take([L, S], dtype);
+    if (out !== this.#causalMask) {
+      writeCausalMask(out);
+      this.#causalMask = out;
+    }
+    return out;
+  }
+
+  /**
+   * A 0-d array of `dtype` holding `value`, kept by `name` (an op given a
+   * plain number makes a new 0-d array on every call), written again only
+   * when the value or its memory changes. Never write into it.
+   */
+  scalar(name: string, value: number, dtype: DType): NDArray {
+    let entry = this.#scalars.get(name);
+    if (entry === undefined) {
+      entry = { slot: new Slot() };
+      this.#scalars.set(name, entry);
+    }
+    const array = entry.slot.take([], dtype);
+    if (array !== entry.array || !Object.is(value, entry.value)) {
+      array.fill(value);
+      entry.array = array;
+      entry.value = value;
+    }
+    return array;
+  }
 }

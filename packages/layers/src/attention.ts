@@ -4,23 +4,22 @@ import {
   type NDArray,
   Parameter,
   ShapeError,
+  Slot,
   ValueError,
   add,
-  arange,
+  broadcastShapes,
   checkBoolean,
   checkChoice,
   checkNumber,
   checkOptions,
+  concat,
   defaultGenerator,
   describe,
   div,
   formatShape,
   gemm,
-  index,
-  indexAdd,
   mul,
   shapesEqual,
-  stack,
   sum,
   take,
   transpose,
@@ -29,12 +28,12 @@ import {
 import { pythonFloat } from './activations';
 import {
   type AttentionGrads,
+  AttentionScratch,
   type ScaledDotProductAttentionResult,
+  attentionBackward,
   attentionBias,
-  causalMask,
+  attentionForward,
   checkBroadcastsTo,
-  scaledDotProductAttention,
-  scaledDotProductAttentionBackward,
 } from './attention-functional';
 import { checkArrayArg, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { xavierUniform } from './init';
@@ -98,10 +97,10 @@ export class NonDynamicallyQuantizableLinear extends Linear {
 interface Pass {
   /** 'self': forward(x), one input and the packed projection; 'qkv': attend(query, key, value). */
   form: 'self' | 'qkv';
-  /** The inputs as [rows, E] (one for 'self'), their shapes, and the weight slices of 'qkv'. */
+  /** The inputs as [rows, E] (one for 'self'), their shapes, and the weight slices [E, E] of 'qkv'. */
   inputs2d: NDArray[];
   inputShapes: (readonly number[])[];
-  slices: { weight: NDArray; rows: NDArray }[];
+  slices: NDArray[];
   batched: boolean;
   N: number;
   L: number;
@@ -142,6 +141,14 @@ interface Pass {
  * drawing from `rng` as `Dropout` does (torch's own stream, in a torch build
  * without MKL); in eval mode, or with dropout 0, the layer is deterministic.
  *
+ * The order of operations is torch 1.13's `multi_head_attention_forward`: q
+ * divided by √headDim, then q·kᵀ (+ mask), softmax, dropout, ·v. The layer
+ * keeps its intermediate arrays (projections, heads, scores, weights, their
+ * gradients, the causal mask and its constants) from call to call, so a
+ * training step at a steady size allocates only what it returns: the output
+ * (none inside a `Sequential`, which hands in a slot) and the input
+ * gradient(s). What it returns is never overwritten later.
+ *
  * @example
  * const mha = new MultiheadAttention(32, 4, { batchFirst: true });
  * const y = mha.forward(x, { isCausal: true, needWeights: true });   // x, y: [N, L, 32]
@@ -170,6 +177,33 @@ export class MultiheadAttention extends NeuralLayer {
 
   #pass?: Pass;
   #attnWeights: NDArray | null = null;
+
+  // Scratch reused from call to call (a steady training step allocates only its output).
+  /** Attention's own arrays, and its constants (the part indices, the causal mask). */
+  readonly #scratch = new AttentionScratch();
+  /** forward: the packed projection [rows, 3E]; backward: its gradient. attend: one part's projection or gradient [rows, E]. */
+  readonly #packed = new Slot();
+  /** forward: the packed projection as heads [3, N, H, L, D]; backward: the three heads' gradients, joined. */
+  readonly #heads = new Slot();
+  /** The query, key and value heads [N, H, ·, D]. */
+  readonly #parts = [new Slot(), new Slot(), new Slot()];
+  /** attend: the weight rows [E, E] and bias [E] of each part. */
+  readonly #weightSlices = [new Slot(), new Slot(), new Slot()];
+  readonly #biasSlices = [new Slot(), new Slot(), new Slot()];
+  /** The heads joined again [L, N, E] (or [N, L, E]): out_proj's input. */
+  readonly #joined = new Slot();
+  /** out_proj's input gradient, and it as heads [1, N, H, L, D]. */
+  readonly #joinedGrad = new Slot();
+  readonly #headsGrad = new Slot();
+  /** Σ over rows of the packed gradient [3E]; attend: each part's weight [E, E] and bias [E] gradient, and them joined. */
+  readonly #biasSum = new Slot();
+  readonly #weightGradParts = [new Slot(), new Slot(), new Slot()];
+  readonly #biasGradParts = [new Slot(), new Slot(), new Slot()];
+  readonly #weightGrad = new Slot();
+  /** The masks as additive biases: attnMask's, keyPaddingMask's, and both added. */
+  readonly #attnMaskBias = new Slot();
+  readonly #paddingBias = new Slot();
+  readonly #combinedBias = new Slot();
 
   constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions = {}) {
     super();
@@ -250,11 +284,20 @@ export class MultiheadAttention extends NeuralLayer {
     const op = this.label();
     checkOptions(op, options, FORWARD_OPTIONS);
     const { batched, N, L } = this.checkInput(op, 'input', input);
-    const x2d = input.reshape([input.size / this.embedDim, this.embedDim]);
+    const { embedDim: E, numHeads: H, headDim: D, dtype } = this;
+    const rows = input.size / E;
+    const x2d = input.reshape([rows, E]);
     // One gemm for q, k and v ([rows, 3E]), as torch's packed in-projection.
-    const packed = gemm(x2d, this.in_proj_weight.value, { transB: true, bias: this.in_proj_bias?.value });
-    const heads = this.toHeads(packed, L, N, 3, batched);
-    const [q, k, v] = [0, 1, 2].map((i) => index(heads, i));
+    const packed = gemm(x2d, this.in_proj_weight.value, {
+      transB: true,
+      bias: this.in_proj_bias?.value,
+      out: this.#packed.take([rows, 3 * E], dtype),
+    });
+    const heads = this.toHeads(packed, L, N, 3, batched, this.#heads);
+    // Each part copied out of the heads: attention's gemms take whole arrays (no offset into one).
+    const [q, k, v] = this.#parts.map((slot, part) =>
+      take(heads, this.#scratch.scalar(`part ${part}`, part, 'int32'), 0, slot.take([N, H, L, D], dtype)),
+    );
     const attention = this.attention(op, q, k, v, options, batched, N, L, L);
     this.#pass = { form: 'self', inputs2d: [x2d], inputShapes: [input.shape], slices: [], batched, N, L, S: L, attention, outputShape: input.shape };
     return this.finish(attention, L, N, batched, input.shape, options);
@@ -280,16 +323,19 @@ export class MultiheadAttention extends NeuralLayer {
           `expected ${this.layout('L')}, ${this.layout('S')} and ${this.layout('S')} (key and value of one length S, one batch N)`,
       );
     }
-    const E = this.embedDim;
+    const { embedDim: E, numHeads: H, headDim: D, dtype } = this;
     const inputs2d = [query, key, value].map((x) => x.reshape([x.size / E, E]));
-    const slices = [0, 1, 2].map((part) => {
-      const rows = arange(part * E, (part + 1) * E, 1, { dtype: 'int32' });
-      return { rows, weight: take(this.in_proj_weight.value, rows, 0) };
-    });
-    const [q, k, v] = [0, 1, 2].map((part) => {
-      const bias = this.in_proj_bias ? take(this.in_proj_bias.value, slices[part].rows, 0) : undefined;
-      const projected = gemm(inputs2d[part], slices[part].weight, { transB: true, bias });
-      return index(this.toHeads(projected, part === 0 ? L : S, N, 1, batched), 0);
+    const weight3 = this.in_proj_weight.value.reshape([3, E, E]);
+    const bias3 = this.in_proj_bias?.value.reshape([3, E]);
+    const slices: NDArray[] = [];
+    const [q, k, v] = this.#parts.map((slot, part) => {
+      const index = this.#scratch.scalar(`part ${part}`, part, 'int32');
+      const weight = take(weight3, index, 0, this.#weightSlices[part].take([E, E], dtype));
+      const bias = bias3 === undefined ? undefined : take(bias3, index, 0, this.#biasSlices[part].take([E], dtype));
+      slices.push(weight);
+      const length = part === 0 ? L : S;
+      const projected = gemm(inputs2d[part], weight, { transB: true, bias, out: this.#packed.take([length * N, E], dtype) });
+      return this.toHeads(projected, length, N, 1, batched, slot).reshape([N, H, length, D]);
     });
     const attention = this.attention(op, q, k, v, options, batched, N, L, S);
     this.#pass = {
@@ -312,14 +358,20 @@ export class MultiheadAttention extends NeuralLayer {
   override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
     const pass = this.checkPass('backward', 'self', outputGrad);
     const inputGrad = options?.inputGrad ?? true;
+    const { embedDim: E, numHeads: H, headDim: D, dtype } = this;
     const { query, key, value } = this.attentionBackward(pass, outputGrad);
     // [3, N, H, L, D] back to the packed [rows, 3E] layout of the projection.
-    const packedGrad = this.fromHeads(stack([query, key, value]), pass.L, pass.N, 3, pass.batched);
+    const joined = concat([query, key, value].map(expandHeads), 0, this.#heads.take([3, pass.N, H, pass.L, D], dtype));
+    const packedGrad = this.fromHeads(joined, pass.L, pass.N, 3, pass.batched, this.#packed);
     const x2d = pass.inputs2d[0];
     gemm(packedGrad, x2d, { transA: true, out: this.in_proj_weight.grad, beta: 1 });
-    if (this.in_proj_bias) add(this.in_proj_bias.grad, sum(packedGrad, 0), this.in_proj_bias.grad);
+    if (this.in_proj_bias) {
+      add(this.in_proj_bias.grad, sum(packedGrad, 0, false, this.#biasSum.take([3 * E], dtype)), this.in_proj_bias.grad);
+    }
     if (!inputGrad) return undefined;
-    return gemm(packedGrad, this.in_proj_weight.value).reshape(pass.inputShapes[0]);
+    const dx = this.output(options, pass.inputShapes[0], dtype);
+    gemm(packedGrad, this.in_proj_weight.value, { out: dx.reshape([x2d.shape[0], E]) });
+    return dx;
   }
 
   /**
@@ -332,15 +384,24 @@ export class MultiheadAttention extends NeuralLayer {
   backwardAttend(outputGrad: NDArray, options?: BackwardOptions): AttentionGrads | undefined {
     const pass = this.checkPass('backwardAttend', 'qkv', outputGrad);
     const inputGrad = options?.inputGrad ?? true;
+    const { embedDim: E, dtype } = this;
     const grads = this.attentionBackward(pass, outputGrad);
     const out: NDArray[] = [];
+    const weightGrads: NDArray[] = [];
+    const biasGrads: NDArray[] = [];
     [grads.query, grads.key, grads.value].forEach((headGrad, part) => {
-      const g2d = this.fromHeads(expandHeads(headGrad), part === 0 ? pass.L : pass.S, pass.N, 1, pass.batched);
-      const { rows, weight } = pass.slices[part];
-      indexAdd(this.in_proj_weight.grad, 0, rows, gemm(g2d, pass.inputs2d[part], { transA: true }));
-      if (this.in_proj_bias) indexAdd(this.in_proj_bias.grad, 0, rows, sum(g2d, 0));
-      if (inputGrad) out.push(gemm(g2d, weight).reshape(pass.inputShapes[part]));
+      const g2d = this.fromHeads(expandHeads(headGrad), part === 0 ? pass.L : pass.S, pass.N, 1, pass.batched, this.#packed);
+      weightGrads.push(gemm(g2d, pass.inputs2d[part], { transA: true, out: this.#weightGradParts[part].take([E, E], dtype) }));
+      if (this.in_proj_bias) biasGrads.push(sum(g2d, 0, false, this.#biasGradParts[part].take([E], dtype)));
+      if (inputGrad) out.push(gemm(g2d, pass.slices[part]).reshape(pass.inputShapes[part]));
     });
+    // The three parts' rows of the gradients, joined, then added: each element gets one addition, as index_add_ gives it.
+    const weightGrad = this.in_proj_weight.grad;
+    add(weightGrad, concat(weightGrads, 0, this.#weightGrad.take([3 * E, E], dtype)), weightGrad);
+    if (this.in_proj_bias) {
+      const biasGrad = this.in_proj_bias.grad;
+      add(biasGrad, concat(biasGrads, 0, this.#biasSum.take([3 * E], dtype)), biasGrad);
+    }
     return inputGrad ? { query: out[0], key: out[1], value: out[2] } : undefined;
   }
 
@@ -362,20 +423,21 @@ export class MultiheadAttention extends NeuralLayer {
   }
 
   /**
-   * [rows, parts·E] (rows in the input's order) → [parts, N, H, length, D]:
-   * heads become a batch dimension of the attention.
+   * [rows, parts·E] (rows in the input's order) → [parts, N, H, length, D]
+   * in `slot`'s array: heads become a batch dimension of the attention.
    */
-  private toHeads(x2d: NDArray, length: number, N: number, parts: number, batched: boolean): NDArray {
+  private toHeads(x2d: NDArray, length: number, N: number, parts: number, batched: boolean, slot: Slot): NDArray {
     const { numHeads: H, headDim: D } = this;
     const seqFirst = !batched || !this.batchFirst;
     const shape = seqFirst ? [length, N, parts, H, D] : [N, length, parts, H, D];
-    return transpose(x2d.reshape(shape), seqFirst ? [2, 1, 3, 0, 4] : [2, 0, 3, 1, 4]);
+    return transpose(x2d.reshape(shape), seqFirst ? [2, 1, 3, 0, 4] : [2, 0, 3, 1, 4], slot.take([parts, N, H, length, D], x2d.dtype));
   }
 
-  /** The inverse of {@link toHeads}: [parts, N, H, length, D] → [rows, parts·E]. */
-  private fromHeads(heads: NDArray, length: number, N: number, parts: number, batched: boolean): NDArray {
+  /** The inverse of {@link toHeads}: [parts, N, H, length, D] → [rows, parts·E], in `slot`'s array. */
+  private fromHeads(heads: NDArray, length: number, N: number, parts: number, batched: boolean, slot: Slot): NDArray {
     const seqFirst = !batched || !this.batchFirst;
-    const merged = transpose(heads, seqFirst ? [3, 1, 0, 2, 4] : [1, 3, 0, 2, 4]);
+    const axes = seqFirst ? [3, 1, 0, 2, 4] : [1, 3, 0, 2, 4];
+    const merged = transpose(heads, axes, slot.take(axes.map((axis) => heads.shape[axis]), heads.dtype));
     return merged.reshape([length * N, parts * this.embedDim]);
   }
 
@@ -394,10 +456,11 @@ export class MultiheadAttention extends NeuralLayer {
     const isCausal = checkBoolean(op, 'isCausal', options.isCausal ?? false);
     const H = this.numHeads;
     const scores = [N, H, L, S];
+    const scratch = this.#scratch;
     let bias: NDArray | undefined;
     if (options.attnMask !== undefined) {
       if (isCausal) throw new ValueError(`${op}: give attnMask or isCausal, not both; add causalMask(L, S) to your mask instead`);
-      const mask = attentionBias(op, 'attnMask', options.attnMask, this.dtype, 'mask');
+      const mask = attentionBias(op, 'attnMask', options.attnMask, this.dtype, 'mask', scratch, this.#attnMaskBias);
       const perHead = batched ? [N * H, L, S] : [H, L, S];
       if (shapesEqual(mask.shape, [L, S])) bias = mask;
       else if (shapesEqual(mask.shape, perHead)) bias = mask.reshape(scores);
@@ -405,23 +468,30 @@ export class MultiheadAttention extends NeuralLayer {
         throw new ShapeError(`${op}: attnMask has shape ${formatShape(mask.shape)}; expected ${formatShape([L, S])} or ${formatShape(perHead)} ([L, S] or [${batched ? 'N·numHeads' : 'numHeads'}, L, S])`);
       }
     } else if (isCausal) {
-      bias = causalMask(L, S, this.dtype);
+      bias = scratch.causalMask(L, S, this.dtype);
     }
     if (options.keyPaddingMask !== undefined) {
-      const mask = attentionBias(op, 'keyPaddingMask', options.keyPaddingMask, this.dtype, 'mask');
+      const mask = attentionBias(op, 'keyPaddingMask', options.keyPaddingMask, this.dtype, 'mask', scratch, this.#paddingBias);
       const expected = batched ? [N, S] : [S];
       if (!shapesEqual(mask.shape, expected)) {
         throw new ShapeError(`${op}: keyPaddingMask has shape ${formatShape(mask.shape)}; expected ${formatShape(expected)} (${batched ? '[N, S]' : '[S]'}: one entry per key)`);
       }
       const padding = mask.reshape([N, 1, 1, S]);
-      bias = bias === undefined ? padding : add(bias, padding);
+      bias = bias === undefined ? padding : add(bias, padding, this.#combinedBias.take(broadcastShapes(op, bias.shape, padding.shape), this.dtype));
     }
     if (bias !== undefined) checkBroadcastsTo(op, 'the combined mask', bias.shape, scores);
     const dropoutP = this.training ? this.dropout : 0;
-    return scaledDotProductAttention(q, k, v, { attnMask: bias, scale: 1 / Math.sqrt(this.headDim), dropoutP, rng: this.rng });
+    // torch 1.13 scales q before q·kᵀ (q / √headDim, in the dtype); q is this layer's own copy.
+    div(q, this.rootHeadDim(), q);
+    return attentionForward(q, k, v, { attnMask: bias, scale: 1, dropoutP, rng: this.rng }, scratch);
   }
 
-  /** Joins the heads, projects them by out_proj, and keeps the weights when asked. */
+  /** √headDim as a 0-d array of the layer's dtype (on the active backend). */
+  private rootHeadDim(): NDArray {
+    return this.#scratch.scalar('√headDim', Math.sqrt(this.headDim), this.dtype);
+  }
+
+  /** Joins the heads, projects them by out_proj (into the caller's slot, if any), and keeps the weights when asked. */
   private finish(
     attention: ScaledDotProductAttentionResult,
     L: number,
@@ -435,14 +505,14 @@ export class MultiheadAttention extends NeuralLayer {
     const average = checkBoolean(op, 'averageAttnWeights', options.averageAttnWeights ?? true);
     this.#attnWeights = null;
     if (needWeights) {
-      // torch returns the weights after dropout: what multiplied the values.
+      // torch returns the weights after dropout: what multiplied the values. New arrays: the caller keeps them.
       const { weights, dropoutMask } = attention;
       const used = dropoutMask === null ? weights : mul(weights, dropoutMask);
-      const w = average ? div(sum(used, 1), this.numHeads) : used; // torch: sum(dim=1) / num_heads
+      const w = average ? div(sum(used, 1), this.numHeads) : used === weights ? weights.clone() : used; // torch: sum(dim=1) / num_heads
       this.#attnWeights = batched ? w : w.reshape(w.shape.slice(1));
     }
-    const joined = this.fromHeads(expandHeads(attention.output), L, N, 1, batched);
-    return this.out_proj.forward(joined).reshape(outputShape);
+    const joined = this.fromHeads(expandHeads(attention.output), L, N, 1, batched, this.#joined);
+    return this.out_proj.forward(joined.reshape(outputShape), { into: options.into });
   }
 
   private checkPass(method: string, form: Pass['form'], outputGrad: unknown): Pass {
@@ -460,10 +530,11 @@ export class MultiheadAttention extends NeuralLayer {
 
   /** out_proj's backward (adding its gradients), then attention's: the heads' gradients [N, H, ·, D]. */
   private attentionBackward(pass: Pass, outputGrad: NDArray): AttentionGrads {
-    const g2d = outputGrad.reshape([outputGrad.size / this.embedDim, this.embedDim]);
-    const joinedGrad = this.out_proj.backward(g2d);
-    const headsGrad = index(this.toHeads(joinedGrad, pass.L, pass.N, 1, pass.batched), 0);
-    return scaledDotProductAttentionBackward(headsGrad, pass.attention);
+    const joinedGrad = this.out_proj.backward(outputGrad, { into: this.#joinedGrad }) as NDArray; // inputGrad is on: never undefined
+    const headsGrad = this.toHeads(joinedGrad, pass.L, pass.N, 1, pass.batched, this.#headsGrad);
+    const grads = attentionBackward(headsGrad.reshape(headsGrad.shape.slice(1)), pass.attention, this.#scratch);
+    div(grads.query, this.rootHeadDim(), grads.query); // through q / √headDim
+    return grads;
   }
 }
 

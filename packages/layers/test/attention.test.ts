@@ -10,9 +10,10 @@ import {
   array,
   manualSeed,
   randn,
-  slice,
+  setBackend,
   zeros,
 } from '@backprop/ndarray';
+import { assertBitwiseEqual, countTypedArrays, createBoxedBackend } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import { MultiheadAttention } from '../src/attention';
 import {
@@ -26,7 +27,7 @@ import { Embedding } from '../src/embedding';
 import { type GradcheckResult, gradcheck } from '../src/gradcheck';
 import { Linear } from '../src/linear';
 import { Sequential } from '../src/sequential';
-import { type FixtureTensor, TOLERANCE, caseLabel, expectBitwiseEqual, expectClose, loadFixture, toArray } from './helpers';
+import { type FixtureTensor, caseLabel, expectBitwiseEqual, expectClose, expectInProjBiasGrad, loadFixture, toArray } from './helpers';
 
 interface SdpaCase {
   name: string;
@@ -182,24 +183,6 @@ describe('scaledDotProductAttention refuses bad input', () => {
   });
 });
 
-/**
- * in_proj_bias's gradient: its query and value thirds against torch; its key
- * third is zero in exact arithmetic (adding a vector to every key shifts each
- * softmax row by a constant, which softmax ignores), so both torch's and ours
- * are rounding noise around 0, judged against the gradient's scale (as
- * float32 entries always are) and required to be below the dtype's tolerance.
- */
-function expectInProjBiasGrad(actual: NDArray, expected: FixtureTensor, E: number, label: string): void {
-  const want = toArray(expected);
-  expectClose(slice(actual, 0, E), slice(want, 0, E), `${label} in_proj_bias grad (query third)`);
-  expectClose(slice(actual, 2 * E, 3 * E), slice(want, 2 * E, 3 * E), `${label} in_proj_bias grad (value third)`);
-  const scale = Math.max(...Array.from(want.data, Math.abs));
-  const keyThird = Array.from(slice(actual, E, 2 * E).data, Math.abs);
-  expect(Math.max(...keyThird) / scale, `${label} in_proj_bias grad (key third, zero but for rounding)`).toBeLessThan(
-    TOLERANCE[actual.dtype as 'float32' | 'float64'],
-  );
-}
-
 function mhaFromCase(c: MhaCase): MultiheadAttention {
   return new MultiheadAttention(c.embedDim, c.numHeads, {
     bias: c.bias,
@@ -236,7 +219,7 @@ describe('MultiheadAttention against torch.nn.MultiheadAttention', () => {
       for (const name of ['query', 'key', 'value'] as const) expectClose(grads[name], c.inputGrads[name], `${label} ${name} grad`);
     }
     for (const [name, p] of layer.namedParameters()) {
-      if (name === 'in_proj_bias') expectInProjBiasGrad(p.grad, c.paramGrads[name], c.embedDim, label);
+      if (name === 'in_proj_bias') expectInProjBiasGrad(p.grad, c.paramGrads[name], label);
       else expectClose(p.grad, c.paramGrads[name], `${label} ${name} grad`);
     }
   });
@@ -371,6 +354,120 @@ describe('MultiheadAttention behaviour', () => {
     expect(out.shape).toEqual([2, 3, 3]);
     model.backward(randn([2, 3, 3], { rng: seed }), { inputGrad: false });
     for (const [name, p] of model.namedParameters()) expect(p.grad.data.some((v) => v !== 0), name).toBe(true);
+  });
+});
+
+describe('MultiheadAttention reuses its arrays from step to step', () => {
+  const E = 8;
+  /** A causal, padded, dropout step of forward(x), then an attend step with a boolean mask and S != L. */
+  function steps(layer: MultiheadAttention, rng: Generator) {
+    const x = randn([3, 5, E], { rng });
+    const g = randn([3, 5, E], { rng });
+    const keyPaddingMask = array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0], [0, 1, 0, 0, 1]], { dtype: 'int32' });
+    const query = randn([3, 2, E], { rng });
+    const key = randn([3, 4, E], { rng });
+    const value = randn([3, 4, E], { rng });
+    const gQuery = randn([3, 2, E], { rng });
+    const attnMask = array([[0, 1, 0, 1], [1, 0, 0, 0]], { dtype: 'int32' });
+    return {
+      self: () => {
+        const out = layer.forward(x, { isCausal: true, keyPaddingMask });
+        return { out, dx: layer.backward(g) };
+      },
+      attend: () => {
+        const out = layer.attend(query, key, value, { attnMask });
+        return { out, grads: layer.backwardAttend(gQuery) };
+      },
+    };
+  }
+
+  it('a steady step allocates only what it returns: the output and the input gradient(s)', () => {
+    const layer = new MultiheadAttention(E, 2, { batchFirst: true, dropout: 0.2, rng: new TorchGenerator(61) });
+    const { self, attend } = steps(layer, new TorchGenerator(62));
+    self();
+    attend();
+    self();
+    attend();
+    expect(countTypedArrays(self).owning, 'forward(x) and backward: output, dx').toBe(2);
+    expect(countTypedArrays(attend).owning, 'attend and backwardAttend: output, dQuery, dKey, dValue').toBe(4);
+  });
+
+  it('gives what a fresh layer gives, whatever the scratch held before (other sizes, the other form)', () => {
+    const used = new MultiheadAttention(E, 2, { batchFirst: true, dtype: 'float64', rng: new TorchGenerator(63) });
+    const fresh = new MultiheadAttention(E, 2, { batchFirst: true, dtype: 'float64', rng: new TorchGenerator(63) });
+    const rng = new TorchGenerator(64);
+    const big = randn([4, 6, E], { dtype: 'float64', rng });
+    used.forward(big, { isCausal: true });
+    used.backward(randn([4, 6, E], { dtype: 'float64', rng }));
+    used.attend(randn([4, 7, E], { dtype: 'float64', rng }), big, big);
+    used.backwardAttend(randn([4, 7, E], { dtype: 'float64', rng }));
+    used.zeroGrad();
+    const x = randn([2, 3, E], { dtype: 'float64', rng });
+    const g = randn([2, 3, E], { dtype: 'float64', rng });
+    const out = used.forward(x, { isCausal: true });
+    const dx = used.backward(g);
+    assertBitwiseEqual(out, fresh.forward(x, { isCausal: true }), 'output');
+    assertBitwiseEqual(dx, fresh.backward(g), 'input gradient');
+    used.parameters().forEach((p, i) => {
+      assertBitwiseEqual(p.grad, fresh.parameters()[i].grad, p.name);
+    });
+  });
+
+  it('what it returns stays as it was after later calls: outputs, gradients, attention weights', () => {
+    const layer = new MultiheadAttention(E, 2, { rng: new TorchGenerator(65) });
+    const rng = new TorchGenerator(66);
+    const x = randn([4, 2, E], { rng });
+    const out = layer.forward(x, { needWeights: true, averageAttnWeights: false });
+    const weights = layer.attnWeights as NDArray;
+    const dx = layer.backward(randn([4, 2, E], { rng }));
+    const kept = [out, weights, dx].map((a) => a.clone());
+    layer.forward(randn([4, 2, E], { rng }), { needWeights: true, averageAttnWeights: false });
+    layer.backward(randn([4, 2, E], { rng }));
+    [out, weights, dx].forEach((a, i) => {
+      assertBitwiseEqual(a, kept[i], ['output', 'attention weights', 'input gradient'][i]);
+    });
+  });
+
+  it('scaledDotProductAttention returns arrays of its own on every call', () => {
+    const rng = new TorchGenerator(67);
+    const [q, k, v] = [0, 1, 2].map(() => randn([2, 3, 4], { rng }));
+    const first = scaledDotProductAttention(q, k, v, { isCausal: true });
+    const copy = first.output.clone();
+    const second = scaledDotProductAttention(k, q, v, { isCausal: true });
+    assertBitwiseEqual(first.output, copy, 'first output after a second call');
+    expect(second.output.data.buffer).not.toBe(first.output.data.buffer);
+    const g = randn([2, 3, 4], { rng });
+    const a = scaledDotProductAttentionBackward(g, first);
+    const b = scaledDotProductAttentionBackward(g, first);
+    expect(a.query.data.buffer).not.toBe(b.query.data.buffer);
+    assertBitwiseEqual(a.key, b.key, 'the same backward twice');
+  });
+
+  it('on a backend whose arrays live off the host, masks, dropout and attend give the host\'s numbers', () => {
+    const run = () => {
+      const layer = new MultiheadAttention(E, 2, { batchFirst: true, dropout: 0.2, dtype: 'float64', rng: new TorchGenerator(68) });
+      const rng = new TorchGenerator(69);
+      const x = randn([2, 5, E], { dtype: 'float64', rng });
+      const g = randn([2, 5, E], { dtype: 'float64', rng });
+      const keyPaddingMask = array([[0, 0, 1, 0, 1], [0, 0, 0, 0, 0]], { dtype: 'int32' });
+      const results: NDArray[] = [];
+      for (let step = 0; step < 2; step++) {
+        results.push(layer.forward(x, { isCausal: true, keyPaddingMask }), layer.backward(g));
+        const out = layer.attend(x, x, x, { attnMask: causalMask(5, 5, 'float64') });
+        const grads = layer.backwardAttend(g);
+        results.push(out, grads.query, grads.key, grads.value);
+      }
+      return [...results, ...layer.parameters().map((p) => p.grad)];
+    };
+    const boxed = createBoxedBackend('boxed-mha');
+    const previous = setBackend(boxed);
+    let onDevice: number[][];
+    try {
+      onDevice = run().map((a) => Array.from(a.data));
+    } finally {
+      setBackend(previous);
+    }
+    expect(onDevice).toEqual(run().map((a) => Array.from(a.data)));
   });
 });
 

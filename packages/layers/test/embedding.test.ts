@@ -9,6 +9,7 @@ import {
   randn,
   zeros,
 } from '@backprop/ndarray';
+import { assertBitwiseEqual, countTypedArrays } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import { Embedding } from '../src/embedding';
 import { type GradcheckResult, gradcheck } from '../src/gradcheck';
@@ -112,7 +113,11 @@ describe('Embedding inside a Sequential, and backward', () => {
     expect(model.backward(g, { inputGrad: false })).toBeUndefined();
     const embedding = model.layers[0] as Embedding;
     expect(embedding.weight.grad.data.some((v) => v !== 0)).toBe(true);
-    expect(() => model.backward(g)).toThrow(/integer indices, which have no gradient; call backward\(outputGrad, \{ inputGrad: false \}\)/);
+    // Token ids have no gradient: the Sequential asks its first layer for none, as torch computes none for an integer input.
+    expect(model.backward(g)).toBeUndefined();
+    expect(() => embedding.backward(randn([2, 3, 4], { rng }))).toThrow(
+      /integer indices, which have no gradient; call backward\(outputGrad, \{ inputGrad: false \}\)/,
+    );
   });
 
   it('accumulates over backward calls until zeroGrad', () => {
@@ -126,6 +131,30 @@ describe('Embedding inside a Sequential, and backward', () => {
     expect(Array.from(layer.weight.grad.data)).toEqual(once.map((v) => 2 * v));
     layer.zeroGrad();
     expect(layer.weight.grad.data.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('Embedding reuses its scratch', () => {
+  it('a steady step with a padding row allocates only its output, and gets what a fresh layer gets', () => {
+    const used = new Embedding(6, 3, { paddingIdx: 2, dtype: 'float64', rng: new TorchGenerator(8) });
+    const fresh = new Embedding(6, 3, { paddingIdx: 2, dtype: 'float64', rng: new TorchGenerator(8) });
+    const rng = new TorchGenerator(9);
+    const big = array([[2, 5, 2, 0, 1], [3, 3, 2, 4, 2], [1, 1, 1, 1, 1]], { dtype: 'int32' });
+    const small = array([[2, 4], [0, 2]], { dtype: 'int32' });
+    const gBig = randn([3, 5, 3], { dtype: 'float64', rng });
+    const gSmall = randn([2, 2, 3], { dtype: 'float64', rng });
+    const step = (tokens: NDArray, g: NDArray) => {
+      used.forward(tokens);
+      used.backward(g, { inputGrad: false });
+    };
+    step(big, gBig);
+    step(small, gSmall);
+    used.zeroGrad();
+    expect(countTypedArrays(() => step(big, gBig)).owning, 'the output').toBe(1);
+    fresh.forward(big);
+    fresh.backward(gBig, { inputGrad: false });
+    assertBitwiseEqual(used.weight.grad, fresh.weight.grad, 'weight grad');
+    expect(Array.from(used.weight.grad.data.slice(6, 9))).toEqual([0, 0, 0]);
   });
 });
 

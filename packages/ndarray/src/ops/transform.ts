@@ -4,6 +4,7 @@ import { indexingKernels as ts } from '../kernels/js/indexing';
 import { KernelError, kernel } from '../kernels/registry';
 import { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
+import { firstOutside } from '../validate';
 import { checkArray, checkDistinct, checkSameDType, prepareOut, sharesMemory, upload } from './operand';
 
 /** The same data with a new shape (no copy); one dimension may be -1. */
@@ -141,12 +142,11 @@ function indexArray(op: string, indices: NDArray | ArrayLike<number>): NDArray {
 
 /** Throws unless every index lies in [−n, n). Reads int32 indices: an argument check, on the host. */
 function checkBounds(op: string, indices: NDArray, n: number, axis: number, shape: readonly number[]): void {
-  const data = indices.data;
-  for (let k = 0; k < data.length; k++) {
-    const i = data[k];
-    if (i < -n || i >= n) {
-      throw new ValueError(`${op}: index ${i} is out of bounds for axis ${axis} of size ${n} (shape ${formatShape(shape)})`);
-    }
+  // A kernel finds the first bad index where the indices live; only a bad one is read back, to name it.
+  const k = firstOutside(indices, -n, n - 1);
+  if (k >= 0) {
+    const i = indices.data[k];
+    throw new ValueError(`${op}: index ${i} is out of bounds for axis ${axis} of size ${n} (shape ${formatShape(shape)})`);
   }
 }
 
