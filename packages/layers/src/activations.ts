@@ -33,6 +33,7 @@ import {
 } from '@backprop/ndarray';
 import { checkArrayArg, checkOutputGrad } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
+import { pythonFloat, pythonNumber } from './python-repr';
 
 /**
  * What the elementwise activations share: no parameters, any shape and dtype,
@@ -421,17 +422,4 @@ export class Identity extends NeuralLayer {
   backward(outputGrad: NDArray): NDArray {
     return checkOutputGrad(this.label(), outputGrad, this.#shape, this.#dtype ?? 'float32');
   }
-}
-
-/** A number as Python prints an int when it is whole (`1`, `20`), else as a float (`0.5`). */
-function pythonNumber(x: number): string {
-  return Number.isInteger(x) && Math.abs(x) < 1e16 ? String(x) : pythonFloat(x);
-}
-
-/** A number as Python prints a float: `0.01`, `1.0`, `1e-05`. */
-export function pythonFloat(x: number): string {
-  if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.0`;
-  const s = String(x);
-  // Python writes exponents with two digits at least: 1e-05, 1e+20.
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
 }

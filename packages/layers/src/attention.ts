@@ -25,7 +25,7 @@ import {
   transpose,
   zeros,
 } from '@backprop/ndarray';
-import { pythonFloat } from './activations';
+import { pythonFloat } from './python-repr';
 import {
   type AttentionGrads,
   AttentionScratch,

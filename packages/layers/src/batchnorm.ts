@@ -26,7 +26,7 @@ import {
 } from '@backprop/ndarray';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
-import { pythonFloatRepr } from './normalization';
+import { pythonFloat } from './python-repr';
 
 /** Options of {@link BatchNorm1d} and {@link BatchNorm2d}. */
 export interface BatchNormOptions {
@@ -150,9 +150,9 @@ export abstract class BatchNormBase extends NeuralLayer {
   protected abstract checkInputRank(input: NDArray): void;
 
   override extraRepr(): string {
-    const momentum = this.momentum === null ? 'None' : pythonFloatRepr(this.momentum);
+    const momentum = this.momentum === null ? 'None' : pythonFloat(this.momentum);
     return (
-      `${this.numFeatures}, eps=${pythonFloatRepr(this.eps)}, momentum=${momentum}, ` +
+      `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${momentum}, ` +
       `affine=${this.affine ? 'True' : 'False'}, track_running_stats=${this.trackRunningStats ? 'True' : 'False'}`
     );
   }

@@ -38,7 +38,8 @@ import {
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 import { resetAffineParameters } from './reset';
-import { checkSizeNd, describeSize, pythonTuple } from './size2d';
+import { pythonTuple } from './python-repr';
+import { checkSizeNd, describeSize } from './size2d';
 
 /** Throws unless `groups` is a positive integer dividing both channel counts, as torch's `_ConvNd` requires. */
 export function checkGroups(op: string, value: unknown, inChannels: number, outChannels: number): number {

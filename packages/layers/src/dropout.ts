@@ -10,7 +10,7 @@ import {
   less,
   mul,
 } from '@backprop/ndarray';
-import { pythonFloat } from './activations';
+import { pythonFloat } from './python-repr';
 import { checkArrayArg, checkOutputGrad, checkRng } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 

@@ -22,6 +22,7 @@ import {
 } from '@backprop/ndarray';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
+import { pythonFloat, pythonTuple } from './python-repr';
 
 /** Options of {@link LayerNorm}. */
 export interface LayerNormOptions {
@@ -101,7 +102,7 @@ export class LayerNorm extends NeuralLayer {
   }
 
   override extraRepr(): string {
-    return `${pythonTuple(this.normalizedShape)}, eps=${pythonFloatRepr(this.eps)}, elementwise_affine=${this.elementwiseAffine ? 'True' : 'False'}`;
+    return `${pythonTuple(this.normalizedShape)}, eps=${pythonFloat(this.eps)}, elementwise_affine=${this.elementwiseAffine ? 'True' : 'False'}`;
   }
 
   protected override label(): string {
@@ -232,7 +233,7 @@ export class GroupNorm extends NeuralLayer {
   }
 
   override extraRepr(): string {
-    return `${this.numGroups}, ${this.numChannels}, eps=${pythonFloatRepr(this.eps)}, affine=${this.affine ? 'True' : 'False'}`;
+    return `${this.numGroups}, ${this.numChannels}, eps=${pythonFloat(this.eps)}, affine=${this.affine ? 'True' : 'False'}`;
   }
 
   protected override label(): string {
@@ -299,30 +300,4 @@ export class GroupNorm extends NeuralLayer {
     layerNormBackward(groupedGrad, grouped, { mean, invStd }, { out: dx.reshape(grouped.shape) });
     return dx;
   }
-}
-
-/**
- * A number as Python's `repr(float)` writes it, as torch's `extra_repr`
- * shows eps and momentum: `1e-05`, `0.0001`, `0.1`, `1.0`, `1e+16`. Python
- * switches to exponent notation below 1e-4 and from 1e16; JavaScript's
- * `String` only below 1e-6 and from 1e21 (internal).
- */
-export function pythonFloatRepr(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  // toExponential() gives the shortest digits that read back as x, as repr does.
-  const [digits, exponentText] = x.toExponential().split('e');
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) {
-    const sign = exponent < 0 ? '-' : '+';
-    return `${digits}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  const fixed = String(x);
-  return fixed.includes('.') ? fixed : `${fixed}.0`;
-}
-
-/** A shape as Python prints a tuple: `(4,)`, `(3, 4)`. */
-function pythonTuple(shape: readonly number[]): string {
-  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }

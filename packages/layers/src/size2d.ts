@@ -36,8 +36,3 @@ export function checkSizeNd(op: string, name: string, value: unknown, min: numbe
 export function checkSize2d(op: string, name: string, value: unknown, min: number): readonly [number, number] {
   return checkSizeNd(op, name, value, min, 2) as readonly [number, number];
 }
-
-/** A tuple as Python prints it: `(3, 3)`, and a one-element tuple `(3,)`. */
-export function pythonTuple(values: readonly number[]): string {
-  return values.length === 1 ? `(${values[0]},)` : `(${values.join(', ')})`;
-}

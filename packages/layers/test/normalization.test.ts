@@ -23,8 +23,8 @@ import {
   type GroupNormOptions,
   LayerNorm,
   type LayerNormOptions,
-  pythonFloatRepr,
 } from '../src/normalization';
+import { pythonFloat } from '../src/python-repr';
 import { Sequential } from '../src/sequential';
 import { type FixtureTensor, caseLabel, expectBitwiseEqual, expectClose, expectScaled, loadFixture, toArray } from './helpers';
 
@@ -461,6 +461,6 @@ describe('printing, as torch', () => {
       [123456789012345.6, '123456789012345.6'],
       [-1e-7, '-1e-07'],
     ];
-    for (const [x, repr] of cases) expect(pythonFloatRepr(x)).toBe(repr);
+    for (const [x, repr] of cases) expect(pythonFloat(x)).toBe(repr);
   });
 });

@@ -72,6 +72,11 @@ describe('a model prints as torch prints it', () => {
     });
   }
 
+  it('floats print as Python writes them, exponents below 1e-4 included', () => {
+    expect(String(new LeakyReLU(1e-5))).toBe('LeakyReLU(negative_slope=1e-05)');
+    expect(String(new Dropout(0.0001))).toBe('Dropout(p=0.0001, inplace=False)');
+  });
+
   it("a user's own layer prints with its class name and its children", () => {
     class Block extends Sequential {}
     class Head extends Linear {}
