@@ -1,11 +1,10 @@
 import {
   DTypeError,
-  NDArray,
+  type NDArray,
   ShapeError,
   TorchGenerator,
   ValueError,
   add,
-  array,
   decodeSafetensors,
   div,
   encodeSafetensors,
