@@ -202,6 +202,19 @@ export function gemmTypeScript(call: HostGemm): void {
 }
 
 
+/** The scratch of an alpha ≠ 1 product, kept between calls (grown, never shrunk) so a steady step allocates nothing. */
+let scratch32: Float32Array | undefined;
+let scratch64: Float64Array | undefined;
+
+function productScratch(float64: boolean, size: number): Float32Array | Float64Array {
+  if (float64) {
+    if (scratch64 === undefined || scratch64.length < size) scratch64 = new Float64Array(size);
+    return scratch64.subarray(0, size);
+  }
+  if (scratch32 === undefined || scratch32.length < size) scratch32 = new Float32Array(size);
+  return scratch32.subarray(0, size);
+}
+
 /**
  * Runs a {@link GemmProblem} with `product`, a 2-D routine that can overwrite
  * or accumulate. The bias becomes C's starting value (torch's addmm: one
@@ -248,7 +261,7 @@ export function runGemm(
       product(call);
     } else {
       // alpha·AB + C: the product in a scratch, then scaled and added.
-      const scratch = c instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+      const scratch = productScratch(c instanceof Float64Array, size);
       product({ ...call, c: scratch, cOffset: 0, accumulate: false });
       for (let i = 0; i < size; i++) c[cOffset + i] = accumulate ? c[cOffset + i] + alpha * scratch[i] : alpha * scratch[i];
     }
