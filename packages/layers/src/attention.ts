@@ -19,9 +19,9 @@ import {
   formatShape,
   gemm,
   mul,
+  narrow,
   shapesEqual,
   sum,
-  take,
   transpose,
   zeros,
 } from '@backprop/ndarray';
@@ -183,13 +183,11 @@ export class MultiheadAttention extends NeuralLayer {
   readonly #scratch = new AttentionScratch();
   /** forward: the packed projection [rows, 3E]; backward: its gradient. attend: one part's projection or gradient [rows, E]. */
   readonly #packed = new Slot();
-  /** forward: the packed projection as heads [3, N, H, L, D]; backward: the three heads' gradients, joined. */
+  /** The packed projection as heads [3, N, H, L, D] (q, k and v are views of it), and the three heads' gradients, joined. */
   readonly #heads = new Slot();
-  /** The query, key and value heads [N, H, ·, D]. */
+  readonly #partsGrad = new Slot();
+  /** attend: the query, key and value heads [N, H, ·, D]. */
   readonly #parts = [new Slot(), new Slot(), new Slot()];
-  /** attend: the weight rows [E, E] and bias [E] of each part. */
-  readonly #weightSlices = [new Slot(), new Slot(), new Slot()];
-  readonly #biasSlices = [new Slot(), new Slot(), new Slot()];
   /** The heads joined again [L, N, E] (or [N, L, E]): out_proj's input. */
   readonly #joined = new Slot();
   /** out_proj's input gradient, and it as heads [1, N, H, L, D]. */
@@ -197,8 +195,6 @@ export class MultiheadAttention extends NeuralLayer {
   readonly #headsGrad = new Slot();
   /** Σ over rows of the packed gradient [3E]; attend: each part's weight [E, E] and bias [E] gradient, and them joined. */
   readonly #biasSum = new Slot();
-  readonly #weightGradParts = [new Slot(), new Slot(), new Slot()];
-  readonly #biasGradParts = [new Slot(), new Slot(), new Slot()];
   readonly #weightGrad = new Slot();
   /** The masks as additive biases: attnMask's, keyPaddingMask's, and both added. */
   readonly #attnMaskBias = new Slot();
@@ -294,10 +290,8 @@ export class MultiheadAttention extends NeuralLayer {
       out: this.#packed.take([rows, 3 * E], dtype),
     });
     const heads = this.toHeads(packed, L, N, 3, batched, this.#heads);
-    // Each part copied out of the heads: attention's gemms take whole arrays (no offset into one).
-    const [q, k, v] = this.#parts.map((slot, part) =>
-      take(heads, this.#scratch.scalar(`part ${part}`, part, 'int32'), 0, slot.take([N, H, L, D], dtype)),
-    );
+    // q, k and v: views of the three parts of the heads (no copies).
+    const [q, k, v] = [0, 1, 2].map((part) => narrow(heads, part, 1).reshape([N, H, L, D]));
     const attention = this.attention(op, q, k, v, options, batched, N, L, L);
     this.#pass = { form: 'self', inputs2d: [x2d], inputShapes: [input.shape], slices: [], batched, N, L, S: L, attention, outputShape: input.shape };
     return this.finish(attention, L, N, batched, input.shape, options);
@@ -329,9 +323,9 @@ export class MultiheadAttention extends NeuralLayer {
     const bias3 = this.in_proj_bias?.value.reshape([3, E]);
     const slices: NDArray[] = [];
     const [q, k, v] = this.#parts.map((slot, part) => {
-      const index = this.#scratch.scalar(`part ${part}`, part, 'int32');
-      const weight = take(weight3, index, 0, this.#weightSlices[part].take([E, E], dtype));
-      const bias = bias3 === undefined ? undefined : take(bias3, index, 0, this.#biasSlices[part].take([E], dtype));
+      // This part's rows of the packed weight and bias, as views.
+      const weight = narrow(weight3, part, 1).reshape([E, E]);
+      const bias = bias3 === undefined ? undefined : narrow(bias3, part, 1).reshape([E]);
       slices.push(weight);
       const length = part === 0 ? L : S;
       const projected = gemm(inputs2d[part], weight, { transB: true, bias, out: this.#packed.take([length * N, E], dtype) });
@@ -361,7 +355,7 @@ export class MultiheadAttention extends NeuralLayer {
     const { embedDim: E, numHeads: H, headDim: D, dtype } = this;
     const { query, key, value } = this.attentionBackward(pass, outputGrad);
     // [3, N, H, L, D] back to the packed [rows, 3E] layout of the projection.
-    const joined = concat([query, key, value].map(expandHeads), 0, this.#heads.take([3, pass.N, H, pass.L, D], dtype));
+    const joined = concat([query, key, value].map(expandHeads), 0, this.#partsGrad.take([3, pass.N, H, pass.L, D], dtype));
     const packedGrad = this.fromHeads(joined, pass.L, pass.N, 3, pass.batched, this.#packed);
     const x2d = pass.inputs2d[0];
     gemm(packedGrad, x2d, { transA: true, out: this.in_proj_weight.grad, beta: 1 });
@@ -387,20 +381,21 @@ export class MultiheadAttention extends NeuralLayer {
     const { embedDim: E, dtype } = this;
     const grads = this.attentionBackward(pass, outputGrad);
     const out: NDArray[] = [];
-    const weightGrads: NDArray[] = [];
-    const biasGrads: NDArray[] = [];
+    // Each part's weight and bias gradient is written into its rows of one [3E, E] and one [3E] array, then
+    // those are added: each element gets one addition, as index_add_ gives it.
+    const weightGrads = this.#weightGrad.take([3 * E, E], dtype).reshape([3, E, E]);
+    const biasGrads = this.#biasSum.take([3 * E], dtype).reshape([3, E]);
     [grads.query, grads.key, grads.value].forEach((headGrad, part) => {
       const g2d = this.fromHeads(expandHeads(headGrad), part === 0 ? pass.L : pass.S, pass.N, 1, pass.batched, this.#packed);
-      weightGrads.push(gemm(g2d, pass.inputs2d[part], { transA: true, out: this.#weightGradParts[part].take([E, E], dtype) }));
-      if (this.in_proj_bias) biasGrads.push(sum(g2d, 0, false, this.#biasGradParts[part].take([E], dtype)));
+      gemm(g2d, pass.inputs2d[part], { transA: true, out: narrow(weightGrads, part, 1).reshape([E, E]) });
+      if (this.in_proj_bias) sum(g2d, 0, false, narrow(biasGrads, part, 1).reshape([E]));
       if (inputGrad) out.push(gemm(g2d, pass.slices[part]).reshape(pass.inputShapes[part]));
     });
-    // The three parts' rows of the gradients, joined, then added: each element gets one addition, as index_add_ gives it.
     const weightGrad = this.in_proj_weight.grad;
-    add(weightGrad, concat(weightGrads, 0, this.#weightGrad.take([3 * E, E], dtype)), weightGrad);
+    add(weightGrad, weightGrads.reshape([3 * E, E]), weightGrad);
     if (this.in_proj_bias) {
       const biasGrad = this.in_proj_bias.grad;
-      add(biasGrad, concat(biasGrads, 0, this.#biasSum.take([3 * E], dtype)), biasGrad);
+      add(biasGrad, biasGrads.reshape([3 * E]), biasGrad);
     }
     return inputGrad ? { query: out[0], key: out[1], value: out[2] } : undefined;
   }
