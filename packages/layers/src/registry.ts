@@ -3,14 +3,22 @@
  * tests, tools/torch-parity and the apps share (a model description such as
  * `{ type: 'Linear', ... }` names its class here).
  */
-import { Identity, LeakyReLU, ReLU, Sigmoid, Tanh } from './activations';
+import { ELU, GELU, Identity, LeakyReLU, LogSoftmax, Mish, ReLU, SiLU, Sigmoid, Softmax, Softplus, Tanh } from './activations';
+import { AdaptiveAvgPool2d } from './adaptive-avgpool2d';
 import { AvgPool2d } from './avgpool2d';
+import { BatchNorm1d, BatchNorm2d } from './batchnorm';
+import { Conv1d } from './conv1d';
 import { Conv2d } from './conv2d';
+import { ConvTranspose2d } from './convtranspose2d';
 import { Dense } from './dense';
+import { MultiheadAttention } from './attention';
 import { Dropout } from './dropout';
+import { Embedding } from './embedding';
 import { Flatten } from './flatten';
 import { Linear } from './linear';
 import { MaxPool2d } from './maxpool2d';
+import { GroupNorm, LayerNorm } from './normalization';
+import { GRU, LSTM, RNN } from './rnn';
 import { Sequential } from './sequential';
 
 /**
@@ -29,12 +37,31 @@ export const LAYERS = {
   Tanh,
   Sigmoid,
   LeakyReLU,
+  GELU,
+  SiLU,
+  ELU,
+  Softplus,
+  Mish,
+  Softmax,
+  LogSoftmax,
   Conv2d,
+  Conv1d,
+  ConvTranspose2d,
   MaxPool2d,
   AvgPool2d,
+  AdaptiveAvgPool2d,
   Dropout,
   Flatten,
   Sequential,
+  BatchNorm1d,
+  BatchNorm2d,
+  LayerNorm,
+  GroupNorm,
+  Embedding,
+  MultiheadAttention,
+  RNN,
+  LSTM,
+  GRU,
 } as const;
 
 /** A name in {@link LAYERS}. */

@@ -13,8 +13,10 @@ import {
   less,
   mul,
   type NDArray,
+  narrow,
   Parameter,
   ShapeError,
+  Slot,
   shapesEqual,
   stack,
   sum,
@@ -22,21 +24,18 @@ import {
   ValueError,
   zeros,
 } from '@backprop/ndarray';
-import { pythonFloat } from './activations';
+import { pythonFloat } from './python-repr';
 import { checkArrayArg, checkBoolean, checkDTypeMatch, checkOutputGrad, checkRng, checkSize } from './checks';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 import {
   type CellState,
+  type CellStep,
   elmanCell,
-  type GruCache,
   gruCell,
   type HiddenWeights,
-  item,
-  type LstmCache,
   lstmCell,
   type RecurrentCell,
   type RecurrentMode,
-  rows,
 } from './recurrent-cells';
 
 export type { RecurrentMode } from './recurrent-cells';
@@ -116,19 +115,38 @@ interface DirectionWeights {
   biasHh: Parameter | null;
 }
 
-/** What one direction of one layer keeps from forward for backward (arrays indexed by time step). */
-interface DirectionCache<Cache> {
-  /** The state each step started from (transposed, [H, N]). */
-  previous: CellState[];
-  caches: Cache[];
+/**
+ * What a forward pass keeps for backward: arrays on the layer's slots (see
+ * {@link RecurrentBase}), transposed and time-major, [L, ·, N].
+ */
+interface Pass {
+  steps: number;
+  batch: number;
+  unbatched: boolean;
+  hxGiven: boolean;
+  outputShape: number[];
+  stateShape: number[];
+  /** Each layer's input [L, in, N]: the sequence, or the previous layer's output after dropout. */
+  inputs: NDArray[];
+  /** Each layer's output [L, D·H, N]: the h of every step, the reverse direction's in rows H..2H. */
+  outputs: NDArray[];
+  /** The dropout mask multiplied into each layer's input, or null where none ran. */
+  masks: (NDArray | null)[];
+  /** Per layer · D + direction: the gates after their activations [L, G·H, N], and the cell's saved arrays [L, S, N]. */
+  gates: NDArray[];
+  saved: NDArray[];
+  /** h_0 and the LSTM's c_0 of every layer and direction, [D·numLayers, H, N]. */
+  initial: { h: NDArray; c: NDArray | null };
 }
 
-/** What one layer keeps: its input ([L, In, N], transposed), each direction's steps, and the dropout mask on its input. */
-interface LayerCache<Cache> {
-  input: NDArray;
-  directions: DirectionCache<Cache>[];
-  /** Scales or zeros multiplied into this layer's input (the previous layer's output), when dropout ran. */
-  inputMask: NDArray | null;
+/** Item `i` of the first axis as a view (shape `a.shape.slice(1)`), on any backend. */
+function item(a: NDArray, i: number): NDArray {
+  return narrow(a, i, 1).reshape(a.shape.slice(1));
+}
+
+/** h_n-shaped [D·numLayers, N, H] (or unbatched) array from per-direction [H, N] states: a new array. */
+function toStateShape(states: NDArray[], stateShape: number[]): NDArray {
+  return transpose(stack(states, 0), [0, 2, 1]).reshape(stateShape);
 }
 
 /**
@@ -143,10 +161,16 @@ interface LayerCache<Cache> {
  * projection; backward adds dW_hh per step (gemm with beta = 1) and dW_ih,
  * dx for all steps in one gemm each. Sequences and states are kept
  * transposed and time-major ([L, features, N], states [H, N]), so each
- * step's block and each gate's rows are contiguous views, never copies;
- * the input, the output and the states are transposed once per pass.
+ * step's block and each gate's rows are contiguous views (`narrow`), never
+ * copies; the input, the output and the states are transposed once per pass.
+ *
+ * Every array a pass needs lives on the layer's own slots, reused by the
+ * next pass (memory is allocated when a pass is larger than every one
+ * before), so a steady training step allocates only what it returns: the
+ * output and the input gradient (none where the caller offers `into`).
+ * `finalState` and `initialStateGrad` are built when read.
  */
-export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> extends NeuralLayer {
+export abstract class RecurrentBase<HX extends NDArray | LSTMState> extends NeuralLayer {
   readonly mode: RecurrentMode;
   readonly inputSize: number;
   readonly hiddenSize: number;
@@ -158,17 +182,37 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
   readonly dtype: DType;
   /** Where the dropout masks come from (and where the initial weights came from). */
   readonly rng: Generator;
-  /** h_n (and c_n) of the last forward pass: [D·numLayers, N, H], or [D·numLayers, H] for an unbatched input. */
-  finalState?: RecurrentState;
-  /** dLoss/d(initial state) after a backward pass whose forward was given `hx`, shaped as `hx`; undefined otherwise. */
-  initialStateGrad?: RecurrentState;
 
-  readonly #cell: RecurrentCell<Cache>;
+  readonly #cell: RecurrentCell;
   /** Parameters by layer · D + direction. */
   readonly #weights: DirectionWeights[] = [];
-  #layers?: LayerCache<Cache>[];
-  /** Geometry of the last forward pass. */
-  #pass?: { steps: number; batch: number; unbatched: boolean; hxGiven: boolean; outputShape: number[]; stateShape: number[] };
+  /** The last forward pass. */
+  #pass?: Pass;
+  /** dLoss/d(initial state) [D·numLayers, H, N] after a backward pass since the last forward (on the layer's slots). */
+  #stateGrad?: { h: NDArray; c: NDArray | null };
+  #finalState?: RecurrentState;
+  #initialStateGrad?: RecurrentState;
+  /** Where the arrays of a pass live, reused by the next one. */
+  readonly #slots = {
+    /** Forward: the input transposed [L, I, N], h_0 and c_0 [D·numLayers, H, N]. */
+    input: new Slot(),
+    initialH: new Slot(),
+    initialC: new Slot(),
+    /** Per layer: its output, and the dropout mask on its output (drawn [L, N, D·H], its uniforms, transposed) and the masked output. */
+    layers: [] as { output: Slot; drawn: Slot; uniforms: Slot; mask: Slot; masked: Slot }[],
+    /** Per layer and direction: the gates and the cell's saved arrays. */
+    directions: [] as { gates: Slot; saved: Slot }[],
+    /** Backward: dLoss/d(layer output) of alternate layers, dLoss/dInput transposed, dLoss/d(state) [D·numLayers, H, N]. */
+    layerGrads: [new Slot(), new Slot()],
+    inputGrad: new Slot(),
+    stateGradH: new Slot(),
+    stateGradC: new Slot(),
+    /** One direction's dLoss/dp and dLoss/d(W_hh·h + b_hh) [L, G·H, N], a step's scratch [H, N], a bias gradient [G·H]. */
+    gateGrads: new Slot(),
+    hiddenGrads: new Slot(),
+    scratch: new Slot(),
+    biasSum: new Slot(),
+  };
 
   protected constructor(
     mode: RecurrentMode,
@@ -195,6 +239,7 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
     const gateRows = this.#cell.gates * this.hiddenSize;
     const dtype = this.dtype;
     for (let layer = 0; layer < this.numLayers; layer++) {
+      this.#slots.layers.push({ output: new Slot(), drawn: new Slot(), uniforms: new Slot(), mask: new Slot(), masked: new Slot() });
       for (let direction = 0; direction < this.directions; direction++) {
         const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
         const layerInput = layer === 0 ? this.inputSize : this.hiddenSize * this.directions;
@@ -208,17 +253,48 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
         const biasIh = this.bias ? make('bias_ih', [gateRows]) : null;
         const biasHh = this.bias ? make('bias_hh', [gateRows]) : null;
         this.#weights.push({ weightIh, weightHh, biasIh, biasHh });
+        this.#slots.directions.push({ gates: new Slot(), saved: new Slot() });
       }
     }
     this.resetParameters(this.rng);
   }
 
   /** The cell this layer runs at every step. */
-  protected abstract createCell(): RecurrentCell<Cache>;
+  protected abstract createCell(): RecurrentCell;
 
   /** D: 2 when bidirectional, else 1. */
   get directions(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /**
+   * h_n (and c_n) of the last forward pass: [D·numLayers, N, H], or
+   * [D·numLayers, H] for an unbatched input; undefined before the first.
+   * Built when first read after a pass (a step that never reads it does not
+   * pay for it); new arrays, which later passes leave alone.
+   */
+  get finalState(): RecurrentState | undefined {
+    const pass = this.#pass;
+    if (pass === undefined || this.#finalState !== undefined) return this.#finalState;
+    // Each direction's last step: L − 1 forwards, 0 in reverse.
+    const last = this.#weights.map((_, k) => this.#cell.state(this.#step(pass, k, k % this.directions === 0 ? pass.steps - 1 : 0)));
+    const h = toStateShape(last.map((s) => s.h), pass.stateShape);
+    this.#finalState = this.#cell.hasCellState ? { h, c: toStateShape(last.map((s) => s.c!), pass.stateShape) } : { h };
+    return this.#finalState;
+  }
+
+  /**
+   * dLoss/d(initial state) after a backward pass whose forward was given
+   * `hx`, shaped as `hx`; undefined otherwise. Built when first read after a
+   * backward pass; new arrays.
+   */
+  get initialStateGrad(): RecurrentState | undefined {
+    const pass = this.#pass;
+    const grad = this.#stateGrad;
+    if (pass === undefined || !pass.hxGiven || grad === undefined || this.#initialStateGrad !== undefined) return this.#initialStateGrad;
+    const transposed = (g: NDArray): NDArray => transpose(g, [0, 2, 1]).reshape(pass.stateShape);
+    this.#initialStateGrad = grad.c === null ? { h: transposed(grad.h) } : { h: transposed(grad.h), c: transposed(grad.c) };
+    return this.#initialStateGrad;
   }
 
   /**
@@ -247,7 +323,8 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
   /**
    * Runs the sequence through every layer and direction; returns the last
    * layer's outputs [L, N, D·H] ([N, L, D·H] with `batchFirst`, [L, D·H]
-   * unbatched) and leaves h_n (and c_n) in `finalState`.
+   * unbatched), into the caller's slot when given one, and leaves h_n (and
+   * c_n) in `finalState`.
    */
   forward(input: NDArray, options: RecurrentForwardOptions<HX> = {}): NDArray {
     const op = this.label();
@@ -268,64 +345,77 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
     const H = this.hiddenSize;
     const D = this.directions;
     const G = this.#cell.gates * H;
+    const dtype = this.dtype;
+    const slots = this.#slots;
     const stateCount = D * this.numLayers;
     const stateShape = unbatched ? [stateCount, H] : [stateCount, batch, H];
+    // Checked before anything is written: a rejected call leaves the last pass intact.
     const initial = this.initialStates(options.hx, stateShape, batch);
+    const outputShape = unbatched ? [steps, D * H] : batchFirst ? [batch, steps, D * H] : [steps, batch, D * H];
+    const pass: Pass = {
+      steps,
+      batch,
+      unbatched,
+      hxGiven: options.hx !== undefined,
+      outputShape,
+      stateShape,
+      inputs: [],
+      outputs: [],
+      masks: [],
+      gates: [],
+      saved: [],
+      initial,
+    };
 
     // Every layer's input and output are kept transposed and time-major, [L, features, N].
     const x3 = unbatched ? input.reshape([steps, 1, this.inputSize]) : input;
-    let layerInput = transpose(x3, batchFirst ? [1, 2, 0] : [0, 2, 1]);
+    let layerInput = transpose(x3, batchFirst ? [1, 2, 0] : [0, 2, 1], slots.input.take([steps, this.inputSize, batch], dtype));
     let inputMask: NDArray | null = null;
-    const layers: LayerCache<Cache>[] = [];
-    const finalH: NDArray[] = [];
-    const finalC: NDArray[] = [];
     for (let layer = 0; layer < this.numLayers; layer++) {
-      const output = zeros([steps, D * H, batch], { dtype: this.dtype });
-      const directions: DirectionCache<Cache>[] = [];
+      const output = slots.layers[layer].output.take([steps, D * H, batch], dtype);
+      pass.inputs.push(layerInput);
+      pass.outputs.push(output);
+      pass.masks.push(inputMask);
       for (let direction = 0; direction < D; direction++) {
         const k = layer * D + direction;
         const w = this.#weights[k];
         const hidden = this.hiddenWeights(w);
         // Every step's input projection W_ih·x_t + b_ih in one gemm: [L, G·H, N].
-        const projection = gemm(w.weightIh.value, layerInput, { bias: w.biasIh?.value.reshape([G, 1]) });
-        const cache: DirectionCache<Cache> = { previous: new Array(steps), caches: new Array(steps) };
-        let state = initial[k];
+        const gates = slots.directions[k].gates.take([steps, G, batch], dtype);
+        gemm(w.weightIh.value, layerInput, { bias: w.biasIh?.value.reshape([G, 1]), out: gates });
+        pass.gates.push(gates);
+        pass.saved.push(slots.directions[k].saved.take([steps, this.#cell.savedRows, batch], dtype));
+        let state: CellState = { h: item(initial.h, k), c: initial.c === null ? null : item(initial.c, k) };
         for (let s = 0; s < steps; s++) {
-          const t = direction === 0 ? s : steps - 1 - s;
-          const hOut = rows(item(output, t), direction * H, (direction + 1) * H);
-          cache.previous[t] = state;
-          const { next, cache: stepCache } = this.#cell.forward(item(projection, t), state, hidden, hOut);
-          cache.caches[t] = stepCache;
-          state = next;
+          const step = this.#step(pass, k, direction === 0 ? s : steps - 1 - s);
+          this.#cell.forward(step, state, hidden);
+          state = this.#cell.state(step);
         }
-        finalH.push(state.h);
-        if (state.c !== null) finalC.push(state.c);
-        directions.push(cache);
       }
-      layers.push({ input: layerInput, directions, inputMask });
       inputMask = null;
       if (layer < this.numLayers - 1 && this.training && this.dropout > 0) {
+        const layerSlots = slots.layers[layer];
         // Drawn in torch's layout [L, N, D·H], used in ours.
-        inputMask = transpose(this.dropoutMask([steps, batch, D * H]), [0, 2, 1]);
-        layerInput = mul(output, inputMask);
+        inputMask = transpose(this.dropoutMask([steps, batch, D * H], layerSlots), [0, 2, 1], layerSlots.mask.take([steps, D * H, batch], dtype));
+        layerInput = mul(output, inputMask, layerSlots.masked.take([steps, D * H, batch], dtype));
       } else {
         layerInput = output;
       }
     }
-    this.#layers = layers;
-    const toStateShape = (states: NDArray[]): NDArray => transpose(stack(states, 0), [0, 2, 1]).reshape(stateShape);
-    this.finalState = this.#cell.hasCellState ? { h: toStateShape(finalH), c: toStateShape(finalC) } : { h: toStateShape(finalH) };
-    this.initialStateGrad = undefined;
-    const outputShape = unbatched ? [steps, D * H] : batchFirst ? [batch, steps, D * H] : [steps, batch, D * H];
-    this.#pass = { steps, batch, unbatched, hxGiven: options.hx !== undefined, outputShape, stateShape };
-    return transpose(layerInput, batchFirst ? [2, 0, 1] : [0, 2, 1]).reshape(outputShape);
+    this.#pass = pass;
+    this.#stateGrad = undefined;
+    this.#finalState = undefined;
+    this.#initialStateGrad = undefined;
+    const result = this.output(options, outputShape, dtype);
+    transpose(layerInput, batchFirst ? [2, 0, 1] : [0, 2, 1], result.reshape(batchFirst ? [batch, steps, D * H] : [steps, batch, D * H]));
+    return result;
   }
 
   /**
    * Backpropagation through time: given dLoss/dOutput (and, in
    * `finalStateGrad`, dLoss/dh_n and dLoss/dc_n), adds every parameter's
-   * gradient, sets `initialStateGrad` when forward was given `hx`, and returns
-   * dLoss/dInput.
+   * gradient, makes `initialStateGrad` available when forward was given
+   * `hx`, and returns dLoss/dInput (into the caller's slot when given one).
    */
   override backward(outputGrad: NDArray): NDArray;
   override backward(outputGrad: NDArray, options?: RecurrentBackwardOptions): NDArray | undefined;
@@ -334,69 +424,83 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
     checkOptions(op, options, ['finalStateGrad', 'inputGrad', 'into']);
     const grad = checkOutputGrad(this.label(), outputGrad, this.#pass?.outputShape, this.dtype);
     const pass = this.#pass!;
-    const layers = this.#layers!;
     const { steps, batch, unbatched } = pass;
     const batchFirst = this.batchFirst && !unbatched;
     const H = this.hiddenSize;
     const D = this.directions;
     const G = this.#cell.gates * H;
-    const finalGrad = this.finalStateGrads(op, options.finalStateGrad, pass.stateShape, batch);
+    const dtype = this.dtype;
+    const slots = this.#slots;
+    // dLoss/d(state) of every layer and direction, [D·numLayers, H, N]: dh_n (and dc_n) now, dh_0 (and dc_0) at the end.
+    const stateGrad = this.finalStateGrads(op, options.finalStateGrad, pass.stateShape, batch);
     const wantInputGrad = options.inputGrad !== false;
 
     // dLoss/d(layer output), transposed as the layer keeps it: [L, D·H, N].
-    let layerGrad = transpose(unbatched ? grad.reshape([steps, 1, D * H]) : grad, batchFirst ? [1, 2, 0] : [0, 2, 1]);
+    const grad3 = unbatched ? grad.reshape([steps, 1, D * H]) : grad;
+    let layerGrad = transpose(grad3, batchFirst ? [1, 2, 0] : [0, 2, 1], slots.layerGrads[(this.numLayers - 1) % 2].take([steps, D * H, batch], dtype));
+    const gateGrads = slots.gateGrads.take([steps, G, batch], dtype);
+    const hiddenGrads = this.#cell.separateHiddenGrad ? slots.hiddenGrads.take([steps, G, batch], dtype) : null;
+    const scratch = slots.scratch.take([H, batch], dtype);
     let inputGrad: NDArray | undefined;
-    const initialGrads = new Array<CellState>(D * this.numLayers);
     for (let layer = this.numLayers - 1; layer >= 0; layer--) {
-      const { input, directions, inputMask } = layers[layer];
-      let dInput: NDArray | undefined;
+      const input = pass.inputs[layer];
+      // dLoss/d(this layer's input): the layer below's layerGrad, or the input gradient.
+      const dInput =
+        layer > 0
+          ? slots.layerGrads[(layer - 1) % 2].take([steps, D * H, batch], dtype)
+          : wantInputGrad
+            ? slots.inputGrad.take([steps, this.inputSize, batch], dtype)
+            : undefined;
       for (let direction = 0; direction < D; direction++) {
         const k = layer * D + direction;
         const w = this.#weights[k];
         const hidden = this.hiddenWeights(w);
-        const cache = directions[direction];
+        const state: CellState = { h: item(stateGrad.h, k), c: stateGrad.c === null ? null : item(stateGrad.c, k) };
         // Each step writes its gradients into its own block: no concatenation afterwards.
-        const dProjection = zeros([steps, G, batch], { dtype: this.dtype });
-        const dHidden = this.#cell.separateHiddenGrad ? zeros([steps, G, batch], { dtype: this.dtype }) : null;
-        let state: CellState = { h: finalGrad.h[k], c: finalGrad.c === null ? null : finalGrad.c[k] };
         for (let s = steps - 1; s >= 0; s--) {
           const t = direction === 0 ? s : steps - 1 - s;
-          const dh = add(state.h, rows(item(layerGrad, t), direction * H, (direction + 1) * H));
-          state = this.#cell.backward(
-            cache.caches[t],
-            cache.previous[t],
-            { h: dh, c: state.c },
-            hidden,
-            item(dProjection, t),
-            dHidden === null ? null : item(dHidden, t),
-          );
+          add(state.h, narrow(item(layerGrad, t), direction * H, H), state.h);
+          const grads = { gates: item(gateGrads, t), hidden: hiddenGrads === null ? null : item(hiddenGrads, t), scratch };
+          this.#cell.backward(this.#step(pass, k, t), this.#stateBefore(pass, k, t), state, hidden, grads);
         }
-        initialGrads[k] = state;
         // dW_ih += Σ_t dP_t·x_tᵀ, db_ih, db_hh and dx for all steps at once.
-        gemm(dProjection, input, { transB: true, out: w.weightIh.grad, beta: 1 });
+        gemm(gateGrads, input, { transB: true, out: w.weightIh.grad, beta: 1 });
         if (w.biasIh !== null && w.biasHh !== null) {
-          const dBiasIh = sum(dProjection, [0, 2]);
+          const dBiasIh = sum(gateGrads, [0, 2], false, slots.biasSum.take([G], dtype));
           add(w.biasIh.grad, dBiasIh, w.biasIh.grad);
-          add(w.biasHh.grad, dHidden === null ? dBiasIh : sum(dHidden, [0, 2]), w.biasHh.grad);
+          const dBiasHh = hiddenGrads === null ? dBiasIh : sum(hiddenGrads, [0, 2], false, slots.biasSum.take([G], dtype));
+          add(w.biasHh.grad, dBiasHh, w.biasHh.grad);
         }
-        if (layer > 0 || wantInputGrad) {
-          dInput =
-            dInput === undefined
-              ? gemm(w.weightIh.value, dProjection, { transA: true })
-              : gemm(w.weightIh.value, dProjection, { transA: true, out: dInput, beta: 1 });
-        }
+        if (dInput !== undefined) gemm(w.weightIh.value, gateGrads, { transA: true, out: dInput, beta: direction === 0 ? 0 : 1 });
       }
-      if (layer > 0) layerGrad = inputMask === null ? dInput! : mul(dInput!, inputMask);
+      const mask = pass.masks[layer];
+      if (layer > 0) layerGrad = mask === null ? dInput! : mul(dInput!, mask, dInput);
       else inputGrad = dInput;
     }
-    if (pass.hxGiven) {
-      const toStateShape = (states: NDArray[]): NDArray => transpose(stack(states, 0), [0, 2, 1]).reshape(pass.stateShape);
-      const h = toStateShape(initialGrads.map((g) => g.h));
-      this.initialStateGrad = this.#cell.hasCellState ? { h, c: toStateShape(initialGrads.map((g) => g.c!)) } : { h };
-    }
+    this.#stateGrad = stateGrad;
+    this.#initialStateGrad = undefined;
     if (inputGrad === undefined) return undefined;
     const inputShape = unbatched ? [steps, this.inputSize] : batchFirst ? [batch, steps, this.inputSize] : [steps, batch, this.inputSize];
-    return transpose(inputGrad, batchFirst ? [2, 0, 1] : [0, 2, 1]).reshape(inputShape);
+    const result = this.output(options, inputShape, dtype);
+    transpose(inputGrad, batchFirst ? [2, 0, 1] : [0, 2, 1], result.reshape(batchFirst ? [batch, steps, this.inputSize] : [steps, batch, this.inputSize]));
+    return result;
+  }
+
+  /** Step t of layer and direction k: views of the pass's arrays at that step. */
+  #step(pass: Pass, k: number, t: number): CellStep {
+    const direction = k % this.directions;
+    const layer = (k - direction) / this.directions;
+    const H = this.hiddenSize;
+    return { gates: item(pass.gates[k], t), saved: item(pass.saved[k], t), h: narrow(item(pass.outputs[layer], t), direction * H, H) };
+  }
+
+  /** The state step t of layer and direction k started from: the step before's (t − 1, or t + 1 in reverse), or h_0 (and c_0). */
+  #stateBefore(pass: Pass, k: number, t: number): CellState {
+    const before = k % this.directions === 0 ? t - 1 : t + 1;
+    if (before < 0 || before >= pass.steps) {
+      return { h: item(pass.initial.h, k), c: pass.initial.c === null ? null : item(pass.initial.c, k) };
+    }
+    return this.#cell.state(this.#step(pass, k, before));
   }
 
   private hiddenWeights(w: DirectionWeights): HiddenWeights {
@@ -404,13 +508,16 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
     return { weight: w.weightHh.value, weightGrad: w.weightHh.grad, bias };
   }
 
-  /** The initial state of each layer and direction, transposed ([H, N] each), from `hx` or zeros. */
-  private initialStates(hx: unknown, stateShape: number[], batch: number): CellState[] {
+  /** The initial state of every layer and direction, transposed ([D·numLayers, H, N] each), from `hx` or zeros, on the layer's slots. */
+  private initialStates(hx: unknown, stateShape: number[], batch: number): Pass['initial'] {
     const op = this.label();
     const count = this.directions * this.numLayers;
     const lstm = this.#cell.hasCellState;
-    const zero = (): NDArray => zeros([this.hiddenSize, batch], { dtype: this.dtype });
-    if (hx === undefined) return Array.from({ length: count }, () => ({ h: zero(), c: lstm ? zero() : null }));
+    const shape = [count, this.hiddenSize, batch];
+    const slots = this.#slots;
+    if (hx === undefined) {
+      return { h: slots.initialH.take(shape, this.dtype).fill(0), c: lstm ? slots.initialC.take(shape, this.dtype).fill(0) : null };
+    }
     let h: unknown = hx;
     let c: unknown = null;
     if (lstm) {
@@ -429,20 +536,23 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
         );
       }
       checkDTypeMatch(op, name, array, this.dtype);
-      return transpose(array.reshape([count, batch, this.hiddenSize]), [0, 2, 1]);
+      return array.reshape([count, batch, this.hiddenSize]);
     };
     const h3 = check(lstm ? 'hx.h' : 'hx', h);
     const c3 = lstm ? check('hx.c', c) : null;
-    return Array.from({ length: count }, (_, k) => ({ h: item(h3, k), c: c3 === null ? null : item(c3, k) }));
+    return {
+      h: transpose(h3, [0, 2, 1], slots.initialH.take(shape, this.dtype)),
+      c: c3 === null ? null : transpose(c3, [0, 2, 1], slots.initialC.take(shape, this.dtype)),
+    };
   }
 
-  /** dLoss/dh_n (and dc_n) per layer and direction, transposed ([H, N] each), zeros where not given. */
+  /** dLoss/dh_n (and dc_n) of every layer and direction, transposed ([D·numLayers, H, N] each), zeros where not given, on the layer's slots. */
   private finalStateGrads(
     op: string,
     given: RecurrentBackwardOptions['finalStateGrad'],
     stateShape: number[],
     batch: number,
-  ): { h: NDArray[]; c: NDArray[] | null } {
+  ): { h: NDArray; c: NDArray | null } {
     const count = this.directions * this.numLayers;
     const lstm = this.#cell.hasCellState;
     if (given !== undefined && (given === null || typeof given !== 'object')) {
@@ -454,17 +564,22 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
         throw new ValueError(`${op}: finalStateGrad.c is the gradient of an LSTM's cell state; ${this.typeName} has none (give only h)`);
       }
     }
-    const split = (name: string, value: NDArray | undefined): NDArray[] => {
-      if (value === undefined) return Array.from({ length: count }, () => zeros([this.hiddenSize, batch], { dtype: this.dtype }));
+    const check = (name: string, value: NDArray | undefined): NDArray | undefined => {
+      if (value === undefined) return undefined;
       const array = checkArrayArg(op, name, value);
       if (!shapesEqual(array.shape, stateShape)) {
         throw new ShapeError(`${op}: ${name} has shape ${formatShape(array.shape)}, expected the final state's shape ${formatShape(stateShape)}`);
       }
       checkDTypeMatch(op, name, array, this.dtype);
-      const transposed = transpose(array.reshape([count, batch, this.hiddenSize]), [0, 2, 1]);
-      return Array.from({ length: count }, (_, k) => item(transposed, k));
+      return array.reshape([count, batch, this.hiddenSize]);
     };
-    return { h: split('finalStateGrad.h', given?.h), c: lstm ? split('finalStateGrad.c', given?.c) : null };
+    // Both checked before either is written.
+    const h = check('finalStateGrad.h', given?.h);
+    const c = lstm ? check('finalStateGrad.c', given?.c) : undefined;
+    const shape = [count, this.hiddenSize, batch];
+    const place = (value: NDArray | undefined, slot: Slot): NDArray =>
+      value === undefined ? slot.take(shape, this.dtype).fill(0) : transpose(value, [0, 2, 1], slot.take(shape, this.dtype));
+    return { h: place(h, this.#slots.stateGradH), c: lstm ? place(c, this.#slots.stateGradC) : null };
   }
 
   /**
@@ -472,12 +587,12 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
    * `bernoulli_(1 − p)` then `div_(1 − p)`): one float64 uniform per element,
    * kept where u < 1 − p, kept entries scaled by 1 / (1 − p) in the dtype.
    */
-  private dropoutMask(shape: readonly number[]): NDArray {
-    const mask = zeros(shape, { dtype: this.dtype });
-    if (this.dropout === 1) return mask; // torch draws nothing for p = 1
+  private dropoutMask(shape: readonly number[], slots: { drawn: Slot; uniforms: Slot }): NDArray {
+    const mask = slots.drawn.take(shape, this.dtype);
+    if (this.dropout === 1) return mask.fill(0); // torch draws nothing for p = 1
     const keep = 1 - this.dropout;
     const scale = this.dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
-    const u = fillUniform(zeros(shape, { dtype: 'float64' }), 0, 1, this.rng);
+    const u = fillUniform(slots.uniforms.take(shape, 'float64'), 0, 1, this.rng);
     less(u, keep, mask);
     return mul(mask, scale, mask);
   }
@@ -502,7 +617,7 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState, Cache> exten
  * const h = rnn.finalState!.h;                         // [2, 3, 20]
  * const dx = rnn.backward(onesLike(out), { finalStateGrad: { h: onesLike(h) } });
  */
-export class RNN extends RecurrentBase<NDArray, NDArray> {
+export class RNN extends RecurrentBase<NDArray> {
   readonly nonlinearity: 'tanh' | 'relu';
 
   constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
@@ -511,7 +626,7 @@ export class RNN extends RecurrentBase<NDArray, NDArray> {
     this.nonlinearity = nonlinearity;
   }
 
-  protected createCell(): RecurrentCell<NDArray> {
+  protected createCell(): RecurrentCell {
     return elmanCell(this.mode === 'RNN_RELU' ? 'relu' : 'tanh');
   }
 
@@ -538,7 +653,7 @@ export class RNN extends RecurrentBase<NDArray, NDArray> {
  * const out = lstm.forward(randn([8, 5, 4]));    // [8, 5, 6]
  * const { h, c } = lstm.finalState!;             // [4, 8, 3] each
  */
-export class LSTM extends RecurrentBase<LSTMState, LstmCache> {
+export class LSTM extends RecurrentBase<LSTMState> {
   constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
     const op = `LSTM(${describe(inputSize)}, ${describe(hiddenSize)})`;
     const projSize = options?.projSize;
@@ -548,7 +663,7 @@ export class LSTM extends RecurrentBase<LSTMState, LstmCache> {
     super('LSTM', inputSize, hiddenSize, options, [...RECURRENT_OPTIONS, 'projSize']);
   }
 
-  protected createCell(): RecurrentCell<LstmCache> {
+  protected createCell(): RecurrentCell {
     return lstmCell(this.hiddenSize);
   }
 
@@ -571,12 +686,12 @@ export class LSTM extends RecurrentBase<LSTMState, LstmCache> {
  * const gru = new GRU(10, 20);
  * const out = gru.forward(randn([5, 3, 10]), { hx: zeros([1, 3, 20]) });   // [5, 3, 20]
  */
-export class GRU extends RecurrentBase<NDArray, GruCache> {
+export class GRU extends RecurrentBase<NDArray> {
   constructor(inputSize: number, hiddenSize: number, options: GRUOptions = {}) {
     super('GRU', inputSize, hiddenSize, options, RECURRENT_OPTIONS);
   }
 
-  protected createCell(): RecurrentCell<GruCache> {
+  protected createCell(): RecurrentCell {
     return gruCell(this.hiddenSize);
   }
 

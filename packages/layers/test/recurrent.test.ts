@@ -4,11 +4,14 @@ import {
   NDArray,
   randn,
   ShapeError,
+  Slot,
+  setBackend,
   slice,
   TorchGenerator,
   ValueError,
   zeros,
 } from '@backprop/ndarray';
+import { assertBitwiseEqual, countTypedArrays, createBoxedBackend } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import { type Differentiable, gradcheck } from '../src/gradcheck';
 import { Linear } from '../src/linear';
@@ -382,5 +385,173 @@ describe('recurrent input checks', () => {
     const gru = new GRU(3, 4);
     gru.forward(zeros([5, 2, 3]));
     expect(() => gru.backward(zeros([5, 2, 4]), { finalStateGrad: { c: zeros([1, 2, 4]) } })).toThrow(/GRU has none/);
+  });
+});
+
+// ---- Reuse of arrays, and backends whose arrays live off the host -----------
+
+/** Layers whose every part runs: two layers, both directions, dropout, batchFirst, no bias. */
+const REUSE_CONFIGS: [string, Kind, RecurrentOptions][] = [
+  ['RNN relu, 2 layers, bidirectional, dropout', 'RNN_RELU', { numLayers: 2, bidirectional: true, dropout: 0.3 }],
+  ['LSTM, 2 layers, bidirectional, batchFirst, dropout', 'LSTM', { numLayers: 2, bidirectional: true, batchFirst: true, dropout: 0.3 }],
+  ['GRU, 2 layers, no bias', 'GRU', { numLayers: 2, bias: false }],
+];
+
+interface PassData {
+  x: NDArray;
+  h0: NDArray;
+  c0: NDArray;
+  outputGrad: NDArray;
+  hnGrad: NDArray;
+  cnGrad: NDArray;
+}
+
+/** A training pass's data: a batch of `batch` sequences of 4 steps, h0 and c0, dLoss/dOutput, dLoss/dh_n and dc_n. */
+function passData(options: RecurrentOptions, batch: number, dtype: 'float32' | 'float64', seed: number): PassData {
+  const data = rng(seed);
+  const D = options.bidirectional ? 2 : 1;
+  const stateShape = [D * (options.numLayers ?? 1), batch, 5];
+  const draw = (shape: number[]) => randn(shape, { dtype, rng: data });
+  const sequence = (features: number) => draw(options.batchFirst ? [batch, 4, features] : [4, batch, features]);
+  return { x: sequence(3), h0: draw(stateShape), c0: draw(stateShape), outputGrad: sequence(5 * D), hnGrad: draw(stateShape), cnGrad: draw(stateShape) };
+}
+
+/** forward from (h0, c0) and backward with dLoss/dh_n (and dc_n), into the slots when given. */
+function trainingPass(layer: AnyRecurrent, d: PassData, slots?: { out: Slot; dx: Slot }): { out: NDArray; dx: NDArray } {
+  const lstm = layer instanceof LSTM;
+  const out = lstm
+    ? layer.forward(d.x, { hx: { h: d.h0, c: d.c0 }, into: slots?.out })
+    : (layer as RNN).forward(d.x, { hx: d.h0, into: slots?.out });
+  const dx = layer.backward(d.outputGrad, { finalStateGrad: lstm ? { h: d.hnGrad, c: d.cnGrad } : { h: d.hnGrad }, into: slots?.dx });
+  return { out, dx: dx! };
+}
+
+/** Every array a pass hands out: output, input gradient, final state, initial-state gradient, then the parameter gradients. */
+function results(layer: AnyRecurrent, pass: { out: NDArray; dx: NDArray }): [string, NDArray][] {
+  const { h, c } = layer.finalState!;
+  const dState = layer.initialStateGrad!;
+  const handedOut: [string, NDArray | undefined][] = [
+    ['output', pass.out],
+    ['input gradient', pass.dx],
+    ['h_n', h],
+    ['c_n', c],
+    ['h0 gradient', dState.h],
+    ['c0 gradient', dState.c],
+  ];
+  return [
+    ...(handedOut.filter(([, a]) => a !== undefined) as [string, NDArray][]),
+    ...layer.namedParameters().map(([name, p]) => [`${name}.grad`, p.grad] as [string, NDArray]),
+  ];
+}
+
+describe('recurrent layers reuse their own arrays', () => {
+  it.each(REUSE_CONFIGS)('%s: a pass gives the same bits after passes of other sizes, and leaves what earlier passes handed out alone', (_, kind, options) => {
+    const masks = rng(0);
+    const build = () => create(kind, 3, 5, { ...options, dtype: 'float64', rng: masks });
+    const d = passData(options, 3, 'float64', 41);
+    masks.manualSeed(40);
+    const fresh = build();
+    masks.manualSeed(7);
+    const expected = results(fresh, trainingPass(fresh, d));
+
+    masks.manualSeed(40);
+    const layer = build();
+    masks.manualSeed(7);
+    const first = results(layer, trainingPass(layer, d)).slice(0, -layer.parameters().length);
+    const firstCopies = first.map(([, a]) => a.clone());
+    for (const [batch, seed] of [[5, 42], [1, 43], [3, 44]]) {
+      trainingPass(layer, passData(options, batch, 'float64', seed));
+    }
+    first.forEach(([name, a], i) => {
+      assertBitwiseEqual(a, firstCopies[i], `first pass ${name}, after three more passes`);
+    });
+
+    layer.zeroGrad();
+    masks.manualSeed(7);
+    const again = results(layer, trainingPass(layer, d));
+    expect(again.map(([name]) => name)).toEqual(expected.map(([name]) => name));
+    again.forEach(([name, a], i) => {
+      expect(a.shape, name).toEqual(expected[i][1].shape);
+      assertBitwiseEqual(a, expected[i][1], `${name}, after passes of other sizes`);
+    });
+  });
+
+  it.each(REUSE_CONFIGS)("%s: writes into the caller's slots, and a steady training step allocates nothing", (_, kind, options) => {
+    const layer = create(kind, 3, 5, { ...options, rng: rng(45) });
+    const slots = { out: new Slot(), dx: new Slot() };
+    const large = passData(options, 6, 'float32', 46);
+    const small = passData(options, 2, 'float32', 47);
+    const step = (d: PassData) => {
+      const result = trainingPass(layer, d, slots);
+      layer.zeroGrad();
+      return result;
+    };
+    // Warm-up at both sizes: every slot reaches its largest size.
+    step(large);
+    step(small);
+    let last: { out: NDArray; dx: NDArray } | undefined;
+    const counts = countTypedArrays(() => {
+      step(large);
+      step(small);
+      last = step(large);
+    });
+    expect(counts.owning, 'typed arrays allocated by three steady steps').toBe(0);
+    expect(slots.out.holds(last!.out), "the output is in the caller's slot").toBe(true);
+    expect(slots.dx.holds(last!.dx), "the input gradient is in the caller's slot").toBe(true);
+    expect(last!.out.shape).toEqual(large.outputGrad.shape);
+  });
+
+  it('builds finalState once per pass and initialStateGrad once per backward, as new arrays', () => {
+    const layer = new LSTM(3, 5, { numLayers: 2, dtype: 'float64', rng: rng(47) });
+    expect(layer.finalState).toBeUndefined();
+    const x = f64([4, 2, 3], 48);
+    layer.forward(x, { hx: { h: f64([2, 2, 5], 49), c: f64([2, 2, 5], 50) } });
+    const state = layer.finalState!;
+    expect(layer.finalState).toBe(state);
+    expect(layer.initialStateGrad, 'before backward').toBeUndefined();
+    layer.backward(f64([4, 2, 5], 51));
+    const dState = layer.initialStateGrad!;
+    expect(layer.initialStateGrad).toBe(dState);
+    const copies = [state.h, state.c!, dState.h, dState.c!].map((a) => a.clone());
+    // The final state fed back as the next initial state (truncated backpropagation through time).
+    layer.forward(x, { hx: { h: state.h, c: state.c! } });
+    expect(layer.finalState).not.toBe(state);
+    expect(Array.from(layer.finalState!.h.data)).not.toEqual(Array.from(copies[0].data));
+    expect(layer.initialStateGrad, 'after the next forward').toBeUndefined();
+    layer.backward(f64([4, 2, 5], 52));
+    expect(layer.initialStateGrad).not.toBe(dState);
+    [state.h, state.c!, dState.h, dState.c!].forEach((a, i) => {
+      assertBitwiseEqual(a, copies[i], `earlier state ${i}`);
+    });
+  });
+});
+
+describe('recurrent layers on a backend whose arrays live off the host', () => {
+  it.each(REUSE_CONFIGS)('%s: the same bits as on the host, reading nothing back', (_, kind, options) => {
+    const run = () => {
+      const masks = rng(53);
+      const layer = create(kind, 3, 5, { ...options, dtype: 'float64', rng: masks });
+      trainingPass(layer, passData(options, 3, 'float64', 54));
+      masks.manualSeed(10);
+      const pass = trainingPass(layer, passData(options, 2, 'float64', 55)); // a second pass, of another size, on the same slots
+      return { layer, pass };
+    };
+    const boxed = createBoxedBackend('boxed-recurrent');
+    const previous = setBackend(boxed);
+    let onDevice: [string, number[]][];
+    try {
+      const { layer, pass } = run();
+      const handedOut = results(layer, pass); // finalState and initialStateGrad built on the device too
+      expect(boxed.readBacks, 'arrays read back to the host').toBe(0);
+      onDevice = handedOut.map(([name, a]) => [name, Array.from(a.data)]);
+    } finally {
+      setBackend(previous);
+    }
+    const { layer, pass } = run();
+    const onHost = results(layer, pass);
+    expect(onDevice.map(([name]) => name)).toEqual(onHost.map(([name]) => name));
+    onHost.forEach(([name, a], i) => {
+      assertBitwiseEqual(onDevice[i][1], a, `${name} on the device`);
+    });
   });
 });

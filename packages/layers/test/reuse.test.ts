@@ -12,6 +12,7 @@ import {
   type DType,
   type NDArray,
   TorchGenerator,
+  array,
   mul,
   randn,
   setBackend,
@@ -20,21 +21,40 @@ import {
 import { assertBitwiseEqual, countDataReads, countTypedArrays, createBoxedBackend } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import {
+  AdaptiveAvgPool2d,
   AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv1d,
   Conv2d,
+  ConvTranspose2d,
   Dense,
   Dropout,
+  ELU,
+  Embedding,
   Flatten,
+  GELU,
+  GRU,
   Identity,
+  GroupNorm,
   LAYERS,
+  LayerNorm,
   type LayerName,
+  LSTM,
   LeakyReLU,
   Linear,
+  LogSoftmax,
   MaxPool2d,
+  Mish,
+  MultiheadAttention,
   type NeuralLayer,
+  RNN,
   ReLU,
   Sequential,
+  SiLU,
   Sigmoid,
+  Softmax,
+  Softplus,
   Tanh,
 } from '../src/index';
 
@@ -42,6 +62,27 @@ import {
 interface Recipe {
   build(dtype: DType, rng: TorchGenerator): NeuralLayer;
   input(batch: number): number[];
+  /**
+   * Token ids below this count instead of random floats: the layer takes
+   * integers (an Embedding), so it comes first in the Sequential, and the
+   * model has no input gradient.
+   */
+  vocab?: number;
+  /**
+   * Typed arrays a steady step of the Sequential allocates besides its
+   * output, where a layer does not yet reuse all its scratch: a known gap,
+   * pinned here so that it cannot grow unnoticed.
+   */
+  extraAllocations?: number;
+}
+
+/** The input a recipe takes for a batch: token ids for an Embedding, random floats otherwise. */
+function inputFor(name: LayerName, batch: number, dtype: DType, rng: TorchGenerator): NDArray {
+  const recipe = RECIPES[name];
+  const shape = recipe.input(batch);
+  if (recipe.vocab === undefined) return randn(shape, { dtype, rng });
+  const ids = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.randint(recipe.vocab as number));
+  return array(ids, { shape, dtype: 'int32' });
 }
 
 const RECIPES: Record<LayerName, Recipe> = {
@@ -52,11 +93,39 @@ const RECIPES: Record<LayerName, Recipe> = {
   Tanh: { build: () => new Tanh(), input: (b) => [b, 5] },
   Sigmoid: { build: () => new Sigmoid(), input: (b) => [b, 5] },
   LeakyReLU: { build: () => new LeakyReLU(0.1), input: (b) => [b, 5] },
+  GELU: { build: () => new GELU({ approximate: 'tanh' }), input: (b) => [b, 5] },
+  SiLU: { build: () => new SiLU(), input: (b) => [b, 5] },
+  ELU: { build: () => new ELU({ alpha: 0.5 }), input: (b) => [b, 5] },
+  Softplus: { build: () => new Softplus({ beta: 2, threshold: 1 }), input: (b) => [b, 5] },
+  Mish: { build: () => new Mish(), input: (b) => [b, 5] },
+  Softmax: { build: () => new Softmax({ dim: 1 }), input: (b) => [b, 5] },
+  LogSoftmax: { build: () => new LogSoftmax({ dim: -1 }), input: (b) => [b, 2, 5] },
   Conv2d: { build: (dtype, rng) => new Conv2d(2, 3, 3, { padding: 1, stride: 2, dtype, rng }), input: (b) => [b, 2, 7, 7] },
+  Conv1d: { build: (dtype, rng) => new Conv1d(2, 4, 3, { padding: 1, stride: 2, groups: 2, dtype, rng }), input: (b) => [b, 2, 7] },
+  ConvTranspose2d: {
+    build: (dtype, rng) => new ConvTranspose2d(2, 3, 3, { stride: 2, padding: 1, outputPadding: 1, dtype, rng }),
+    input: (b) => [b, 2, 3, 4],
+  },
+  AdaptiveAvgPool2d: { build: () => new AdaptiveAvgPool2d([3, null]), input: (b) => [b, 2, 7, 5] },
   MaxPool2d: { build: () => new MaxPool2d(3, { stride: 2, padding: 1 }), input: (b) => [b, 2, 7, 7] },
   AvgPool2d: { build: () => new AvgPool2d(2, { ceilMode: true }), input: (b) => [b, 2, 7, 7] },
   Dropout: { build: (_dtype, rng) => new Dropout(0.3, { rng: new TorchGenerator(rng.randint(1000)) }), input: (b) => [b, 5] },
   Flatten: { build: () => new Flatten(), input: (b) => [b, 2, 3] },
+  BatchNorm1d: { build: (dtype) => new BatchNorm1d(5, { dtype }), input: (b) => [b, 5] },
+  BatchNorm2d: { build: (dtype) => new BatchNorm2d(3, { momentum: null, dtype }), input: (b) => [b, 3, 4, 4] },
+  LayerNorm: { build: (dtype) => new LayerNorm([2, 3], { dtype }), input: (b) => [b, 2, 3] },
+  GroupNorm: { build: (dtype) => new GroupNorm(2, 4, { dtype }), input: (b) => [b, 4, 3] },
+  Embedding: { build: (dtype, rng) => new Embedding(7, 4, { paddingIdx: 0, dtype, rng }), input: (b) => [b, 3], vocab: 7 },
+  MultiheadAttention: {
+    build: (dtype, rng) => new MultiheadAttention(4, 2, { batchFirst: true, dtype, rng }),
+    input: (b) => [b, 3, 4],
+  },
+  RNN: {
+    build: (dtype, rng) => new RNN(3, 4, { nonlinearity: 'relu', batchFirst: true, dtype, rng }),
+    input: (b) => [b, 5, 3],
+  },
+  LSTM: { build: (dtype, rng) => new LSTM(3, 4, { numLayers: 2, bidirectional: true, dtype, rng }), input: (b) => [5, b, 3] },
+  GRU: { build: (dtype, rng) => new GRU(3, 4, { batchFirst: true, dtype, rng }), input: (b) => [b, 5, 3] },
   Sequential: {
     build: (dtype, rng) => new Sequential(new Linear(6, 5, { dtype, rng }), new Sequential(new Tanh(), new Identity())),
     input: (b) => [b, 6],
@@ -65,7 +134,8 @@ const RECIPES: Record<LayerName, Recipe> = {
 
 /** The layer under test between two Tanh layers: it reads a reused input, writes a reused output, and both gradients are reused. */
 function around(name: LayerName, dtype: DType, seed: number): Sequential {
-  return new Sequential(new Tanh(), RECIPES[name].build(dtype, new TorchGenerator(seed)), new Tanh());
+  const layer = RECIPES[name].build(dtype, new TorchGenerator(seed));
+  return RECIPES[name].vocab === undefined ? new Sequential(new Tanh(), layer, new Tanh()) : new Sequential(layer, new Tanh());
 }
 
 /** The layers a Sequential runs, nested ones expanded, in order. */
@@ -81,9 +151,9 @@ function byHand(model: Sequential) {
       for (const layer of layers) x = layer.forward(x);
       return x;
     },
-    backward(g: NDArray): NDArray {
-      for (let i = layers.length - 1; i >= 0; i--) g = layers[i].backward(g);
-      return g;
+    backward(g: NDArray, integerInput = false): NDArray | undefined {
+      for (let i = layers.length - 1; i > 0; i--) g = layers[i].backward(g);
+      return layers[0].backward(g, { inputGrad: !integerInput });
     },
   };
 }
@@ -118,18 +188,19 @@ describe('every exported layer inside a Sequential', () => {
         schedule.forEach(({ batch, training, inputGrad }, s) => {
           model.train(training);
           reference.train(training);
-          const x = randn(RECIPES[name].input(batch), { dtype, rng: data });
+          const x = inputFor(name, batch, dtype, data);
+          const integerInput = RECIPES[name].vocab !== undefined;
           const out = model.forward(x);
           assertBitwiseEqual(out, hand.forward(x), `step ${s} output`);
           kept.push({ array: out, copy: out.clone(), what: `step ${s} output` });
           const g = randn(out.shape, { dtype, rng: data });
           const dx = model.backward(g, { inputGrad });
-          const expectedDx = hand.backward(g.clone());
-          if (inputGrad) {
-            assertBitwiseEqual(dx as NDArray, expectedDx, `step ${s} input gradient`);
+          const expectedDx = hand.backward(g.clone(), integerInput);
+          if (inputGrad && !integerInput) {
+            assertBitwiseEqual(dx as NDArray, expectedDx as NDArray, `step ${s} input gradient`);
             kept.push({ array: dx as NDArray, copy: (dx as NDArray).clone(), what: `step ${s} input gradient` });
           } else {
-            expect(dx, 'backward with { inputGrad: false } returns nothing').toBeUndefined();
+            expect(dx, 'backward with { inputGrad: false } or of integer ids returns nothing').toBeUndefined();
           }
           const params = model.namedParameters();
           const expected = reference.namedParameters();
@@ -148,8 +219,8 @@ describe('every exported layer inside a Sequential', () => {
     it(`${name}: a steady training step allocates only the output it returns and never reads .data`, () => {
       const model = around(name, 'float32', 5);
       const data = new TorchGenerator(2);
-      const x = randn(RECIPES[name].input(8), { rng: data });
-      const small = randn(RECIPES[name].input(3), { rng: data });
+      const x = inputFor(name, 8, 'float32', data);
+      const small = inputFor(name, 3, 'float32', data);
       const g = randn(model.forward(x).shape, { rng: data });
       const gSmall = randn(model.forward(small).shape, { rng: data });
       const train = (input: NDArray, grad: NDArray) => {
@@ -165,7 +236,7 @@ describe('every exported layer inside a Sequential', () => {
         train(small, gSmall);
         train(x, g);
       });
-      expect(counts.owning, 'one new array per step: the output').toBe(3);
+      expect(counts.owning, 'one new array per step: the output').toBe(3 * (1 + (RECIPES[name].extraAllocations ?? 0)));
       expect(countDataReads(() => train(x, g)), 'reads of NDArray.data').toBe(0);
     });
 
@@ -175,7 +246,7 @@ describe('every exported layer inside a Sequential', () => {
       let onDevice: { out: number[]; grads: number[][] };
       try {
         const model = around(name, 'float64', 9);
-        const x = randn(RECIPES[name].input(3), { dtype: 'float64', rng: new TorchGenerator(4) });
+        const x = inputFor(name, 3, 'float64', new TorchGenerator(4));
         const before = boxed.readBacks;
         const out = model.forward(x);
         const g = randn(out.shape, { dtype: 'float64', rng: new TorchGenerator(5) });
@@ -186,7 +257,7 @@ describe('every exported layer inside a Sequential', () => {
         setBackend(previous);
       }
       const model = around(name, 'float64', 9);
-      const x = randn(RECIPES[name].input(3), { dtype: 'float64', rng: new TorchGenerator(4) });
+      const x = inputFor(name, 3, 'float64', new TorchGenerator(4));
       const out = model.forward(x);
       model.backward(randn(out.shape, { dtype: 'float64', rng: new TorchGenerator(5) }));
       expect(onDevice.out).toEqual(Array.from(out.data));
