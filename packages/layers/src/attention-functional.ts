@@ -149,7 +149,7 @@ export function attentionForward(
     ? scratch.causalMask(L, S, dtype)
     : options.attnMask === undefined
       ? undefined
-      : attentionBias(op, 'attnMask', options.attnMask, dtype, 'keep', scratch, scratch.attnMask);
+      : attentionBias(op, 'attnMask', options.attnMask, dtype, 'keep', scratch.attnMask);
   if (bias !== undefined) checkBroadcastsTo(op, 'attnMask', bias.shape, scoresShape);
 
   const B = batch.reduce((p, d) => p * d, 1);
@@ -158,7 +158,7 @@ export function attentionForward(
   const v3 = value.reshape([B, S, Ev]);
   const scores = gemm(q3, k3, { transB: true, out: scratch.scores.take([B, L, S], dtype) }).reshape(scoresShape);
   // (q·kᵀ)·scale, as torch's `q @ k.transpose(-2, -1) * scale` (the scale rounded to the dtype); 1 changes nothing.
-  if (scale !== 1) mul(scores, scratch.scalar('attention scale', scale, dtype), scores);
+  if (scale !== 1) mul(scores, scale, scores);
   if (bias !== undefined) add(scores, bias, scores);
   const weights = softmax(scores, -1, scratch.weights.take(scoresShape, dtype));
   checkRowsAttend(op, weights);
@@ -213,7 +213,7 @@ export function attentionBackward(outputGrad: NDArray, result: ScaledDotProductA
   if (mask !== undefined) mul(dUsed, mask, dUsed);
   // The scores are not needed after the forward pass: their array takes their gradient.
   const dScores = softmaxBackward(dUsed, p, -1, scratch.scores.take([B, L, S], dtype));
-  if (scale !== 1) mul(dScores, scratch.scalar('attention scale', scale, dtype), dScores); // d(q·kᵀ) = scale·dS
+  if (scale !== 1) mul(dScores, scale, dScores); // d(q·kᵀ) = scale·dS
   const dQuery = gemm(dScores, key.reshape([B, S, E]), { out: scratch.queryGrad.take([B, L, E], dtype) }); // scale·dS·K
   const dKey = gemm(dScores, query.reshape([B, L, E]), { transA: true, out: scratch.keyGrad.take([B, S, E], dtype) }); // scale·dSᵀ·Q
   return { query: dQuery.reshape(query.shape), key: dKey.reshape(key.shape), value: dValue.reshape(value.shape) };
@@ -254,16 +254,13 @@ export function attentionBias(
   mask: unknown,
   dtype: DType,
   oneMeans: 'keep' | 'mask',
-  scratch: AttentionScratch,
   slot: Slot,
 ): NDArray {
   if (!(mask instanceof NDArray)) throw new ValueError(`${op}: ${name} must be an NDArray, got ${describe(mask)}`);
   if (mask.dtype === 'int32') {
     checkRange(op, name, mask, 0, 1, ` (an int32 ${name} is boolean: 1 ${oneMeans === 'keep' ? 'takes part' : 'is masked out'}, 0 ${oneMeans === 'keep' ? 'is masked out' : 'takes part'})`);
-    const zero = scratch.scalar('0', 0, dtype);
-    const removed = scratch.scalar('-inf', -Infinity, dtype);
     const out = slot.take(mask.shape, dtype);
-    return oneMeans === 'keep' ? where(mask, zero, removed, out) : where(mask, removed, zero, out);
+    return oneMeans === 'keep' ? where(mask, 0, -Infinity, out) : where(mask, -Infinity, 0, out);
   }
   if (mask.dtype !== dtype) {
     throw new DTypeError(
@@ -340,8 +337,8 @@ function drawDropoutMask(shape: readonly number[], dtype: DType, p: number, rng:
   const keep = 1 - p;
   const scale = dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
   const u = fillUniform(scratch.uniform.take(shape, 'float64'), 0, 1, rng);
-  less(u, scratch.scalar('dropout keep', keep, 'float64'), mask);
-  return mul(mask, scratch.scalar('dropout scale', scale, dtype), mask);
+  less(u, keep, mask);
+  return mul(mask, scale, mask);
 }
 
 /**
@@ -370,7 +367,6 @@ export class AttentionScratch {
 
   readonly #causal = new Slot();
   #causalMask?: NDArray;
-  readonly #scalars = new Map<string, { slot: Slot; array?: NDArray; value?: number }>();
 
   /** The causal mask [L, S] (see {@link causalMask}), made again only when L, S, the dtype or the backend change. */
   causalMask(L: number, S: number, dtype: DType): NDArray {
@@ -382,23 +378,4 @@ export class AttentionScratch {
     return out;
   }
 
-  /**
-   * A 0-d array of `dtype` holding `value`, kept by `name` (an op given a
-   * plain number makes a new 0-d array on every call), written again only
-   * when the value or its memory changes. Never write into it.
-   */
-  scalar(name: string, value: number, dtype: DType): NDArray {
-    let entry = this.#scalars.get(name);
-    if (entry === undefined) {
-      entry = { slot: new Slot() };
-      this.#scalars.set(name, entry);
-    }
-    const array = entry.slot.take([], dtype);
-    if (array !== entry.array || !Object.is(value, entry.value)) {
-      array.fill(value);
-      entry.array = array;
-      entry.value = value;
-    }
-    return array;
-  }
 }

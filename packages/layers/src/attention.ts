@@ -455,7 +455,7 @@ export class MultiheadAttention extends NeuralLayer {
     let bias: NDArray | undefined;
     if (options.attnMask !== undefined) {
       if (isCausal) throw new ValueError(`${op}: give attnMask or isCausal, not both; add causalMask(L, S) to your mask instead`);
-      const mask = attentionBias(op, 'attnMask', options.attnMask, this.dtype, 'mask', scratch, this.#attnMaskBias);
+      const mask = attentionBias(op, 'attnMask', options.attnMask, this.dtype, 'mask', this.#attnMaskBias);
       const perHead = batched ? [N * H, L, S] : [H, L, S];
       if (shapesEqual(mask.shape, [L, S])) bias = mask;
       else if (shapesEqual(mask.shape, perHead)) bias = mask.reshape(scores);
@@ -466,7 +466,7 @@ export class MultiheadAttention extends NeuralLayer {
       bias = scratch.causalMask(L, S, this.dtype);
     }
     if (options.keyPaddingMask !== undefined) {
-      const mask = attentionBias(op, 'keyPaddingMask', options.keyPaddingMask, this.dtype, 'mask', scratch, this.#paddingBias);
+      const mask = attentionBias(op, 'keyPaddingMask', options.keyPaddingMask, this.dtype, 'mask', this.#paddingBias);
       const expected = batched ? [N, S] : [S];
       if (!shapesEqual(mask.shape, expected)) {
         throw new ShapeError(`${op}: keyPaddingMask has shape ${formatShape(mask.shape)}; expected ${formatShape(expected)} (${batched ? '[N, S]' : '[S]'}: one entry per key)`);
@@ -477,14 +477,10 @@ export class MultiheadAttention extends NeuralLayer {
     if (bias !== undefined) checkBroadcastsTo(op, 'the combined mask', bias.shape, scores);
     const dropoutP = this.training ? this.dropout : 0;
     // torch 1.13 scales q before q·kᵀ (q / √headDim, in the dtype); q is this layer's own copy.
-    div(q, this.rootHeadDim(), q);
+    div(q, Math.sqrt(this.headDim), q);
     return attentionForward(q, k, v, { attnMask: bias, scale: 1, dropoutP, rng: this.rng }, scratch);
   }
 
-  /** √headDim as a 0-d array of the layer's dtype (on the active backend). */
-  private rootHeadDim(): NDArray {
-    return this.#scratch.scalar('√headDim', Math.sqrt(this.headDim), this.dtype);
-  }
 
   /** Joins the heads, projects them by out_proj (into the caller's slot, if any), and keeps the weights when asked. */
   private finish(
@@ -528,7 +524,7 @@ export class MultiheadAttention extends NeuralLayer {
     const joinedGrad = this.out_proj.backward(outputGrad, { into: this.#joinedGrad }) as NDArray; // inputGrad is on: never undefined
     const headsGrad = this.toHeads(joinedGrad, pass.L, pass.N, 1, pass.batched, this.#headsGrad);
     const grads = attentionBackward(headsGrad.reshape(headsGrad.shape.slice(1)), pass.attention, this.#scratch);
-    div(grads.query, this.rootHeadDim(), grads.query); // through q / √headDim
+    div(grads.query, Math.sqrt(this.headDim), grads.query); // through q / √headDim
     return grads;
   }
 }

@@ -113,9 +113,6 @@ export class Embedding extends NeuralLayer {
   /** Backward's scratch with a padding row: which ids are not it, and the gradient rows with its rows zeroed. */
   readonly #keep = new Slot();
   readonly #rows = new Slot();
-  /** The 0-d constants that mask uses (an op given a plain number makes a new 0-d array on every call). */
-  readonly #paddingIndex = new Constant();
-  readonly #zero = new Constant();
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
     super();
@@ -223,32 +220,11 @@ export class Embedding extends NeuralLayer {
     let rows = grad;
     if (this.paddingIdx !== null) {
       // The padding row gets nothing: zero the rows of the gradient that point at it (where, not ·0, so NaN stays out).
-      const keep = notEqual(input, this.#paddingIndex.get(this.paddingIdx, 'int32'), this.#keep.take(input.shape, 'int32'));
-      rows = where(expandDims(keep, -1), grad, this.#zero.get(0, this.dtype), this.#rows.take(grad.shape, this.dtype));
+      const keep = notEqual(input, this.paddingIdx, this.#keep.take(input.shape, 'int32'));
+      rows = where(expandDims(keep, -1), grad, 0, this.#rows.take(grad.shape, this.dtype));
     }
     indexAdd(this.#weight.grad, 0, input, rows);
     return undefined;
-  }
-}
-
-/**
- * A 0-d array holding a number, kept in a slot: the same array from call to
- * call, written again only when the value or its memory (another dtype or
- * backend) changes. Never write into it.
- */
-class Constant {
-  readonly #slot = new Slot();
-  #array?: NDArray;
-  #value?: number;
-
-  get(value: number, dtype: DType): NDArray {
-    const array = this.#slot.take([], dtype);
-    if (array !== this.#array || value !== this.#value) {
-      array.fill(value);
-      this.#array = array;
-      this.#value = value;
-    }
-    return array;
   }
 }
 
