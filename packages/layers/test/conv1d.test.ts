@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { type Conv1dOptions, Conv1d, type Size1d } from '../src/conv1d';
 import { gradcheck } from '../src/gradcheck';
 import {
-  type FixtureTensor,
+  type InitCase,
   type LayerCase,
   caseLabel,
   expectBitwiseEqual,
-  expectClose,
+  expectMatchesTorch,
   expectScaled,
   loadFixture,
-  toArray,
 } from './helpers';
 
 interface Conv1dCase extends LayerCase {
@@ -23,12 +22,6 @@ interface Conv1dCase extends LayerCase {
   dilation: number;
   groups: number;
   bias: boolean;
-}
-interface InitCase {
-  module: string;
-  seed: number;
-  dtype: 'float32' | 'float64';
-  params: Record<string, FixtureTensor>;
 }
 
 const fixture = loadFixture<{ conv1d: Conv1dCase[]; init: InitCase[]; repr: Record<string, string> }>('conv-more');
@@ -43,11 +36,7 @@ describe('Conv1d against torch.nn.Conv1d', () => {
       bias: c.bias,
       dtype: c.dtype,
     });
-    layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
-    expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
-    expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-    expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
-    if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+    expectMatchesTorch(layer, c, label);
   });
 });
 

@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { type Conv2dOptions, Conv2d } from '../src/conv2d';
 import { type Size2d, gradcheck } from '../src/index';
 import {
-  type FixtureTensor,
+  type InitCase,
   type LayerCase,
   caseLabel,
   expectBitwiseEqual,
-  expectClose,
+  expectMatchesTorch,
   expectScaled,
   loadFixture,
-  toArray,
 } from './helpers';
 
 interface ConvCase extends LayerCase {
@@ -35,23 +34,13 @@ describe('Conv2d against torch.nn.Conv2d', () => {
       bias: c.bias,
       dtype: c.dtype,
     });
-    layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
-    expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
-    expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-    expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
-    if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+    expectMatchesTorch(layer, c, label);
   });
 });
 
 interface GroupedCase extends Omit<ConvCase, 'padding'> {
   padding: Size2d | 'same' | 'valid';
   groups: number;
-}
-interface InitCase {
-  module: string;
-  seed: number;
-  dtype: 'float32' | 'float64';
-  params: Record<string, FixtureTensor>;
 }
 const more = loadFixture<{ conv2d: GroupedCase[]; init: InitCase[]; repr: Record<string, string> }>('conv-more');
 
@@ -65,11 +54,7 @@ describe('Conv2d groups and padding words against torch (conv-more fixture)', ()
       bias: c.bias,
       dtype: c.dtype,
     });
-    layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
-    expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
-    expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-    expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
-    if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+    expectMatchesTorch(layer, c, label);
   });
 
   it.each(more.init.filter((c) => c.module === 'Conv2d(4, 6, 3, groups=2)').map((c) => [`manualSeed(${c.seed}) ${c.dtype}`, c] as const))(

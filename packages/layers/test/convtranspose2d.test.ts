@@ -5,14 +5,13 @@ import { Conv2d } from '../src/conv2d';
 import { gradcheck } from '../src/gradcheck';
 import type { Size2d } from '../src/size2d';
 import {
-  type FixtureTensor,
+  type InitCase,
   type LayerCase,
   caseLabel,
   expectBitwiseEqual,
-  expectClose,
+  expectMatchesTorch,
   expectScaled,
   loadFixture,
-  toArray,
 } from './helpers';
 
 interface ConvTransposeCase extends LayerCase {
@@ -26,12 +25,6 @@ interface ConvTransposeCase extends LayerCase {
   dilation: Size2d;
   groups: number;
   bias: boolean;
-}
-interface InitCase {
-  module: string;
-  seed: number;
-  dtype: 'float32' | 'float64';
-  params: Record<string, FixtureTensor>;
 }
 
 const fixture = loadFixture<{ convTranspose2d: ConvTransposeCase[]; init: InitCase[]; repr: Record<string, string> }>('conv-more');
@@ -47,11 +40,7 @@ describe('ConvTranspose2d against torch.nn.ConvTranspose2d', () => {
       bias: c.bias,
       dtype: c.dtype,
     });
-    layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
-    expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
-    expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-    expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
-    if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+    expectMatchesTorch(layer, c, label);
   });
 });
 

@@ -2,7 +2,7 @@ import { DTypeError, ShapeError, TorchGenerator, manualSeed, randn, zeros } from
 import { describe, expect, it } from 'vitest';
 import { Dense, Linear, gradcheck } from '../src/index';
 import type { ActivationName } from '../src/index';
-import { type LayerCase, caseLabel, expectClose, expectScaled, loadFixture, toArray } from './helpers';
+import { type LayerCase, caseLabel, expectMatchesTorch, expectScaled, loadFixture, } from './helpers';
 
 interface DenseCase extends LayerCase {
   activation: ActivationName;
@@ -18,11 +18,7 @@ describe('Dense against torch Linear + activation', () => {
     '%s',
     (label, c) => {
       const layer = new Dense(c.inFeatures, c.outFeatures, { activation: c.activation, bias: c.bias, dtype: c.dtype });
-      layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, toArray(v)])));
-      expectClose(layer.forward(toArray(c.input)), c.output, `${label} output`);
-      expectClose(layer.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-      expectClose(layer.weight.grad, c.paramGrads.weight, `${label} weight grad`);
-      if (c.bias) expectClose(layer.bias!.grad, c.paramGrads.bias, `${label} bias grad`);
+      expectMatchesTorch(layer, c, label);
     },
   );
 });

@@ -4,6 +4,7 @@
  * every package.
  */
 import { type NDArray, slice } from '@backprop/ndarray';
+import type { NeuralLayer } from '../src/layer';
 import {
   type FixtureTensor,
   TOLERANCE,
@@ -76,4 +77,26 @@ export function expectInProjBiasGrad(actual: NDArray, expected: FixtureTensor, l
   expect(Math.max(...keyThird) / scale, `${label} in_proj_bias grad (key third, zero but for rounding)`).toBeLessThan(
     TOLERANCE[actual.dtype as 'float32' | 'float64'],
   );
+}
+
+/** What tools/torch-fixtures scripts write for a layer's initial parameters after `torch.manual_seed(seed)`. */
+export interface InitCase {
+  module: string;
+  seed: number;
+  dtype: 'float32' | 'float64';
+  params: Record<string, FixtureTensor>;
+}
+
+/**
+ * Loads a torch case's parameters into `layer`, runs forward and backward,
+ * and checks the output, the input gradient and every parameter's gradient
+ * (by torch's names) against torch's.
+ */
+export function expectMatchesTorch(layer: NeuralLayer, c: Omit<LayerCase, 'dtype'>, label: string): void {
+  layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, fromFixture(v)])));
+  expectClose(layer.forward(fromFixture(c.input)), c.output, `${label} output`);
+  expectClose(layer.backward(fromFixture(c.outputGrad)), c.inputGrad, `${label} input grad`);
+  const named = layer.namedParameters();
+  expect(named.map(([name]) => name).sort(), `${label} parameters`).toEqual(Object.keys(c.paramGrads).sort());
+  for (const [name, parameter] of named) expectClose(parameter.grad, c.paramGrads[name], `${label} ${name} grad`);
 }
