@@ -82,7 +82,28 @@ export function array(
 /** All zeros. */
 export function zeros(shape: Shape, options: DTypeOptions = {}): NDArray {
   checkOptions('zeros', options, ['dtype']);
-  return empty(checkShape('zeros', shape), resolveDType('zeros', options));
+  return allocateShape('zeros', shape, resolveDType('zeros', options));
+}
+
+/**
+ * A zero-filled array of `shape` on the active backend; an allocation the
+ * runtime refuses (too many elements, not enough memory) is an error naming
+ * the operation and the shape, not a bare RangeError.
+ */
+function allocateShape(op: string, shape: Shape, dtype: DType): NDArray {
+  const dims = checkShape(op, shape);
+  return allocating(op, dims, dtype, () => empty(dims, dtype));
+}
+
+/** `allocate()`, with a RangeError from the runtime turned into an error naming the op and the shape. */
+function allocating<T>(op: string, dims: readonly number[], dtype: DType, allocate: () => T): T {
+  try {
+    return allocate();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const size = sizeOf(dims).toLocaleString('en-US');
+    throw new ValueError(`${op}: cannot allocate an array of shape ${formatShape(dims)} (${size} ${dtype} elements): ${error.message}`);
+  }
 }
 
 /** All ones. */
@@ -95,7 +116,7 @@ export function ones(shape: Shape, options: DTypeOptions = {}): NDArray {
 export function full(shape: Shape, value: number, options: DTypeOptions = {}): NDArray {
   checkOptions('full', options, ['dtype']);
   if (typeof value !== 'number') throw new ValueError(`full: value must be a number, got ${describe(value)}`);
-  return empty(checkShape('full', shape), resolveDType('full', options)).fill(value);
+  return allocateShape('full', shape, resolveDType('full', options)).fill(value);
 }
 
 /** Zeros (or ones, or `value`) with the shape and dtype of `like`. */
@@ -148,7 +169,8 @@ export function linspace(start: number, stop: number, num = 50, options: DTypeOp
 export function eye(n: number, m = n, options: DTypeOptions = {}): NDArray {
   checkOptions('eye', options, ['dtype']);
   const dims = checkShape('eye', [n, m]);
-  const data = allocate(resolveDType('eye', options), n * m);
+  const dtype = resolveDType('eye', options);
+  const data = allocating('eye', dims, dtype, () => allocate(dtype, n * m));
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return upload(data, dims);
 }
@@ -170,6 +192,9 @@ export function randn(shape: Shape, options: RandomOptions = {}): NDArray {
 /** U[low, high) samples, as `torch.empty(shape).uniform_(low, high)`. */
 export function uniform(shape: Shape, low: number, high: number, options: RandomOptions = {}): NDArray {
   checkOptions('uniform', options, ['dtype', 'rng']);
+  if (typeof low !== 'number' || typeof high !== 'number') {
+    throw new ValueError(`uniform: low and high must be numbers (uniform(shape, low, high, options)), got low=${describe(low)}, high=${describe(high)}`);
+  }
   if (!(low <= high)) throw new ValueError(`uniform: expected low <= high, got low=${low}, high=${high}`);
   const out = zeros(shape, { dtype: checkFloat('uniform', 'dtype', resolveDType('uniform', options)) });
   return fillUniform(out, low, high, options.rng ?? defaultGenerator);

@@ -15,6 +15,13 @@ const PRECISION = 8;
 const LINE_WIDTH = 75;
 const THRESHOLD = 1000;
 const EDGE_ITEMS = 3;
+/**
+ * The most dimensions printed element by element: numpy 2's limit
+ * (NPY_MAXDIMS), so every array numpy can hold prints as numpy prints it. An
+ * array of more dimensions prints as `[...]`: its nesting (a bracket, an indent
+ * and a blank line per axis) would otherwise grow with a hostile rank.
+ */
+export const MAX_PRINTED_NDIM = 64;
 
 export interface FormatOptions {
   /** Text the caller prints before the array, so wrapped lines align under it. */
@@ -23,6 +30,10 @@ export interface FormatOptions {
 }
 
 export function formatArray(array: Printable, options: FormatOptions = {}): string {
+  // numpy prints every zero-size array as `[]`, whatever its shape; nothing
+  // below may walk a dimension of one, which may be huge ([2147483648, 0]).
+  if (isZeroSize(array.shape)) return '[]';
+  if (array.shape.length > MAX_PRINTED_NDIM) return '[...]';
   const separator = options.separator ?? (options.prefix ? ', ' : ' ');
   const { shape, data } = array;
   const summarize = data.length > THRESHOLD;
@@ -68,6 +79,25 @@ export function formatArray(array: Printable, options: FormatOptions = {}): stri
     return `[${s.slice(indent.length)}]`;
   };
   return recurse(0, 0, hangingIndent, LINE_WIDTH);
+}
+
+/**
+ * numpy's `repr(array)`, with the dtype always shown: `array([1., 2.], dtype=float32)`.
+ * A zero-size array shows its shape unless it is `(0,)`, as numpy's does:
+ * `array([], shape=(2, 0), dtype=float32)`; an array of more than
+ * {@link MAX_PRINTED_NDIM} dimensions shows how many: `array([...], ndim=100000, dtype=float32)`.
+ */
+export function formatRepr(array: Printable): string {
+  const body = formatArray(array, { prefix: 'array(' });
+  const { shape } = array;
+  let extra = '';
+  if (shape.length > MAX_PRINTED_NDIM) extra = `, ndim=${shape.length}`;
+  else if (isZeroSize(shape) && shape.length !== 1) extra = `, shape=(${shape.join(', ')})`;
+  return `array(${body}${extra}, dtype=${array.dtype})`;
+}
+
+function isZeroSize(shape: readonly number[]): boolean {
+  return shape.includes(0);
 }
 
 function extendLine(

@@ -1,6 +1,6 @@
 import { type DType, type TypedArray, checkDType, dtypeOf, isTypedArray } from './dtype';
 import { ShapeError, ValueError, describe, formatShape } from './errors';
-import { formatArray } from './format';
+import { formatArray, formatRepr } from './format';
 import { castKernel, copyKernel, fillKernel } from './ops/copy';
 import { type Shape, checkShape, sizeOf, stridesOf } from './shape';
 import type { DeviceStorage, Storage } from './storage';
@@ -163,8 +163,7 @@ export class NDArray {
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    const body = formatArray(this, { prefix: 'array(' });
-    return `array(${body}, dtype=${this.dtype})`;
+    return formatRepr(this);
   }
 
   private offsetOf(op: string, index: number[]): number {

@@ -13,6 +13,8 @@ import {
   ones,
   rand,
   randn,
+  randperm,
+  uniform,
   zeros,
 } from '../src/index';
 
@@ -99,5 +101,24 @@ describe('NDArray', () => {
     const c = a.clone();
     c.data[0] = 5;
     expect(a.data[0]).toBe(0.1);
+  });
+});
+
+describe('arguments that cannot work fail naming the operation', () => {
+  it('an array too large to allocate names the op and the shape, not a bare RangeError', () => {
+    expect(() => zeros([2 ** 31, 2 ** 31])).toThrow(
+      /^zeros: cannot allocate an array of shape \[2147483648, 2147483648\] \(4,611,686,018,427,388,000 float32 elements\): /,
+    );
+    expect(() => ones([2 ** 31, 2 ** 31], { dtype: 'float64' })).toThrow(/^full: cannot allocate an array of shape/);
+    expect(() => eye(2 ** 31)).toThrow(/^eye: cannot allocate an array of shape \[2147483648, 2147483648\]/);
+  });
+
+  it('uniform with an options object in place of low and high, and randperm with one in place of a generator, say so', () => {
+    expect(() => uniform([2], { low: 0, high: 1 } as never, 1)).toThrow(
+      'uniform: low and high must be numbers (uniform(shape, low, high, options)), got low=an object with keys ["low","high"], high=1',
+    );
+    expect(() => randperm(10, { rng: new TorchGenerator(0) } as never)).toThrow(
+      'randperm: generator must be a Generator (a TorchGenerator or NumpyRandomState), got an object with keys ["rng"] (pass the generator itself: randperm(n, rng))',
+    );
   });
 });

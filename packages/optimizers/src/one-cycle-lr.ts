@@ -7,11 +7,14 @@ import { type AnyOptimizer, LRScheduler } from './lr-scheduler';
 export interface OneCycleLROptions {
   /** The peak learning rate, one for every group or one per group, each >= 0. */
   maxLr: number | readonly number[];
-  /** Steps in the cycle, an integer >= 1; or give `epochs` and `stepsPerEpoch`. */
-  totalSteps?: number;
+  /**
+   * Steps in the cycle, an integer >= 1; or give `epochs` and `stepsPerEpoch`.
+   * `null` is "not given", as torch's `None` (so are `epochs: null` and `stepsPerEpoch: null`).
+   */
+  totalSteps?: number | null;
   /** With `stepsPerEpoch`, totalSteps = epochs·stepsPerEpoch (integers >= 1). */
-  epochs?: number;
-  stepsPerEpoch?: number;
+  epochs?: number | null;
+  stepsPerEpoch?: number | null;
   /** The fraction of the cycle spent raising the rate, in [0, 1] (default 0.3). */
   pctStart?: number;
   /** `'cos'` (default) or `'linear'` annealing between the phase's end points. */
@@ -86,7 +89,20 @@ export class OneCycleLR extends LRScheduler {
     if (options === null || typeof options !== 'object') {
       throw new ValueError(`${op}: expected options { maxLr, totalSteps, ... }, got ${describe(options)}`);
     }
-    const { maxLr, totalSteps, epochs, stepsPerEpoch, baseMomentum = 0.85, maxMomentum = 0.95, ...rest } = options;
+    const {
+      maxLr,
+      totalSteps: givenTotalSteps,
+      epochs: givenEpochs,
+      stepsPerEpoch: givenStepsPerEpoch,
+      baseMomentum = 0.85,
+      maxMomentum = 0.95,
+      ...rest
+    } = options;
+    // torch's total_steps, epochs and steps_per_epoch default to None, "not given":
+    // null is taken the same way here, and nowhere else.
+    const totalSteps = givenTotalSteps === null ? undefined : givenTotalSteps;
+    const epochs = givenEpochs === null ? undefined : givenEpochs;
+    const stepsPerEpoch = givenStepsPerEpoch === null ? undefined : givenStepsPerEpoch;
     let total: number;
     if (totalSteps !== undefined) {
       if (epochs !== undefined || stepsPerEpoch !== undefined) {
@@ -96,9 +112,10 @@ export class OneCycleLR extends LRScheduler {
     } else if (epochs === undefined && stepsPerEpoch === undefined) {
       throw new ValueError(`${op}: totalSteps is required, or epochs and stepsPerEpoch; got none of them`);
     } else {
+      // One of the two is given: the other must be too (named as given, null included).
       total =
-        checkInterval(op, 'epochs', epochs, { min: 1, integer: true }) *
-        checkInterval(op, 'stepsPerEpoch', stepsPerEpoch, { min: 1, integer: true });
+        checkInterval(op, 'epochs', givenEpochs, { min: 1, integer: true }) *
+        checkInterval(op, 'stepsPerEpoch', givenStepsPerEpoch, { min: 1, integer: true });
     }
     this.setOptions(
       {

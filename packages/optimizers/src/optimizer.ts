@@ -124,8 +124,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
       if (value !== undefined) defaults[key] = value;
     }
     // Check the defaults now, as torch does, even if every group overrides them.
+    // Only a missing lr (SGD's, which has no default) stands in as 0 for the check;
+    // a null lr is checked as given, so it fails here instead of training at lr 0.
     const lr = defaults.lr;
-    const checked = spec.normalize({ ...defaults, lr: lr ?? 0 } as unknown as O, op) as Record<string, unknown>;
+    const checked = spec.normalize({ ...defaults, lr: lr === undefined ? 0 : lr } as unknown as O, op) as Record<string, unknown>;
     if (lr === undefined) checked.lr = undefined;
     this.defaults = checked as { [K in keyof O]: O[K] | undefined };
 
@@ -412,7 +414,8 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
       const merged = { ...currentOptions, ...options } as unknown as O;
       const resolved = this.spec.normalize(merged, where) as ParamGroup<O>;
       resolved.params = params;
-      const nextInitialLr = initialLr ?? currentInitialLr;
+      // A saved null is checked (and rejected), not taken as absent.
+      const nextInitialLr = initialLr === undefined ? currentInitialLr : initialLr;
       if (nextInitialLr !== undefined) resolved.initialLr = checkLr(where, nextInitialLr, 'initialLr');
       groups.push(resolved);
     });

@@ -263,6 +263,10 @@ export function randperm(n: number, generator: Generator = defaultGenerator): In
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
     throw new ValueError(`randperm: n must be an integer in [0, 2^31), got ${describe(n)}`);
   }
+  if (generator === null || typeof generator !== 'object' || typeof (generator as Generator).randint !== 'function') {
+    const hint = generator !== null && typeof generator === 'object' && 'rng' in generator ? ' (pass the generator itself: randperm(n, rng))' : '';
+    throw new ValueError(`randperm: generator must be a Generator (a TorchGenerator or NumpyRandomState), got ${describe(generator)}${hint}`);
+  }
   const r = new Int32Array(n);
   for (let i = 0; i < n; i++) r[i] = i;
   for (let i = 0; i < n - 1; i++) {
