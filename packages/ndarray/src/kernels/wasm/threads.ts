@@ -10,6 +10,14 @@
  * thread. Small products (see {@link THREAD_MIN_WORK}) stay on this thread:
  * waking a worker costs tens of microseconds.
  *
+ * A worker that stops (it exits, throws outside a product, or is terminated)
+ * never makes a product hang: a worker claims its block before running it, and
+ * this thread, once done with its own block, runs every block still unclaimed
+ * itself; a worker that stops after claiming says so where this thread waits.
+ * The first product after a worker is known to have stopped fails, naming it,
+ * and large products run on one thread from then on, until `setNumThreads`
+ * starts the threads again.
+ *
  * Where it works: Node ≥ 20 (worker_threads), and browsers in a Web Worker of
  * a cross-origin-isolated page (SharedArrayBuffer needs COOP/COEP headers,
  * and a page's main thread may not block on an atomic).
@@ -35,8 +43,19 @@ export const THREAD_MIN_WORK = { float32: 1 << 22, float64: 1 << 21 } as const;
 const MAX_THREADS = 64;
 /** The shared memory's maximum (1 GiB; the module declares the same). */
 const MAXIMUM_PAGES = 16384;
-/** Bytes of one worker's slot in the control buffer: flags (int32 ×4), then 13 float64 arguments. */
+/** Bytes of one worker's slot in the control buffer: flags (int32 ×5, padded to 24 bytes), then 13 float64 arguments. */
 const SLOT = 128;
+/** The int32 flags at the start of a worker's slot, by index. */
+const POSTED = 0; // the last job number posted; negative: stop
+const DONE = 1; // the last job number the worker finished; STOPPED once the worker has stopped
+const FAILED = 2; // 1 when the worker's gemm threw
+const DTYPE = 3; // 1 for float64, 0 for float32
+const CLAIM = 4; // the job number while its block is unclaimed; 0 once the worker or this thread took it
+const FLAGS = 5;
+/** Where the float64 arguments start: after the flags, on an 8-byte boundary. */
+const ARGS_AT = 24;
+/** What a worker that stopped leaves in its DONE flag (job numbers are positive). */
+const STOPPED = -1;
 
 // The slice of the WebAssembly and worker APIs used here, typed locally: the
 // package compiles against lib ES2022 without DOM or Node types.
@@ -67,51 +86,70 @@ interface WasmApi {
   compile(bytes: Uint8Array): Promise<object>;
   Instance: new (module: object, imports: object) => { readonly exports: object };
 }
-/** What both a Node `Worker` and a browser `Worker` offer, as used here. */
-interface AnyWorker {
+/** A started worker, Node's or a browser's, as the pool uses it. */
+interface PoolWorker {
   terminate(): unknown;
+  /** Calls `listener` whenever the worker throws or exits (terminated included), with what happened: "exited with code 1". */
+  onStop(listener: (what: string) => void): void;
 }
 
 /**
  * The worker's code, as text so that no bundler or server has to find a
  * second file: Node runs it with `{ eval: true }`, browsers from a Blob URL.
  * It instantiates the shared module on the shared memory, moves its scratch
- * to its own region, and loops: wait for a job number, run the gemm block
- * described by the float64 arguments, publish the job number as done.
+ * to its own region, and loops: wait for a job number, claim the job (unless
+ * the posting thread already ran it), run the gemm block described by the
+ * float64 arguments, publish the job number as done. However it stops
+ * (returns, throws, or `process.exit` in Node) it leaves STOPPED in its DONE
+ * flag, so that a thread waiting there wakes. Termination runs nothing in the
+ * worker, but only the thread that owns the pool can terminate it, never
+ * during a product, and a terminated worker claims no further block: the
+ * posting thread runs that block itself.
  */
 const WORKER_SOURCE = `'use strict';
 function start(module, memory, control, slot, scratch) {
   const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
   kernel.setScratch(scratch);
-  const flags = new Int32Array(control, slot * ${SLOT}, 4);
-  const a = new Float64Array(control, slot * ${SLOT} + 16, 13);
-  return function loop() {
+  const flags = new Int32Array(control, slot * ${SLOT}, ${FLAGS});
+  const a = new Float64Array(control, slot * ${SLOT} + ${ARGS_AT}, 13);
+  function stopped() {
+    Atomics.store(flags, ${DONE}, ${STOPPED});
+    Atomics.notify(flags, ${DONE});
+  }
+  function loop() {
     let seen = 0;
-    for (;;) {
-      Atomics.wait(flags, 0, seen);
-      seen = Atomics.load(flags, 0);
-      if (seen < 0) return;
-      try {
-        (flags[3] === 1 ? kernel.gemmF64 : kernel.gemmF32)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
-      } catch (error) {
-        flags[2] = 1;
+    try {
+      for (;;) {
+        Atomics.wait(flags, ${POSTED}, seen);
+        seen = Atomics.load(flags, ${POSTED});
+        if (seen < 0) return;
+        if (Atomics.compareExchange(flags, ${CLAIM}, seen, 0) !== seen) continue;
+        try {
+          (flags[${DTYPE}] === 1 ? kernel.gemmF64 : kernel.gemmF32)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
+        } catch (error) {
+          flags[${FAILED}] = 1;
+        }
+        Atomics.store(flags, ${DONE}, seen);
+        Atomics.notify(flags, ${DONE});
       }
-      Atomics.store(flags, 1, seen);
-      Atomics.notify(flags, 1);
+    } finally {
+      stopped();
     }
-  };
+  }
+  return { loop, stopped };
 }
 if (typeof require === 'function' && typeof process === 'object') {
   const { workerData, parentPort } = require('node:worker_threads');
-  const loop = start(workerData.module, workerData.memory, workerData.control, workerData.slot, workerData.scratch);
+  const worker = start(workerData.module, workerData.memory, workerData.control, workerData.slot, workerData.scratch);
+  process.on('exit', worker.stopped);
   parentPort.postMessage('ready');
-  loop();
+  worker.loop();
 } else {
   self.onmessage = (event) => {
     const d = event.data;
-    const loop = start(d.module, d.memory, d.control, d.slot, d.scratch);
+    const worker = start(d.module, d.memory, d.control, d.slot, d.scratch);
     self.postMessage('ready');
-    loop();
+    worker.loop();
   };
 }
 `;
@@ -121,18 +159,42 @@ class ThreadPool {
   private sequence = 0;
   private readonly flags: Int32Array[];
   private readonly args: Float64Array[];
+  /** What the first worker to stop did, from its 'error' or 'exit' event. */
+  private stopEvent: string | undefined;
 
   constructor(
     readonly threads: number,
     private readonly memory: WasmMemory,
     private readonly kernel: SharedKernel,
-    private readonly workers: AnyWorker[],
+    private readonly workers: PoolWorker[],
     control: SharedArrayBuffer,
     /** First byte for operands, after every thread's scratch. */
     private readonly dataStart: number,
   ) {
-    this.flags = workers.map((_, w) => new Int32Array(control, w * SLOT, 4));
-    this.args = workers.map((_, w) => new Float64Array(control, w * SLOT + 16, 13));
+    this.flags = workers.map((_, w) => new Int32Array(control, w * SLOT, FLAGS));
+    this.args = workers.map((_, w) => new Float64Array(control, w * SLOT + ARGS_AT, 13));
+    workers.forEach((worker, w) => {
+      worker.onStop((what) => {
+        this.stopEvent ??= `worker thread ${w + 2} of ${threads} ${what}`;
+      });
+    });
+  }
+
+  /** Why this pool can no longer run products (a worker stopped), or undefined while every worker runs. */
+  stopReason(): string | undefined {
+    if (this.stopEvent !== undefined) return this.stopEvent;
+    const w = this.flags.findIndex((flags) => Atomics.load(flags, DONE) === STOPPED);
+    return w < 0 ? undefined : `worker thread ${w + 2} of ${this.threads} stopped`;
+  }
+
+  /** Closes this pool after a worker stopped: large products run on one thread until `setNumThreads` starts threads again. */
+  private fail(reason: string): Error {
+    this.close();
+    if (pool === this) pool = undefined;
+    return new Error(
+      `ndarray: a gemm ${reason}; large products run on one thread from now on ` +
+        `(call setNumThreads(${this.threads}) to start the threads again)`,
+    );
   }
 
   /**
@@ -141,6 +203,8 @@ class ThreadPool {
    * it alone.
    */
   gemm(call: HostGemm): boolean {
+    const reason = this.stopReason();
+    if (reason !== undefined) throw this.fail(`${reason}, so this product was not computed`);
     const { transA, transB, m, n, k, c, cOffset, accumulate } = call;
     const f64 = c instanceof Float64Array;
     const staged = stage(this.memory, this.dataStart, call);
@@ -158,6 +222,11 @@ class ThreadPool {
     const sequence = this.sequence === 0x7fffffff ? 1 : this.sequence + 1;
     this.sequence = sequence;
     const entry = f64 ? this.kernel.gemmF64 : this.kernel.gemmF32;
+    /** Runs the rows (or columns) from…to of C on this thread. */
+    const block = (from: number, to: number) => {
+      if (byRows) entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, from, to, 0, n);
+      else entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, m, from, to);
+    };
     let started = 0;
     for (let w = 0; w < this.workers.length; w++) {
       const from = (w + 1) * per;
@@ -178,22 +247,31 @@ class ThreadPool {
       args[11] = byRows ? 0 : from;
       args[12] = byRows ? n : to;
       const flags = this.flags[w];
-      flags[3] = f64 ? 1 : 0;
-      Atomics.store(flags, 0, sequence);
-      Atomics.notify(flags, 0);
+      flags[DTYPE] = f64 ? 1 : 0;
+      Atomics.store(flags, CLAIM, sequence);
+      Atomics.store(flags, POSTED, sequence);
+      Atomics.notify(flags, POSTED);
       started++;
     }
     // This thread takes the first block.
-    const mine = Math.min(extent, per);
-    if (byRows) entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, mine, 0, n);
-    else entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, 0, m, 0, mine);
+    block(0, Math.min(extent, per));
     let failed = false;
     for (let w = 0; w < started; w++) {
       const flags = this.flags[w];
+      // A block its worker has not claimed yet (a busy machine, or a worker that stopped) runs here.
+      if (Atomics.compareExchange(flags, CLAIM, sequence, 0) === sequence) {
+        block((w + 1) * per, Math.min(extent, (w + 2) * per));
+        continue;
+      }
       // Wait on the value actually there: a worker that sat out earlier products holds an older number.
-      for (let seen = Atomics.load(flags, 1); seen !== sequence; seen = Atomics.load(flags, 1)) Atomics.wait(flags, 1, seen);
-      if (flags[2] === 1) {
-        flags[2] = 0;
+      for (let seen = Atomics.load(flags, DONE); seen !== sequence; seen = Atomics.load(flags, DONE)) {
+        if (seen === STOPPED) {
+          throw this.fail(`worker thread ${w + 2} of ${this.threads} stopped during this product, which was not computed`);
+        }
+        Atomics.wait(flags, DONE, seen);
+      }
+      if (flags[FAILED] === 1) {
+        flags[FAILED] = 0;
         failed = true;
       }
     }
@@ -205,8 +283,8 @@ class ThreadPool {
   /** Stops the workers (each leaves its loop, then is terminated). */
   close(): void {
     for (const flags of this.flags) {
-      Atomics.store(flags, 0, -1);
-      Atomics.notify(flags, 0);
+      Atomics.store(flags, POSTED, -1);
+      Atomics.notify(flags, POSTED);
     }
     for (const worker of this.workers) worker.terminate();
   }
@@ -255,7 +333,8 @@ async function start(threads: number): Promise<void> {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new RangeError(`setNumThreads: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
   }
-  if (threads === getNumThreads()) return;
+  // A pool with a stopped worker is replaced, even by as many threads.
+  if (threads === getNumThreads() && pool?.stopReason() === undefined) return;
   if (threads === 1) {
     pool?.close();
     pool = undefined;
@@ -295,7 +374,7 @@ async function start(threads: number): Promise<void> {
   const dataStart = first + (threads - 1) * scratch;
   if (!reserve(memory, dataStart)) throw new Error('setNumThreads: could not grow the shared memory for the threads');
   const control = new SharedArrayBuffer((threads - 1) * SLOT);
-  const workers: AnyWorker[] = [];
+  const workers: PoolWorker[] = [];
   try {
     for (let w = 0; w < threads - 1; w++) {
       workers.push(await spawn({ module, memory, control, slot: w, scratch: first + w * scratch }));
@@ -318,23 +397,35 @@ interface WorkerInit {
 }
 
 /** Starts one worker and resolves when it is ready for jobs. */
-async function spawn(init: WorkerInit): Promise<AnyWorker> {
+async function spawn(init: WorkerInit): Promise<PoolWorker> {
   const nodeThreads = await nodeWorkerThreads();
   if (nodeThreads !== undefined) {
-    const worker = new nodeThreads.Worker(WORKER_SOURCE, { eval: true, workerData: init });
+    const worker = construct(() => new nodeThreads.Worker(WORKER_SOURCE, { eval: true, workerData: init }));
     await readiness((onMessage, onError) => {
       worker.once('message', onMessage);
       worker.once('error', onError);
     });
     worker.unref(); // an idle worker must not keep the process alive
-    return worker;
+    return {
+      terminate: () => worker.terminate(),
+      onStop(listener) {
+        worker.on('error', (error) => listener(`threw ${String(error)}`));
+        worker.on('exit', (code) => listener(`exited with code ${code}`));
+      },
+    };
   }
   const BrowserWorker = (globalThis as { Worker?: new (url: string) => BrowserWorkerLike }).Worker;
   if (typeof BrowserWorker !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') {
     throw new Error('setNumThreads: this environment has neither worker_threads nor Web Workers');
   }
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
-  const worker = new BrowserWorker(url);
+  let worker: BrowserWorkerLike;
+  try {
+    worker = construct(() => new BrowserWorker(url));
+  } catch (error) {
+    URL.revokeObjectURL(url);
+    throw error;
+  }
   const ready = readiness((onMessage, onError) => {
     worker.onmessage = onMessage;
     worker.onerror = (event: { message?: string }) => onError(new Error(event.message ?? 'worker failed to start'));
@@ -345,10 +436,26 @@ async function spawn(init: WorkerInit): Promise<AnyWorker> {
   } finally {
     URL.revokeObjectURL(url);
   }
-  return worker;
+  return {
+    terminate: () => worker.terminate(),
+    onStop(listener) {
+      // A browser reports no exit; a worker that throws has left its loop (and left STOPPED in its slot).
+      worker.onerror = (event: { message?: string }) => listener(`threw ${event.message ?? 'an error'}`);
+    },
+  };
 }
 
-interface BrowserWorkerLike extends AnyWorker {
+/** `create()`, a new worker; a refusal (a permission, a content security policy) becomes an error naming setNumThreads. */
+function construct<W>(create: () => W): W {
+  try {
+    return create();
+  } catch (error) {
+    throw new Error(`setNumThreads: a worker failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+interface BrowserWorkerLike {
+  terminate(): unknown;
   onmessage: ((event: unknown) => void) | null;
   onerror: ((event: { message?: string }) => void) | null;
   postMessage(message: unknown): void;
@@ -358,18 +465,38 @@ interface NodeWorkerThreads {
   Worker: new (
     source: string,
     options: { eval: boolean; workerData: unknown },
-  ) => AnyWorker & {
+  ) => {
+    terminate(): Promise<number>;
     once(event: 'message', listener: (value: unknown) => void): void;
     once(event: 'error', listener: (error: Error) => void): void;
+    on(event: 'error', listener: (error: Error) => void): void;
+    on(event: 'exit', listener: (code: number) => void): void;
     unref(): void;
   };
 }
 
-/** node:worker_threads where this is Node, else undefined; never a static import, so bundles for browsers stay clean. */
+/** The slice of Node's `process` used here. */
+interface NodeProcess {
+  versions?: { node?: string };
+  getBuiltinModule?: (id: string) => unknown;
+  /** Node's permission model, present only while it is on (`--permission`, `--experimental-permission` on Node 20). */
+  permission?: { has(scope: string): boolean };
+}
+
+/**
+ * node:worker_threads where this is Node, else undefined; never a static
+ * import, so bundles for browsers stay clean. Rejects, saying what to do,
+ * where Node's permission model forbids workers.
+ */
 async function nodeWorkerThreads(): Promise<NodeWorkerThreads | undefined> {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } })
-    .process;
+  const proc = (globalThis as { process?: NodeProcess }).process;
   if (proc?.versions?.node === undefined) return undefined;
+  if (proc.permission !== undefined && !proc.permission.has('worker')) {
+    throw new Error(
+      "setNumThreads: Node's permission model forbids worker threads in this process; " +
+        'run node with --allow-worker as well, or leave the threads at 1',
+    );
+  }
   if (typeof proc.getBuiltinModule === 'function') return proc.getBuiltinModule('node:worker_threads') as NodeWorkerThreads;
   const specifier = 'node:worker_threads';
   return (await import(/* @vite-ignore */ specifier)) as NodeWorkerThreads;
