@@ -1,9 +1,10 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Sequential } from '@backprop/layers';
-import { NDArray, TorchGenerator, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
+import { type NDArray, TorchGenerator, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
 import type { Normalization } from '@backprop/data/mnist';
-import { type Architecture, ArchitectureError, buildModel, parseArchitecture } from './models';
+import { type Architecture, ArchitectureError, buildModel, parseArchitecture, stateDictShapes } from './models';
+import { isRunning } from './output';
 
 /** What a model file records beside its weights (in the safetensors `__metadata__`). */
 export interface ModelMetadata {
@@ -38,6 +39,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, io: Ato
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const folder = dirname(path);
   mkdirSync(folder, { recursive: true });
+  removeStaleTemporaries(path);
   const temporary = join(folder, `.${basename(path)}.${process.pid}.tmp`);
   let fd: number | undefined;
   try {
@@ -55,6 +57,15 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, io: Ato
     throw error;
   }
   syncFolder(folder);
+}
+
+/** Removes the temporary files of earlier writes of `path` whose process was killed before it could (`.<name>.<pid>.tmp`). */
+function removeStaleTemporaries(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  for (const entry of readdirSync(dirname(path))) {
+    const pid = entry.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(entry.slice(prefix.length))?.[1] : undefined;
+    if (pid !== undefined && !isRunning(Number(pid))) rmSync(join(dirname(path), entry), { force: true });
+  }
 }
 
 /** Flushes the folder's entry for the renamed file, where the platform allows it. */
@@ -91,6 +102,90 @@ export function encodeModel(model: Sequential, metadata: ModelMetadata): Uint8Ar
 /** Saves `model` as `path` (a `.safetensors` file), atomically. */
 export function saveModel(path: string, model: Sequential, metadata: ModelMetadata): void {
   writeFileAtomic(path, encodeModel(model, metadata));
+}
+
+/**
+ * The largest model file `loadModel` reads: 256 MiB, a model of 64 million
+ * float32 weights (the app's MLP is 0.4 MB). It is a bound on what a file can
+ * make the app allocate, and it stops a read of an endless file (`/dev/zero`).
+ */
+export const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Normalizations `loadModel` accepts: the mean and std of pixels in [0, 1],
+ * so a mean in [0, 1] and a std in [0.01, 1] (torch's MNIST recipe is 0.1307,
+ * 0.3081; none at all is 0, 1). A std of 1e-30 would scale the digits by 1e30.
+ */
+export const NORMALIZATION_BOUNDS = { mean: [0, 1], std: [0.01, 1] } as const;
+
+/** Names for a message: the first five, and how many more (a file may hold millions). */
+const listed = (names: readonly string[]): string =>
+  names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+
+/** Reads at most `maxBytes` of `path`, in pieces, so a device or a pipe without end cannot exhaust memory. */
+function readBounded(path: string, maxBytes: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new ModelFileError(`${path} is ${size} bytes; a model file may be at most ${maxBytes} bytes`);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(Math.min(1 << 20, maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new ModelFileError(`${path} holds more than ${maxBytes} bytes; a model file may be at most ${maxBytes} bytes`);
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Throws if a weight is NaN or infinite: such a model only fails later, far from the file. */
+function checkFinite(path: string, name: string, tensor: NDArray): void {
+  const data = tensor.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new ModelFileError(`${path}: tensor '${name}' holds ${data[i]} at flat index ${i}; model weights must be finite`);
+    }
+  }
+}
+
+/** Throws unless the tensors are exactly those the architecture's model holds (names and shapes), before it is built. */
+function checkTensorsFit(path: string, architecture: Architecture, tensors: Record<string, NDArray>): void {
+  const expected = stateDictShapes(architecture);
+  const fail: (what: string) => never = (what) => {
+    throw new ModelFileError(`${path}: the weights do not fit the architecture '${architecture.name}': ${what}`);
+  };
+  for (const [name, shape] of Object.entries(expected)) {
+    const tensor = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+    if (tensor === undefined) fail(`it needs a tensor '${name}' of shape [${shape.join(', ')}], which the file does not hold`);
+    if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
+      fail(`tensor '${name}' has shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    }
+  }
+  const unexpected = Object.keys(tensors).filter((name) => !Object.hasOwn(expected, name));
+  if (unexpected.length > 0) fail(`the file holds tensors the architecture has no place for: ${listed(unexpected)}`);
+}
+
+/** A metadata number: the whole string must be a finite number within [min, max] (an integer if asked). */
+function metadataNumber(path: string, key: string, text: string, { min, max, integer = false }: { min: number; max: number; integer?: boolean }): number {
+  const value = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new ModelFileError(
+      `${path}: metadata '${key}' must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  }
+  return value;
 }
 
 function parseJson(path: string, key: string, text: string): unknown {
@@ -135,15 +230,24 @@ export function inferMlpArchitecture(tensors: Record<string, { shape: readonly n
  * mode with its metadata. A file without `architecture` metadata is read as
  * an MLP when its tensors are one; without `normalization` it gets
  * `fallbackNormalization` if given, else an error.
+ *
+ * Everything in the file is checked before the model is built, so a hostile
+ * file costs no more than its own size: at most `maxBytes` are read
+ * ({@link MAX_MODEL_FILE_BYTES}), the architecture is within
+ * `ARCHITECTURE_LIMITS` and its tensors are exactly the file's (names and
+ * shapes), every weight is finite, the normalization within
+ * {@link NORMALIZATION_BOUNDS}, `seed` an integer and `testAccuracy` a number
+ * in [0, 1]. Each problem is a {@link ModelFileError} naming the file.
  */
 export function loadModel(
   path: string,
-  { fallbackNormalization }: { fallbackNormalization?: Normalization } = {},
+  { fallbackNormalization, maxBytes = MAX_MODEL_FILE_BYTES }: { fallbackNormalization?: Normalization; maxBytes?: number } = {},
 ): { model: Sequential; metadata: ModelMetadata } {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(readFileSync(path));
+    bytes = readBounded(path, maxBytes);
   } catch (error) {
+    if (error instanceof ModelFileError) throw error;
     throw new ModelFileError(`cannot read model file ${path}: ${(error as Error).message}`);
   }
   let decoded: ReturnType<typeof decodeSafetensors>;
@@ -153,11 +257,13 @@ export function loadModel(
     throw new ModelFileError(`${path} is not a valid safetensors file: ${(error as Error).message}`);
   }
   const { tensors, metadata: raw } = decoded;
-  const floats: Record<string, NDArray> = {};
+  // No prototype: a tensor named `__proto__` or `constructor` is a name like any other.
+  const floats: Record<string, NDArray> = Object.create(null);
   for (const [name, tensor] of Object.entries(tensors)) {
     if (tensor.dtype === 'int32') {
       throw new ModelFileError(`${path}: tensor '${name}' is ${tensor.dtype}; model weights must be float32 or float64`);
     }
+    checkFinite(path, name, tensor);
     floats[name] = tensor;
   }
   let architecture: Architecture;
@@ -172,34 +278,54 @@ export function loadModel(
     const inferred = inferMlpArchitecture(floats);
     if (inferred === undefined) {
       throw new ModelFileError(
-        `${path} has no 'architecture' metadata and its tensors (${Object.keys(floats).join(', ')}) are not a Linear/ReLU stack; ` +
+        `${path} has no 'architecture' metadata and its tensors (${listed(Object.keys(floats))}) are not a Linear/ReLU stack; ` +
           'save it with this app, or add the architecture JSON to the metadata',
       );
     }
-    architecture = inferred;
+    try {
+      architecture = parseArchitecture(inferred);
+    } catch (error) {
+      if (error instanceof ArchitectureError) {
+        throw new ModelFileError(`${path}: the Linear/ReLU stack its tensors form is not one this app builds: ${error.message}`);
+      }
+      throw error;
+    }
   }
+  checkTensorsFit(path, architecture, floats);
   let normalization: Normalization;
   if (raw.normalization !== undefined) {
     const parsed = parseJson(path, 'normalization', raw.normalization) as Partial<Normalization> | null;
-    if (!(typeof parsed?.mean === 'number' && typeof parsed.std === 'number' && parsed.std > 0)) {
-      throw new ModelFileError(`${path}: metadata 'normalization' must be {"mean": number, "std": number > 0}, got ${raw.normalization}`);
+    const { mean: meanBounds, std: stdBounds } = NORMALIZATION_BOUNDS;
+    const within = (x: unknown, [lo, hi]: readonly [number, number]) => typeof x === 'number' && x >= lo && x <= hi;
+    if (!(within(parsed?.mean, meanBounds) && within(parsed?.std, stdBounds))) {
+      throw new ModelFileError(
+        `${path}: metadata 'normalization' must be {"mean": number in [${meanBounds.join(', ')}], "std": number in [${stdBounds.join(', ')}]} ` +
+          `(the statistics of pixels in [0, 1]), got ${JSON.stringify(raw.normalization.slice(0, 120))}`,
+      );
     }
-    normalization = { mean: parsed.mean, std: parsed.std };
+    normalization = { mean: parsed?.mean as number, std: parsed?.std as number };
   } else if (fallbackNormalization !== undefined) {
     normalization = fallbackNormalization;
   } else {
     throw new ModelFileError(`${path} has no 'normalization' metadata: the input mean and std the model was trained with are unknown`);
   }
-  // The weights are overwritten at once; the generator only satisfies the constructors.
+  const metadata: ModelMetadata = { architecture, normalization };
+  if (raw.seed !== undefined) metadata.seed = metadataNumber(path, 'seed', raw.seed, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+  if (raw.testAccuracy !== undefined) metadata.testAccuracy = metadataNumber(path, 'testAccuracy', raw.testAccuracy, { min: 0, max: 1 });
+  if (raw.training !== undefined) {
+    const training = parseJson(path, 'training', raw.training);
+    if (training === null || typeof training !== 'object' || Array.isArray(training)) {
+      throw new ModelFileError(`${path}: metadata 'training' must be a JSON object, got ${JSON.stringify(raw.training.slice(0, 80))}`);
+    }
+    metadata.training = training as Record<string, unknown>;
+  }
+  // Everything is checked: only now is the model built. The weights are overwritten at once;
+  // the generator only satisfies the constructors.
   const model = buildModel(architecture, new TorchGenerator(0));
   try {
     model.loadStateDict(floats);
   } catch (error) {
     throw new ModelFileError(`${path}: the weights do not fit the architecture '${architecture.name}': ${(error as Error).message}`);
   }
-  const metadata: ModelMetadata = { architecture, normalization };
-  if (raw.seed !== undefined) metadata.seed = Number(raw.seed);
-  if (raw.testAccuracy !== undefined) metadata.testAccuracy = Number(raw.testAccuracy);
-  if (raw.training !== undefined) metadata.training = parseJson(path, 'training', raw.training) as Record<string, unknown>;
   return { model: model.eval(), metadata };
 }

@@ -8,9 +8,10 @@ import { summary } from '@backprop/layers';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
 import { evaluate } from './evaluate';
-import { ModelFileError, loadModel, saveModel, writeFileAtomic } from './io';
+import { ModelFileError, encodeModel, loadModel } from './io';
 import { architectureFor, buildModel } from './models';
-import { type ReportStream, TrainingReporter, buildMetrics, formatConfusion, renderTrainingSvg, terminalChart } from './report';
+import { OutputError, RunFolder } from './output';
+import { type ReportStream, TrainingReporter, buildMetrics, formatConfusion, printable, renderTrainingSvg, terminalChart } from './report';
 import { trainModel } from './train';
 
 /** Where the app writes, and the directory relative paths resolve against. */
@@ -24,9 +25,20 @@ export interface AppIO {
 const seconds = (since: number): number => (performance.now() - since) / 1000;
 
 async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
-  const { stdout } = io;
   const started = performance.now();
   const outDir = resolve(io.cwd, command.out);
+  // Before anything else: a folder that cannot be written fails now, not after training.
+  const output = RunFolder.prepare(outDir, { cwd: io.cwd });
+  try {
+    return await trainInto(output, command, io, started);
+  } finally {
+    output.discard();
+  }
+}
+
+async function trainInto(output: RunFolder, command: TrainCommand, io: AppIO, started: number): Promise<number> {
+  const { stdout } = io;
+  const outDir = output.path;
   const data = prepareData();
   const { mean, std } = data.normalization;
   stdout.write(
@@ -72,11 +84,15 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
   const { history, final } = result;
 
   const training = { optimizer: command.optimizer, lr: command.lr, epochs: command.epochs, batchSize: command.batchSize, schedule: 'cosine' };
+  // The files are staged, then swapped in together (RunFolder.commit): --out always holds one run's.
   const modelPath = join(outDir, 'model.safetensors');
-  saveModel(modelPath, model, { architecture, normalization: data.normalization, seed: command.seed, testAccuracy: final.accuracy, training });
+  output.write(
+    'model.safetensors',
+    encodeModel(model, { architecture, normalization: data.normalization, seed: command.seed, testAccuracy: final.accuracy, training }),
+  );
   const title = `${command.model} on MNIST: ${(100 * final.accuracy).toFixed(2)}% test accuracy`;
   const svgPath = join(outDir, 'training.svg');
-  writeFileAtomic(svgPath, await renderTrainingSvg(history, title));
+  output.write('training.svg', await renderTrainingSvg(history, title));
   const metrics = buildMetrics(
     {
       model: command.model,
@@ -89,7 +105,8 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
     final,
   );
   const metricsPath = join(outDir, 'metrics.json');
-  writeFileAtomic(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+  output.write('metrics.json', `${JSON.stringify(metrics, null, 2)}\n`);
+  output.commit();
 
   stdout.write(`\n${terminalChart(history, { color: stdout.isTTY === true })}\n${formatConfusion(final.confusion)}\n`);
   const correct = Math.round(final.accuracy * final.count);
@@ -111,9 +128,19 @@ async function runEvaluation(command: EvalCommand, io: AppIO): Promise<number> {
   const { model, metadata } = loadModel(path);
   // The split is fixed; the model's own normalization (from its training set) applies, as in training.
   const { test } = splitDataset(loadDigits());
-  const evaluation = evaluate(model, normalize(test, metadata.normalization), { sampleShape: metadata.architecture.inputShape });
+  let evaluation: ReturnType<typeof evaluate>;
+  try {
+    evaluation = evaluate(model, normalize(test, metadata.normalization), { sampleShape: metadata.architecture.inputShape });
+  } catch (error) {
+    // The file passed every check on loading, yet its model cannot classify the digits (an input shape other than 784 pixels, 3 outputs…).
+    throw new ModelFileError(`${path}: the model cannot be evaluated on the test digits: ${(error as Error).message}`);
+  }
+  if (!Number.isFinite(evaluation.loss)) {
+    throw new ModelFileError(`${path}: the model's test loss is ${evaluation.loss}; its outputs overflow on the test digits`);
+  }
   const correct = Math.round(evaluation.accuracy * evaluation.count);
-  io.stdout.write(`Model ${metadata.architecture.name}: ${model}\n`);
+  // The name comes from the file: escaped, so it cannot drive the terminal.
+  io.stdout.write(`Model ${printable(metadata.architecture.name)}: ${model}\n`);
   io.stdout.write(formatConfusion(evaluation.confusion));
   io.stdout.write(
     `Test accuracy ${(100 * evaluation.accuracy).toFixed(2)}% (${correct}/${evaluation.count}), test loss ${evaluation.loss.toFixed(4)}` +
@@ -148,8 +175,9 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       io.stderr.write(`mnist: ${error.message}\nRun with --help for usage.\n`);
       return error.exitCode;
     }
-    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof MnistDataError) {
-      io.stderr.write(`mnist: ${error.message}\n`);
+    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof MnistDataError || error instanceof OutputError) {
+      // One line, whatever the message quotes from a file (tensor names, metadata): control characters are shown escaped.
+      io.stderr.write(`mnist: ${printable(error.message)}\n`);
       return 1;
     }
     throw error;

@@ -87,9 +87,21 @@ const LAYER_KEYS: Record<LayerSpec['type'], { required: string[]; optional: stri
 };
 
 /**
+ * The bounds {@link parseArchitecture} holds an architecture to, so that a
+ * description read from a file cannot ask for a model nobody trains on 28×28
+ * digits: at most 256 layers, a name of at most 100 characters, an input of
+ * at most 4 dimensions, and every size (an input dimension, features,
+ * channels, a kernel, a stride, a padding) at most 65,536.
+ */
+export const ARCHITECTURE_LIMITS = { layers: 256, nameLength: 100, inputRank: 4, size: 65_536 } as const;
+
+/** A value as JSON for a message, cut short: it may come from a file of any size. */
+const shown = (value: unknown): string => String(JSON.stringify(value)).slice(0, 120);
+
+/**
  * Checks that `value` (parsed JSON, e.g. from a model file's metadata)
- * describes an {@link Architecture}; throws an {@link ArchitectureError}
- * naming the first problem.
+ * describes an {@link Architecture} within {@link ARCHITECTURE_LIMITS}; throws
+ * an {@link ArchitectureError} naming the first problem.
  */
 export function parseArchitecture(value: unknown): Architecture {
   const fail = (what: string): never => {
@@ -97,11 +109,25 @@ export function parseArchitecture(value: unknown): Architecture {
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`expected an object, got ${JSON.stringify(value)}`);
   const { name, inputShape, layers } = value as Record<string, unknown>;
-  if (typeof name !== 'string') fail(`'name' must be a string, got ${JSON.stringify(name)}`);
-  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-    fail(`'inputShape' must be a non-empty array of positive integers, got ${JSON.stringify(inputShape)}`);
+  const limits = ARCHITECTURE_LIMITS;
+  if (typeof name !== 'string' || name.length > limits.nameLength) {
+    fail(`'name' must be a string of at most ${limits.nameLength} characters, got ${shown(name)}`);
   }
-  if (!Array.isArray(layers) || layers.length === 0) fail(`'layers' must be a non-empty array, got ${JSON.stringify(layers)}`);
+  if (
+    !Array.isArray(inputShape) ||
+    inputShape.length === 0 ||
+    inputShape.length > limits.inputRank ||
+    !inputShape.every((d) => Number.isInteger(d) && d > 0 && d <= limits.size)
+  ) {
+    fail(
+      `'inputShape' must be an array of 1 to ${limits.inputRank} integers from 1 to ${limits.size}, ` +
+        `got ${shown(inputShape)}`,
+    );
+  }
+  if (!Array.isArray(layers) || layers.length === 0 || layers.length > limits.layers) {
+    const got = Array.isArray(layers) ? `${layers.length} layers` : shown(layers);
+    fail(`'layers' must be an array of 1 to ${limits.layers} layers, got ${got}`);
+  }
   (layers as unknown[]).forEach((layer, i) => {
     const where = `layers[${i}]`;
     if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) fail(`${where} must be an object, got ${JSON.stringify(layer)}`);
@@ -117,11 +143,35 @@ export function parseArchitecture(value: unknown): Architecture {
       if (!keys.required.includes(key) && !keys.optional.includes(key)) {
         fail(`${where} (${type}) has unknown key '${key}'; expected ${[...keys.required, ...keys.optional].join(', ') || 'none'}`);
       }
-      const ok = key === 'p' ? typeof v === 'number' && v >= 0 && v < 1 : Number.isInteger(v) && (v as number) >= (key === 'padding' ? 0 : 1);
-      if (!ok) fail(`${where} (${type}).${key} is ${JSON.stringify(v)}; expected ${key === 'p' ? 'a number in [0, 1)' : 'a positive integer'}`);
+      const min = key === 'padding' ? 0 : 1;
+      const ok = key === 'p' ? typeof v === 'number' && v >= 0 && v < 1 : Number.isInteger(v) && (v as number) >= min && (v as number) <= limits.size;
+      if (!ok) {
+        fail(`${where} (${type}).${key} is ${JSON.stringify(v)}; expected ${key === 'p' ? 'a number in [0, 1)' : `an integer from ${min} to ${limits.size}`}`);
+      }
     }
   });
   return value as Architecture;
+}
+
+/**
+ * The names and shapes of the tensors the model an architecture describes
+ * holds (its `stateDict()`), computed from the description alone, so a file's
+ * weights can be checked against its architecture before anything is built:
+ * `Linear` has `weight` [out, in] and `bias` [out], `Conv2d` `weight`
+ * [out, in, k, k] and `bias` [out], as torch names them.
+ */
+export function stateDictShapes(architecture: Architecture): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {};
+  parseArchitecture(architecture).layers.forEach((spec, index) => {
+    if (spec.type === 'Linear') {
+      shapes[`${index}.weight`] = [spec.outFeatures, spec.inFeatures];
+      shapes[`${index}.bias`] = [spec.outFeatures];
+    } else if (spec.type === 'Conv2d') {
+      shapes[`${index}.weight`] = [spec.outChannels, spec.inChannels, spec.kernelSize, spec.kernelSize];
+      shapes[`${index}.bias`] = [spec.outChannels];
+    }
+  });
+  return shapes;
 }
 
 /**

@@ -33,11 +33,19 @@ export class Capture {
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs the app as a user would (`tsx src/main.ts ...`), from `cwd` (also its INIT_CWD, as pnpm sets it). */
-export function runApp(args: string[], cwd = appDir) {
+/**
+ * Runs the app as a user would (`tsx src/main.ts ...`), from `cwd` (also its
+ * INIT_CWD, as pnpm sets it); with `timeout` (ms) a hung run is killed
+ * (its `status` is then null).
+ */
+export function runApp(args: string[], cwd = appDir, { timeout }: { timeout?: number } = {}) {
   return spawnSync(process.execPath, [tsx, fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...process.env, INIT_CWD: cwd },
+    timeout,
   });
 }
+
+/** A process id no process has (above Linux's largest pid_max, 2^22): stands for a run that was killed. */
+export const DEAD_PID = 4_194_305;

@@ -10,6 +10,7 @@ import { evaluate } from '../src/evaluate';
 import { ModelFileError, encodeModel, inferMlpArchitecture, loadModel, saveModel, writeFileAtomic } from '../src/io';
 import { buildModel, cnnArchitecture, mlpArchitecture } from '../src/models';
 import { trainModel } from '../src/train';
+import { DEAD_PID } from './helpers';
 
 const data = prepareData();
 const first = (n: number, from: Digits = data.train) => {
@@ -89,7 +90,7 @@ describe('loadModel errors', () => {
     const noNorm = encodeSafetensors(weights, { architecture: JSON.stringify(mlpArchitecture()) });
     expect(() => loadModel(write('nonorm.safetensors', noNorm))).toThrow(/has no 'normalization' metadata/);
     const badNorm = encodeSafetensors(weights, { architecture: JSON.stringify(mlpArchitecture()), normalization: '{"mean": 0, "std": 0}' });
-    expect(() => loadModel(write('badnorm.safetensors', badNorm))).toThrow(/'normalization' must be \{"mean": number, "std": number > 0\}/);
+    expect(() => loadModel(write('badnorm.safetensors', badNorm))).toThrow(/'normalization' must be \{"mean": number in \[0, 1\], "std": number in \[0\.01, 1\]\}/);
     const conv = encodeSafetensors(buildModel(cnnArchitecture(), new TorchGenerator(0)).stateDict());
     expect(() => loadModel(write('conv.safetensors', conv))).toThrow(/no 'architecture' metadata and its tensors .* are not a Linear\/ReLU stack/);
   });
@@ -142,5 +143,15 @@ describe('saving never loses the old model', () => {
 
     writeFileAtomic(path, replacement); // and a write that succeeds replaces it
     expect(readFileSync(path).equals(Buffer.from(replacement))).toBe(true);
+  });
+
+  it('removes the temporary file a killed write left (SIGKILL midway), and no other', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mnist-atomic-'));
+    const path = join(dir, 'model.safetensors');
+    writeFileSync(join(dir, `.model.safetensors.${DEAD_PID}.tmp`), new Uint8Array(100_000));
+    writeFileSync(join(dir, `.model.safetensors.${process.ppid}.tmp`), 'a write in progress in a live process');
+    writeFileSync(join(dir, `.metrics.json.${DEAD_PID}.tmp`), 'another file');
+    writeFileAtomic(path, 'new');
+    expect(readdirSync(dir).sort()).toEqual([`.metrics.json.${DEAD_PID}.tmp`, `.model.safetensors.${process.ppid}.tmp`, 'model.safetensors']);
   });
 });

@@ -1,6 +1,6 @@
 import { randn, TorchGenerator } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { ArchitectureError, buildModel, cnnArchitecture, mlpArchitecture, parseArchitecture } from '../src/models';
+import { ARCHITECTURE_LIMITS, ArchitectureError, buildModel, cnnArchitecture, mlpArchitecture, parseArchitecture, stateDictShapes } from '../src/models';
 
 const shapes = (record: Record<string, { shape: readonly number[] }>) =>
   Object.fromEntries(Object.entries(record).map(([k, v]) => [k, [...v.shape]]));
@@ -66,14 +66,44 @@ describe('models', () => {
     const good = mlpArchitecture();
     const bad = (change: object) => () => parseArchitecture({ ...good, ...change });
     expect(() => parseArchitecture('mlp')).toThrow(ArchitectureError);
-    expect(bad({ inputShape: [] })).toThrow(/'inputShape' must be a non-empty array of positive integers, got \[\]/);
-    expect(bad({ layers: [] })).toThrow(/'layers' must be a non-empty array/);
+    expect(bad({ inputShape: [] })).toThrow(/'inputShape' must be an array of 1 to 4 integers from 1 to 65536, got \[\]/);
+    expect(bad({ layers: [] })).toThrow(/'layers' must be an array of 1 to 256 layers, got 0 layers/);
     expect(bad({ layers: [{ type: 'Conv3d' }] })).toThrow(/layers\[0\]\.type is "Conv3d"; expected one of Linear, ReLU/);
     expect(bad({ layers: [{ type: 'Linear', inFeatures: 784 }] })).toThrow(/layers\[0\] \(Linear\) is missing 'outFeatures'/);
     expect(bad({ layers: [{ type: 'Linear', inFeatures: 784, outFeatures: -1 }] })).toThrow(
-      /layers\[0\] \(Linear\)\.outFeatures is -1; expected a positive integer/,
+      /layers\[0\] \(Linear\)\.outFeatures is -1; expected an integer from 1 to 65536/,
     );
     expect(bad({ layers: [{ type: 'ReLU', inplace: true }] })).toThrow(/layers\[0\] \(ReLU\) has unknown key 'inplace'/);
     expect(bad({ layers: [{ type: 'Dropout', p: 1 }] })).toThrow(/\.p is 1; expected a number in \[0, 1\)/);
+  });
+
+  it('holds an architecture to sane bounds, so a file cannot ask for an absurd model', () => {
+    const good = mlpArchitecture();
+    const bad = (change: object) => () => parseArchitecture({ ...good, ...change });
+    const deep = Array.from({ length: 100_000 }, () => ({ type: 'ReLU' }));
+    expect(bad({ layers: deep })).toThrow(/'layers' must be an array of 1 to 256 layers, got 100000 layers/);
+    expect(bad({ layers: [{ type: 'Linear', inFeatures: 784, outFeatures: 1e6 }] })).toThrow(
+      /layers\[0\] \(Linear\)\.outFeatures is 1000000; expected an integer from 1 to 65536/,
+    );
+    expect(bad({ inputShape: [1, 1, 1, 1, 784] })).toThrow(/'inputShape' must be an array of 1 to 4 integers/);
+    expect(bad({ name: 'x'.repeat(ARCHITECTURE_LIMITS.nameLength + 1) })).toThrow(/'name' must be a string of at most 100 characters/);
+    expect(parseArchitecture({ ...good, layers: Array.from({ length: 256 }, () => ({ type: 'ReLU' })) }).layers).toHaveLength(256);
+  });
+
+  it('stateDictShapes gives the names and shapes the built model holds, without building it', () => {
+    const custom = {
+      name: 'custom',
+      inputShape: [1, 28, 28],
+      layers: [
+        { type: 'Conv2d', inChannels: 1, outChannels: 4, kernelSize: 5, stride: 2 },
+        { type: 'ReLU' },
+        { type: 'Flatten' },
+        { type: 'Dropout', p: 0.1 },
+        { type: 'Linear', inFeatures: 576, outFeatures: 10 },
+      ],
+    } as const;
+    for (const architecture of [mlpArchitecture(), cnnArchitecture(), parseArchitecture(custom)]) {
+      expect(stateDictShapes(architecture), architecture.name).toEqual(shapes(buildModel(architecture, new TorchGenerator(0)).stateDict()));
+    }
   });
 });
