@@ -145,6 +145,7 @@ export {
   encodeSafetensors,
   decodeSafetensors,
   SafetensorsError,
+  SAFETENSORS_LIMITS,
   type IntTensor,
   type Tensor,
   type DecodedSafetensors,

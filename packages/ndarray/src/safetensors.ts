@@ -47,33 +47,107 @@ function bytesOf(tensor: Tensor): Uint8Array {
 }
 
 /**
+ * What `decodeSafetensors` accepts, checked before anything is parsed or
+ * allocated, so a hostile file costs about what a real one of its size does;
+ * `encodeSafetensors` keeps to the same limits, so it never writes a file the
+ * decoder refuses.
+ */
+export const SAFETENSORS_LIMITS = {
+  /** Bytes of JSON header: the reference implementation's cap (100 MB). */
+  headerBytes: 100_000_000,
+  /** Tensors in one file; a checkpoint shard holds hundreds to thousands. */
+  tensors: 100_000,
+  /** Dimensions of one tensor: numpy 2's limit. */
+  rank: 64,
+  /** Entries in `__metadata__`; writers put a handful there (`format: "pt"`). */
+  metadataEntries: 10_000,
+} as const;
+
+/** The fields of a tensor entry; the header holds nothing else. */
+const ENTRY_FIELDS = ['dtype', 'shape', 'data_offsets'];
+
+/** What a value is, for an error message: `null`, `an array`, `a Map`, `an NDArray`, `a number`. */
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Map) return 'a Map';
+  if (value instanceof NDArray) return 'an NDArray';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof NDArray)
+  );
+}
+
+/**
  * Serialises named tensors (in the record's order) and optional string
- * metadata into safetensors bytes.
+ * metadata into safetensors bytes. Every name is kept, `__proto__` included.
  */
 export function encodeSafetensors(
   tensors: Readonly<Record<string, Tensor>>,
   metadata?: Readonly<Record<string, string>>,
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  if (!isRecord(tensors)) {
+    throw new SafetensorsError(`encodeSafetensors: expected a record of named tensors, got ${kindOf(tensors)}`);
+  }
+  // Null-prototype objects, so a name like `__proto__` is a key like any other.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
-    for (const [k, v] of Object.entries(metadata)) {
+    if (!isRecord(metadata)) {
+      throw new SafetensorsError(`encodeSafetensors: metadata must be a record of strings, got ${kindOf(metadata)}`);
+    }
+    const entries = Object.entries(metadata);
+    if (entries.length > SAFETENSORS_LIMITS.metadataEntries) {
+      throw new SafetensorsError(
+        `encodeSafetensors: metadata has ${entries.length} entries, more than the ${SAFETENSORS_LIMITS.metadataEntries} a file may hold (SAFETENSORS_LIMITS.metadataEntries)`,
+      );
+    }
+    const copy: Record<string, string> = Object.create(null);
+    for (const [k, v] of entries) {
       if (typeof v !== 'string') {
         throw new SafetensorsError(`encodeSafetensors: metadata value for '${k}' must be a string, got ${typeof v}`);
       }
+      copy[k] = v;
     }
-    header.__metadata__ = { ...metadata };
+    header.__metadata__ = copy;
+  }
+  const named = Object.entries(tensors);
+  if (named.length > SAFETENSORS_LIMITS.tensors) {
+    throw new SafetensorsError(
+      `encodeSafetensors: ${named.length} tensors, more than the ${SAFETENSORS_LIMITS.tensors} a file may hold (SAFETENSORS_LIMITS.tensors)`,
+    );
   }
   let offset = 0;
   const chunks: Uint8Array[] = [];
-  for (const [name, tensor] of Object.entries(tensors)) {
+  for (const [name, tensor] of named) {
     if (name === '__metadata__') throw new SafetensorsError("encodeSafetensors: '__metadata__' is reserved and cannot name a tensor");
-    const code = CODES[tensor?.dtype as keyof typeof CODES];
-    if (code === undefined) {
+    const dtype: unknown = tensor?.dtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(CODES, dtype)) {
       throw new SafetensorsError(
-        `encodeSafetensors: tensor '${name}' has dtype ${String(tensor?.dtype)}; expected float32, float64, int32 or int64`,
+        `encodeSafetensors: tensor '${name}' has dtype ${String(dtype)}; expected float32, float64, int32 or int64`,
+      );
+    }
+    const code = CODES[dtype as keyof typeof CODES];
+    if (!Array.isArray(tensor.shape)) {
+      throw new SafetensorsError(`encodeSafetensors: tensor '${name}' has shape ${kindOf(tensor.shape)}; expected an array of dimensions`);
+    }
+    if (!ArrayBuffer.isView(tensor.data)) {
+      throw new SafetensorsError(`encodeSafetensors: tensor '${name}' has data ${kindOf(tensor.data)}; expected a typed array`);
+    }
+    if (tensor.shape.length > SAFETENSORS_LIMITS.rank) {
+      throw new SafetensorsError(
+        `encodeSafetensors: tensor '${name}' has ${tensor.shape.length} dimensions, more than ${SAFETENSORS_LIMITS.rank} (SAFETENSORS_LIMITS.rank)`,
       );
     }
     const bytes = bytesOf(tensor);
+    // An NDArray's data always fits its shape; a hand-made IntTensor's may not.
+    if (sizeOf(tensor.shape) * BYTES[code] !== bytes.length) {
+      throw new SafetensorsError(
+        `encodeSafetensors: tensor '${name}' has shape [${tensor.shape.join(', ')}] (${code}), which needs ${sizeOf(tensor.shape) * BYTES[code]} bytes; its data holds ${bytes.length}`,
+      );
+    }
     header[name] = { dtype: code, shape: [...tensor.shape], data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
     offset += bytes.length;
@@ -82,6 +156,11 @@ export function encodeSafetensors(
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
   const headerBytes = new TextEncoder().encode(json);
   const padded = Math.ceil(headerBytes.length / 8) * 8;
+  if (padded > SAFETENSORS_LIMITS.headerBytes) {
+    throw new SafetensorsError(
+      `encodeSafetensors: the header would take ${padded} bytes, more than ${SAFETENSORS_LIMITS.headerBytes} (SAFETENSORS_LIMITS.headerBytes)`,
+    );
+  }
   json += ' '.repeat(padded - headerBytes.length);
   const encodedHeader = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + encodedHeader.length + offset);
@@ -95,6 +174,7 @@ export function encodeSafetensors(
   return out;
 }
 
+/** Both records have a null prototype, so every name in the file is a key, `__proto__` included. */
 export interface DecodedSafetensors {
   /** Every tensor as an NDArray: float32 (F32, F16, BF16), float64 (F64) or int32 (I32, I64). */
   tensors: Record<string, NDArray>;
@@ -107,7 +187,8 @@ export interface DecodedSafetensors {
  * and I64 as int32 (an I64 value outside int32's range is a SafetensorsError
  * naming the tensor and the value). The data is copied out of `bytes` (which
  * may sit at any offset, as a Node Buffer does). Every structural problem
- * throws a SafetensorsError that says what was found and what was expected.
+ * throws a SafetensorsError that says what was found and what was expected,
+ * and a header beyond {@link SAFETENSORS_LIMITS} is refused before it is parsed.
  *
  * @example
  * const { tensors } = decodeSafetensors(readFileSync('model.safetensors'));
@@ -122,6 +203,11 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(SAFETENSORS_LIMITS.headerBytes)) {
+    throw new SafetensorsError(
+      `decodeSafetensors: header length ${headerLength} is over the ${SAFETENSORS_LIMITS.headerBytes}-byte limit (SAFETENSORS_LIMITS.headerBytes)`,
+    );
+  }
   if (headerLength > BigInt(bytes.length - 8)) {
     throw new SafetensorsError(
       `decodeSafetensors: header length ${headerLength} runs past the end of the ${bytes.length}-byte file`,
@@ -130,19 +216,20 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   const start = 8 + Number(headerLength);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, start)));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, start));
+    // Limits, nesting and duplicate names first: JSON.parse would build whatever the text holds.
+    checkHeaderText(text);
+    header = JSON.parse(text);
   } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
     throw new SafetensorsError(`decodeSafetensors: header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new SafetensorsError('decodeSafetensors: header must be a JSON object');
   }
-  const duplicate = firstDuplicateKey(new TextDecoder().decode(bytes.subarray(8, start)));
-  if (duplicate !== undefined) {
-    throw new SafetensorsError(`decodeSafetensors: the header names '${duplicate}' twice`);
-  }
   const dataLength = bytes.length - start;
-  const metadata: Record<string, string> = {};
+  // Null-prototype objects, so a name like `__proto__` is a key like any other.
+  const metadata: Record<string, string> = Object.create(null);
   const entries: { name: string; code: Code; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -156,11 +243,13 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
       continue;
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (info === null || typeof info !== 'object') {
-      throw new SafetensorsError(`decodeSafetensors: entry '${name}' must be an object`);
+    if (info === null || typeof info !== 'object' || Array.isArray(info)) {
+      throw new SafetensorsError(
+        `decodeSafetensors: entry '${name}' must be an object of dtype, shape and data_offsets, got ${JSON.stringify(info)}`,
+      );
     }
     const code = info.dtype as Code;
-    if (!(code in BYTES)) {
+    if (typeof code !== 'string' || !Object.hasOwn(BYTES, code)) {
       throw new SafetensorsError(
         `decodeSafetensors: tensor '${name}' has dtype ${JSON.stringify(info.dtype)}; supported: F16, BF16, F32, F64, I32, I64`,
       );
@@ -211,7 +300,7 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   if (covered !== dataLength) {
     throw new SafetensorsError(`decodeSafetensors: tensors cover ${covered} of the ${dataLength} data bytes`);
   }
-  const tensors: Record<string, NDArray> = {};
+  const tensors: Record<string, NDArray> = Object.create(null);
   for (const e of entries) {
     // Copy so the typed array is aligned whatever the source buffer's offset.
     // Uint8Array's own slice copies; a Node Buffer's slice would be a view of its pool.
@@ -282,32 +371,115 @@ function int64ToInt32(name: string, wide: BigInt64Array): Int32Array {
   return out;
 }
 
+/** One open object or array while `checkHeaderText` walks the header. */
+interface Frame {
+  /** What the container is: the header itself, `__metadata__`, a tensor's entry, or a value inside one of those. */
+  role: 'header' | 'metadata' | 'entry' | 'value';
+  isArray: boolean;
+  /** Keys seen so far (objects) or commas seen so far (arrays). */
+  keys: Set<string>;
+  commas: number;
+  /** The tensor the container belongs to, and the field it sits under (for messages). */
+  tensor: string;
+  field: string;
+  /** The key just read, which names the next value. */
+  key: string;
+}
+
 /**
- * The first top-level key that appears twice in a JSON object's text, which
- * JSON.parse would silently resolve to the last one. `text` is known to be
- * valid JSON, so tracking strings and nesting depth is enough.
+ * Walks the header's text once, before JSON.parse, and throws a
+ * SafetensorsError as soon as the header breaks the format's shape or
+ * {@link SAFETENSORS_LIMITS}: more than three levels deep (header → tensor
+ * entry → shape or data_offsets), a field other than dtype, shape and
+ * data_offsets in an entry, any object naming a key twice (JSON.parse would
+ * keep the last silently), too many tensors or metadata entries, an array
+ * longer than the rank limit. Malformed JSON is left to JSON.parse to report.
  */
-function firstDuplicateKey(text: string): string | undefined {
-  const seen = new Set<string>();
-  let depth = 0;
+function checkHeaderText(text: string): void {
+  const stack: Frame[] = [];
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') depth--;
-    else if (c === '"') {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const parent = stack[stack.length - 1];
+      if (stack.length === 3) {
+        throw new SafetensorsError(
+          `decodeSafetensors: the header nests deeper than 3 levels${where(parent)}; a header is an object of tensor entries ` +
+            'whose dtype is a string and whose shape and data_offsets are arrays of integers',
+        );
+      }
+      const frame: Frame = { role: 'header', isArray: c === 0x5b, keys: new Set(), commas: 0, tensor: '', field: '', key: '' };
+      if (parent?.role === 'header') {
+        frame.role = parent.key === '__metadata__' ? 'metadata' : 'entry';
+        frame.tensor = parent.key;
+      } else if (parent !== undefined) {
+        frame.role = 'value';
+        frame.tensor = parent.tensor;
+        frame.field = parent.key;
+      }
+      stack.push(frame);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const frame = stack[stack.length - 1];
+      if (frame?.isArray && ++frame.commas >= SAFETENSORS_LIMITS.rank) {
+        throw new SafetensorsError(
+          frame.field === 'shape' && frame.role === 'value'
+            ? `decodeSafetensors: tensor '${frame.tensor}' has more than ${SAFETENSORS_LIMITS.rank} dimensions (SAFETENSORS_LIMITS.rank)`
+            : `decodeSafetensors: an array${where(frame)} holds more than ${SAFETENSORS_LIMITS.rank} values (SAFETENSORS_LIMITS.rank)`,
+        );
+      }
+    } else if (c === 0x22 /* " */) {
       let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (depth === 1) {
-        let k = j + 1;
-        while (text[k] === ' ' || text[k] === '\t' || text[k] === '\n' || text[k] === '\r') k++;
-        if (text[k] === ':') {
-          const key = JSON.parse(text.slice(i, j + 1)) as string;
-          if (seen.has(key)) return key;
-          seen.add(key);
-        }
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      if (j >= text.length) return; // an unterminated string: JSON.parse reports it
+      const frame = stack[stack.length - 1];
+      let k = j + 1;
+      while (k < text.length && (text[k] === ' ' || text[k] === '\t' || text[k] === '\n' || text[k] === '\r')) k++;
+      if (frame !== undefined && !frame.isArray && text[k] === ':') {
+        const literal = text.slice(i, j + 1);
+        checkKey(frame, literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1));
       }
       i = j;
     }
   }
-  return undefined;
+}
+
+/** Records one key of an object, and throws if it breaks the format or a limit. */
+function checkKey(frame: Frame, key: string): void {
+  if (frame.keys.has(key)) {
+    throw new SafetensorsError(
+      frame.role === 'header'
+        ? `decodeSafetensors: the header names '${key}' twice`
+        : `decodeSafetensors: the header names '${key}' twice${where(frame)}`,
+    );
+  }
+  frame.keys.add(key);
+  frame.key = key;
+  const count = frame.keys.size;
+  if (frame.role === 'header' && count > SAFETENSORS_LIMITS.tensors + (frame.keys.has('__metadata__') ? 1 : 0)) {
+    throw new SafetensorsError(
+      `decodeSafetensors: the header names more than ${SAFETENSORS_LIMITS.tensors} tensors (SAFETENSORS_LIMITS.tensors)`,
+    );
+  }
+  if (frame.role === 'metadata' && count > SAFETENSORS_LIMITS.metadataEntries) {
+    throw new SafetensorsError(
+      `decodeSafetensors: __metadata__ has more than ${SAFETENSORS_LIMITS.metadataEntries} entries (SAFETENSORS_LIMITS.metadataEntries)`,
+    );
+  }
+  if (frame.role === 'entry' && !ENTRY_FIELDS.includes(key)) {
+    throw new SafetensorsError(
+      `decodeSafetensors: tensor '${frame.tensor}' has a field '${key}'; an entry holds only dtype, shape and data_offsets`,
+    );
+  }
+  if (frame.role === 'value' && count > SAFETENSORS_LIMITS.rank) {
+    throw new SafetensorsError(`decodeSafetensors: an object${where(frame)} holds more than ${SAFETENSORS_LIMITS.rank} keys`);
+  }
+}
+
+/** Where a container sits, for a message: ` in tensor 'w'`, ` in tensor 'w' under 'shape'`, ` in __metadata__`. */
+function where(frame: Frame | undefined): string {
+  if (frame === undefined || frame.role === 'header') return '';
+  if (frame.role === 'metadata') return ' in __metadata__';
+  if (frame.tensor === '__metadata__') return ` in __metadata__ under '${frame.field}'`;
+  return frame.role === 'entry' ? ` in tensor '${frame.tensor}'` : ` in tensor '${frame.tensor}' under '${frame.field}'`;
 }

@@ -33,13 +33,18 @@ const tensorArb: fc.Arbitrary<Tensor> = fc
     });
   });
 
+/** Names include `__proto__`, which a plain object's assignment would turn into its prototype. */
+const nameArb = fc.oneof(
+  { weight: 1, arbitrary: fc.constant('__proto__') },
+  { weight: 9, arbitrary: fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__metadata__') },
+);
+
 const fileArb = fc.record({
-  tensors: fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__metadata__'), tensorArb, {
-    maxKeys: 4,
-  }),
-  metadata: fc.option(fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 12 }), { maxKeys: 3 }), {
-    nil: undefined,
-  }),
+  tensors: fc.dictionary(nameArb, tensorArb, { maxKeys: 4 }),
+  metadata: fc.option(
+    fc.dictionary(fc.oneof(fc.constant('__proto__'), fc.string({ maxLength: 6 })), fc.string({ maxLength: 12 }), { maxKeys: 3 }),
+    { nil: undefined },
+  ),
 });
 
 function bytesOf(t: Tensor): Uint8Array {
@@ -58,7 +63,7 @@ function sameTensors(a: Record<string, Tensor>, b: Record<string, Tensor>): bool
   if (names.length !== Object.keys(b).length) return false;
   return names.every(
     (name) =>
-      name in b &&
+      Object.hasOwn(b, name) &&
       a[name].dtype === b[name].dtype &&
       a[name].shape.join() === b[name].shape.join() &&
       sameBytes(bytesOf(a[name]), bytesOf(b[name])),
@@ -71,7 +76,11 @@ type Mutation =
   | { kind: 'truncate'; at: number }
   | { kind: 'append'; bytes: Uint8Array }
   | { kind: 'headerLength'; value: bigint }
-  | { kind: 'splice'; at: number; text: string };
+  | { kind: 'splice'; at: number; text: string }
+  | { kind: 'nest'; pick: number; field: 'dtype' | 'shape' | 'data_offsets'; depth: number }
+  | { kind: 'arrayDtype'; pick: number }
+  | { kind: 'rename'; pick: number; inMetadata: boolean }
+  | { kind: 'duplicate'; pick: number; inMetadata: boolean };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
@@ -82,38 +91,83 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     kind: fc.constant('splice' as const),
     at: fc.nat(),
-    text: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '-1', '1e308', '"F16"', '"__metadata__"', 'null', ' ', '0', '9'),
+    text: fc.constantFrom('"', '{', '}', '[', ']', ',', ':', '-1', '1e308', '"F16"', '"__metadata__"', 'null', ' ', '0', '9', '['.repeat(10_000)),
   }),
+  // A dtype, shape or data_offsets wrapped in arrays, a few levels or 10,000 deep (past JSON.stringify's recursion).
+  fc.record({
+    kind: fc.constant('nest' as const),
+    pick: fc.nat(),
+    field: fc.constantFrom('dtype' as const, 'shape' as const, 'data_offsets' as const),
+    depth: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(10_000)),
+  }),
+  fc.record({ kind: fc.constant('arrayDtype' as const), pick: fc.nat() }),
+  // A tensor or metadata key renamed `__proto__`.
+  fc.record({ kind: fc.constant('rename' as const), pick: fc.nat(), inMetadata: fc.boolean() }),
+  // A tensor name, a metadata key or an entry's field written twice.
+  fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat(), inMetadata: fc.boolean() }),
 );
 
-/** Applies a mutation; `headerIntact` says whether the 8-byte length and the JSON header are untouched. */
-function mutate(file: Uint8Array, m: Mutation): { bytes: Uint8Array; headerIntact: boolean } {
-  if (file.length < 8) return { bytes: file, headerIntact: false }; // nothing left to mutate meaningfully
+/** The header of a file as JSON text and the data after it, or undefined when the file has no readable header. */
+function splitFile(file: Uint8Array): { header: Record<string, unknown>; data: Uint8Array } | undefined {
+  if (file.length < 8) return undefined;
+  const length = new DataView(file.buffer, file.byteOffset).getBigUint64(0, true);
+  if (length > BigInt(file.length - 8)) return undefined;
+  try {
+    const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + Number(length))));
+    return header !== null && typeof header === 'object' && !Array.isArray(header) ? { header, data: file.subarray(8 + Number(length)) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function joinFile(headerText: string, data: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(headerText);
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+/** An object's text with the pair at `repeat` written twice (JSON.stringify cannot write a key twice). */
+function objectText(entries: [string, string][], repeat = -1): string {
+  const pairs = entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`);
+  if (repeat >= 0) pairs.splice(repeat, 0, pairs[repeat]);
+  return `{${pairs.join(',')}}`;
+}
+
+/**
+ * Applies a mutation. `headerIntact` says whether the 8-byte length and the
+ * JSON header are untouched; `mustReject` whether the file is now one the
+ * decoder must refuse (nested too deep, an array dtype, a name written twice).
+ */
+function mutate(file: Uint8Array, m: Mutation): { bytes: Uint8Array; headerIntact: boolean; mustReject: boolean } {
+  if (file.length < 8) return { bytes: file, headerIntact: false, mustReject: false }; // nothing left to mutate meaningfully
   const headerEnd = Math.min(file.length, 8 + Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true)));
   const out = file.slice();
   switch (m.kind) {
     case 'flip': {
       const at = m.at % out.length;
       out[at] = m.value;
-      return { bytes: out, headerIntact: at >= headerEnd || out[at] === file[at] };
+      return { bytes: out, headerIntact: at >= headerEnd || out[at] === file[at], mustReject: false };
     }
     case 'flipData': {
       // Tensor bytes: anything there is valid data, so the file must still decode.
-      if (headerEnd >= out.length) return { bytes: out, headerIntact: true };
+      if (headerEnd >= out.length) return { bytes: out, headerIntact: true, mustReject: false };
       out[headerEnd + (m.at % (out.length - headerEnd))] = m.value;
-      return { bytes: out, headerIntact: true };
+      return { bytes: out, headerIntact: true, mustReject: false };
     }
     case 'truncate':
-      return { bytes: file.slice(0, m.at % file.length), headerIntact: false };
+      return { bytes: file.slice(0, m.at % file.length), headerIntact: false, mustReject: false };
     case 'append': {
       const longer = new Uint8Array(file.length + m.bytes.length);
       longer.set(file);
       longer.set(m.bytes, file.length);
-      return { bytes: longer, headerIntact: true };
+      return { bytes: longer, headerIntact: true, mustReject: false };
     }
     case 'headerLength':
       new DataView(out.buffer).setBigUint64(0, m.value, true);
-      return { bytes: out, headerIntact: false };
+      return { bytes: out, headerIntact: false, mustReject: false };
     case 'splice': {
       const at = 8 + (m.at % Math.max(1, headerEnd - 8));
       const text = new TextEncoder().encode(m.text);
@@ -121,9 +175,76 @@ function mutate(file: Uint8Array, m: Mutation): { bytes: Uint8Array; headerIntac
       spliced.set(file.subarray(0, at));
       spliced.set(text, at);
       spliced.set(file.subarray(at), at + text.length);
-      return { bytes: spliced, headerIntact: false };
+      return { bytes: spliced, headerIntact: false, mustReject: false };
     }
   }
+  // The structural mutations rewrite a readable header; an unreadable one stays as it is.
+  const parts = splitFile(file);
+  if (parts === undefined) return { bytes: file, headerIntact: false, mustReject: false };
+  try {
+    return mutateHeader(parts.header, parts.data, m);
+  } catch (error) {
+    // A header an earlier mutation nested 10,000 deep is past JSON.stringify's recursion: leave it.
+    if (error instanceof RangeError) return { bytes: file, headerIntact: false, mustReject: false };
+    throw error;
+  }
+}
+
+function mutateHeader(
+  header: Record<string, unknown>,
+  data: Uint8Array,
+  m: Extract<Mutation, { kind: 'nest' | 'arrayDtype' | 'rename' | 'duplicate' }>,
+): { bytes: Uint8Array; headerIntact: boolean; mustReject: boolean } {
+  const entries = Object.entries(header).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
+  const tensorIndices = entries.flatMap(([k, v], i) => (k !== '__metadata__' && v.startsWith('{') ? [i] : []));
+  const metadataIndex = entries.findIndex(([k]) => k === '__metadata__');
+  const metadata = metadataIndex >= 0 && isObject(header.__metadata__) ? Object.entries(header.__metadata__) : [];
+  const unchanged = { bytes: joinFile(objectText(entries), data), headerIntact: false, mustReject: false };
+  if (m.kind === 'rename' || m.kind === 'duplicate') {
+    if (m.inMetadata) {
+      if (metadata.length === 0) return unchanged;
+      const pick = m.pick % metadata.length;
+      const pairs = metadata.map(([k, v]): [string, string] => [m.kind === 'rename' && k === metadata[pick][0] ? '__proto__' : k, JSON.stringify(v)]);
+      entries[metadataIndex][1] = objectText(pairs, m.kind === 'duplicate' ? pick : -1);
+      const renamedTwice = m.kind === 'rename' && metadata.some(([k], i) => k === '__proto__' && i !== pick);
+      return { bytes: joinFile(objectText(entries), data), headerIntact: false, mustReject: m.kind === 'duplicate' || renamedTwice };
+    }
+    if (tensorIndices.length === 0) return unchanged;
+    const at = tensorIndices[m.pick % tensorIndices.length];
+    if (m.kind === 'duplicate') {
+      // Half the time the tensor name, half the time one of its fields.
+      if (m.pick % 2 === 0) return { bytes: joinFile(objectText(entries, at), data), headerIntact: false, mustReject: true };
+      const fields = Object.entries(JSON.parse(entries[at][1]) as object).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
+      if (fields.length === 0) return unchanged;
+      entries[at][1] = objectText(fields, m.pick % fields.length);
+      return { bytes: joinFile(objectText(entries), data), headerIntact: false, mustReject: true };
+    }
+    const renamedTwice = entries.some(([k], i) => k === '__proto__' && i !== at);
+    entries[at][0] = '__proto__';
+    return { bytes: joinFile(objectText(entries), data), headerIntact: false, mustReject: renamedTwice };
+  }
+  if (tensorIndices.length === 0) return unchanged;
+  const at = tensorIndices[m.pick % tensorIndices.length];
+  const info = JSON.parse(entries[at][1]) as Record<string, unknown>;
+  if (!Object.hasOwn(info, m.kind === 'nest' ? m.field : 'dtype')) return unchanged;
+  const fields = Object.entries(info).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
+  for (const field of fields) {
+    if (m.kind === 'arrayDtype' && field[0] === 'dtype') field[1] = `[${field[1]}]`;
+    if (m.kind === 'nest' && field[0] === m.field) field[1] = `${'['.repeat(m.depth)}${field[1]}${']'.repeat(m.depth)}`;
+  }
+  entries[at][1] = objectText(fields);
+  return { bytes: joinFile(objectText(entries), data), headerIntact: false, mustReject: true };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The tensor names a header holds, read with JSON.parse (which keeps `__proto__` as a key). */
+function namesInHeader(file: Uint8Array): string[] {
+  const length = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + length))) as object;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
 }
 
 describe('decodeSafetensors under fuzzing', () => {
@@ -143,15 +264,17 @@ describe('decodeSafetensors under fuzzing', () => {
     );
   }, 60_000);
 
-  it('either decodes 8,000 mutated files consistently or throws a SafetensorsError', () => {
+  it('either decodes 10,000 mutated files to every tensor their header names or throws a SafetensorsError', () => {
     let decodedCount = 0;
     let rejectedCount = 0;
+    let protoCount = 0;
     fc.assert(
       fc.property(fileArb, fc.array(mutationArb, { minLength: 1, maxLength: 3 }), ({ tensors, metadata }, mutations) => {
-        let current = { bytes: encodeSafetensors(tensors, metadata), headerIntact: true };
+        let current = { bytes: encodeSafetensors(tensors, metadata), headerIntact: true, mustReject: false };
         for (const m of mutations) {
           const next = mutate(current.bytes, m);
-          current = { bytes: next.bytes, headerIntact: current.headerIntact && next.headerIntact };
+          // Whether the file must be refused is known for the last mutation only: a later one may undo an earlier.
+          current = { bytes: next.bytes, headerIntact: current.headerIntact && next.headerIntact, mustReject: next.mustReject };
         }
         let decoded: ReturnType<typeof decodeSafetensors>;
         try {
@@ -161,6 +284,12 @@ describe('decodeSafetensors under fuzzing', () => {
           return error instanceof SafetensorsError;
         }
         decodedCount++;
+        if (current.mustReject) return false;
+        // Every tensor the header names comes back, under its own name, `__proto__` included.
+        const names = namesInHeader(current.bytes);
+        if (Object.getPrototypeOf(decoded.tensors) !== null || Object.keys(decoded.tensors).length !== names.length) return false;
+        if (!names.every((name) => Object.hasOwn(decoded.tensors, name) && decoded.tensors[name] instanceof NDArray)) return false;
+        if (names.includes('__proto__')) protoCount++;
         // Whatever decodes re-encodes to a file that decodes to the same tensors,
         // and to the very same bytes when only tensor data was changed.
         const again = encodeSafetensors(decoded.tensors, decoded.metadata);
@@ -168,11 +297,12 @@ describe('decodeSafetensors under fuzzing', () => {
         if (current.headerIntact && Object.keys(decoded.metadata).length > 0) return sameBytes(again, current.bytes);
         return true;
       }),
-      { numRuns: 8000, seed: 2 },
+      { numRuns: 10_000, seed: 2 },
     );
     // The mutations must exercise both outcomes for the property to mean anything.
     expect(decodedCount).toBeGreaterThan(100);
     expect(rejectedCount).toBeGreaterThan(1000);
+    expect(protoCount).toBeGreaterThan(100);
   }, 60_000);
 });
 

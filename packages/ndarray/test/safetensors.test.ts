@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type IntTensor,
   NDArray,
@@ -9,6 +9,7 @@ import {
   decodeSafetensors,
   encodeSafetensors,
 } from '../src/index';
+import { SAFETENSORS_LIMITS } from '../src/safetensors';
 import { type FixtureTensor, loadFixture } from './helpers';
 
 const readBytes = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
@@ -189,5 +190,203 @@ describe('safetensors from Node Buffers', () => {
     const { tensors } = decodeSafetensors(pooled);
     expect(tensors.a.toArray()).toEqual([[1, 2], [3, 4]]);
     expect(tensors.b.toArray()).toEqual([5, 6, 7]);
+  });
+});
+
+/** A file from header text and `dataLength` zero bytes of data. */
+function fileOf(header: string, dataLength = 0): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + dataLength);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+/** The error `f` throws, which must be a SafetensorsError. */
+function refusal(f: () => unknown): SafetensorsError {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof SafetensorsError) return error;
+    throw new Error(`expected a SafetensorsError, got ${String(error)}`);
+  }
+  throw new Error('expected a SafetensorsError, but nothing was thrown');
+}
+
+describe('safetensors against hostile headers', () => {
+  it('refuses a dtype, shape or data_offsets nested 100,000 deep with a SafetensorsError, not a stack overflow', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const fields = { dtype: '"F32"', shape: '[1]', data_offsets: '[0,4]' };
+    for (const field of ['dtype', 'shape', 'data_offsets'] as const) {
+      const entry = Object.entries({ ...fields, [field]: deep }).map(([k, v]) => `"${k}":${v}`);
+      const error = refusal(() => decodeSafetensors(fileOf(`{"w":{${entry.join(',')}}}`, 4)));
+      expect(error.message).toContain(`the header nests deeper than 3 levels in tensor 'w' under '${field}'`);
+    }
+    // Deep nesting in metadata, or a little too deep, is refused the same way.
+    expect(refusal(() => decodeSafetensors(fileOf(`{"__metadata__":{"a":${deep}}}`))).message).toContain(
+      "nests deeper than 3 levels in __metadata__ under 'a'",
+    );
+    expect(refusal(() => decodeSafetensors(fileOf('{"w":{"dtype":"F32","shape":[[1]],"data_offsets":[0,4]}}', 4))).message).toContain(
+      "nests deeper than 3 levels in tensor 'w' under 'shape'",
+    );
+  });
+
+  // A variable, so the name reads as the data key it is here, not the accessor.
+  const PROTO = '__proto__';
+
+  it('keeps a tensor and a metadata key named __proto__, in null-prototype records', () => {
+    const bytes = fileOf('{"__metadata__":{"__proto__":"x","a":"b"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4);
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect(Object.getPrototypeOf(tensors)).toBe(null);
+    expect(tensors instanceof NDArray).toBe(false);
+    expect(Object.keys(tensors)).toEqual(['__proto__']);
+    expect(Object.hasOwn(tensors, '__proto__')).toBe(true);
+    expect(tensors[PROTO]).toBeInstanceOf(NDArray);
+    expect(tensors[PROTO].toArray()).toEqual([0]);
+    expect(Object.getPrototypeOf(metadata)).toBe(null);
+    expect(Object.entries(metadata)).toEqual([['__proto__', 'x'], ['a', 'b']]);
+  });
+
+  it('writes a tensor and a metadata key named __proto__ into a file it reads back whole', () => {
+    const tensors: Record<string, NDArray> = Object.create(null);
+    tensors[PROTO] = array([1, 2]);
+    tensors.b = array([3]);
+    const metadata: Record<string, string> = JSON.parse('{"__proto__":"p","format":"pt"}');
+    const bytes = encodeSafetensors(tensors, metadata);
+    const decoded = decodeSafetensors(bytes);
+    expect(Object.keys(decoded.tensors)).toEqual(['__proto__', 'b']);
+    expect(decoded.tensors[PROTO].toArray()).toEqual([1, 2]);
+    expect(decoded.tensors.b.toArray()).toEqual([3]);
+    expect(Object.entries(decoded.metadata)).toEqual([['__proto__', 'p'], ['format', 'pt']]);
+    // And what it read writes back byte for byte.
+    expect(encodeSafetensors(decoded.tensors, decoded.metadata)).toEqual(bytes);
+  });
+
+  it('refuses a dtype that is not one of the six names: an array, or a name Object.prototype holds', () => {
+    for (const dtype of ['["F32"]', '[["F32"]]', '"toString"', '"constructor"', '"__proto__"', '{"F32":1}']) {
+      const error = refusal(() => decodeSafetensors(fileOf(`{"w":{"dtype":${dtype},"shape":[1],"data_offsets":[0,4]}}`, 4)));
+      expect(error.message, dtype).toMatch(/^decodeSafetensors: (tensor 'w' has dtype .*; supported: F16, BF16, F32, F64, I32, I64|the header nests deeper)/);
+    }
+    expect(refusal(() => decodeSafetensors(fileOf('{"w":{"dtype":["F32"],"shape":[1],"data_offsets":[0,4]}}', 4))).message).toBe(
+      `decodeSafetensors: tensor 'w' has dtype ["F32"]; supported: F16, BF16, F32, F64, I32, I64`,
+    );
+  });
+
+  it('refuses a key written twice in __metadata__ or in a tensor entry, as it does a tensor name', () => {
+    expect(refusal(() => decodeSafetensors(fileOf('{"__metadata__":{"a":"1","a":"2"}}'))).message).toBe(
+      "decodeSafetensors: the header names 'a' twice in __metadata__",
+    );
+    expect(refusal(() => decodeSafetensors(fileOf('{"w":{"dtype":"F32","dtype":"F64","shape":[1],"data_offsets":[0,4]}}', 4))).message).toBe(
+      "decodeSafetensors: the header names 'dtype' twice in tensor 'w'",
+    );
+    // Escaped spellings of one key are the same key.
+    expect(refusal(() => decodeSafetensors(fileOf('{"__metadata__":{"a":"1","\\u0061":"2"}}'))).message).toContain("names 'a' twice");
+    // The same key in two different objects is no duplicate.
+    const ok = decodeSafetensors(fileOf('{"__metadata__":{"dtype":"x"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4));
+    expect(ok.metadata.dtype).toBe('x');
+  });
+
+  it('refuses a field other than dtype, shape and data_offsets in a tensor entry', () => {
+    expect(refusal(() => decodeSafetensors(fileOf('{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":[]}}', 4))).message).toBe(
+      "decodeSafetensors: tensor 'w' has a field 'extra'; an entry holds only dtype, shape and data_offsets",
+    );
+  });
+
+  it('exports its limits: the reference 100 MB header, 100,000 tensors, rank 64, 10,000 metadata entries', () => {
+    expect(SAFETENSORS_LIMITS).toEqual({ headerBytes: 100_000_000, tensors: 100_000, rank: 64, metadataEntries: 10_000 });
+  });
+
+  it('refuses a header over the byte limit from its length alone, before reading it', () => {
+    const bytes = new Uint8Array(16);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(SAFETENSORS_LIMITS.headerBytes + 1), true);
+    expect(refusal(() => decodeSafetensors(bytes)).message).toBe(
+      'decodeSafetensors: header length 100000001 is over the 100000000-byte limit (SAFETENSORS_LIMITS.headerBytes)',
+    );
+  });
+
+  it('refuses more tensors than the limit before JSON.parse builds them', () => {
+    const entries = (n: number) => Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    const tooMany = fileOf(`{"__metadata__":{},${entries(SAFETENSORS_LIMITS.tensors + 1).join(',')}}`);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(refusal(() => decodeSafetensors(tooMany)).message).toBe(
+        'decodeSafetensors: the header names more than 100000 tensors (SAFETENSORS_LIMITS.tensors)',
+      );
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    const small = `{"__metadata__":{},${entries(3).join(',')}}`;
+    expect(Object.keys(decodeSafetensors(fileOf(small)).tensors)).toEqual(['t0', 't1', 't2']);
+  });
+
+  it('refuses more metadata entries than the limit, and reads exactly the limit', () => {
+    const metadata = (n: number) => `{"__metadata__":{${Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',')}}}`;
+    expect(Object.keys(decodeSafetensors(fileOf(metadata(SAFETENSORS_LIMITS.metadataEntries))).metadata)).toHaveLength(10_000);
+    expect(refusal(() => decodeSafetensors(fileOf(metadata(SAFETENSORS_LIMITS.metadataEntries + 1)))).message).toBe(
+      'decodeSafetensors: __metadata__ has more than 10000 entries (SAFETENSORS_LIMITS.metadataEntries)',
+    );
+  });
+
+  it('refuses a rank over the limit (20 million dimensions among them), and reads rank 64', () => {
+    const shaped = (rank: number) => fileOf(`{"w":{"dtype":"F32","shape":[${new Array(rank).fill(1).join(',')}],"data_offsets":[0,4]}}`, 4);
+    expect(decodeSafetensors(shaped(64)).tensors.w.shape).toHaveLength(64);
+    for (const rank of [65, 20_000_000]) {
+      expect(refusal(() => decodeSafetensors(shaped(rank))).message).toBe(
+        "decodeSafetensors: tensor 'w' has more than 64 dimensions (SAFETENSORS_LIMITS.rank)",
+      );
+    }
+    // A long data_offsets is bounded the same way.
+    expect(refusal(() => decodeSafetensors(fileOf(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[${new Array(100).fill(0)}]}}`))).message).toBe(
+      "decodeSafetensors: an array in tensor 'w' under 'data_offsets' holds more than 64 values (SAFETENSORS_LIMITS.rank)",
+    );
+  });
+
+  it('refuses to write what it would refuse to read: too many tensors, metadata entries or dimensions', () => {
+    const one = array([1]);
+    const many: Record<string, NDArray> = {};
+    for (let i = 0; i <= SAFETENSORS_LIMITS.tensors; i++) many[`t${i}`] = one;
+    expect(refusal(() => encodeSafetensors(many)).message).toBe(
+      'encodeSafetensors: 100001 tensors, more than the 100000 a file may hold (SAFETENSORS_LIMITS.tensors)',
+    );
+    const metadata = Object.fromEntries(Array.from({ length: SAFETENSORS_LIMITS.metadataEntries + 1 }, (_, i) => [`k${i}`, 'v']));
+    expect(refusal(() => encodeSafetensors({ one }, metadata)).message).toBe(
+      'encodeSafetensors: metadata has 10001 entries, more than the 10000 a file may hold (SAFETENSORS_LIMITS.metadataEntries)',
+    );
+    const deep = new NDArray(new Float32Array(1), new Array(65).fill(1));
+    expect(refusal(() => encodeSafetensors({ deep })).message).toBe(
+      "encodeSafetensors: tensor 'deep' has 65 dimensions, more than 64 (SAFETENSORS_LIMITS.rank)",
+    );
+    const big = 'x'.repeat(SAFETENSORS_LIMITS.headerBytes);
+    expect(refusal(() => encodeSafetensors({ one }, { big })).message).toMatch(
+      /^encodeSafetensors: the header would take \d+ bytes, more than 100000000 \(SAFETENSORS_LIMITS.headerBytes\)$/,
+    );
+  });
+
+  it('refuses what is not a record of tensors, or an IntTensor whose data does not fit its shape, naming what it got', () => {
+    for (const [value, got] of [
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [[array([1])], 'an array'],
+      [new Map([['w', array([1])]]), 'a Map'],
+      [array([1]), 'an NDArray'],
+      ['w', 'a string'],
+    ] as const) {
+      expect(refusal(() => encodeSafetensors(value as never)).message).toBe(`encodeSafetensors: expected a record of named tensors, got ${got}`);
+    }
+    expect(refusal(() => encodeSafetensors({}, null as never)).message).toBe('encodeSafetensors: metadata must be a record of strings, got null');
+    expect(refusal(() => encodeSafetensors({ w: 'F32' as never })).message).toBe(
+      "encodeSafetensors: tensor 'w' has dtype undefined; expected float32, float64, int32 or int64",
+    );
+    expect(refusal(() => encodeSafetensors({ w: { dtype: 'int32', data: new Int32Array(1) } as never })).message).toBe(
+      "encodeSafetensors: tensor 'w' has shape undefined; expected an array of dimensions",
+    );
+    expect(refusal(() => encodeSafetensors({ w: { dtype: 'int32', shape: [1], data: [1] } as never })).message).toBe(
+      "encodeSafetensors: tensor 'w' has data an array; expected a typed array",
+    );
+    const ragged: IntTensor = { dtype: 'int32', shape: [3], data: new Int32Array(2) };
+    expect(refusal(() => encodeSafetensors({ ragged })).message).toBe(
+      "encodeSafetensors: tensor 'ragged' has shape [3] (I32), which needs 12 bytes; its data holds 8",
+    );
   });
 });
