@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { CONTENDERS, type ContenderName, TASKS, type TaskName } from './types';
 
 export const USAGE = `Usage: pnpm bench [--quick] [--only NAMES] [--json PATH] [--help]
+       pnpm bench --only layers [--quick] [--json PATH]
 
 Benchmarks @backprop (ours) against TensorFlow.js ${'4.22'} (cpu and wasm backends)
 on the same tasks and data, one child process per contender, one after another.
@@ -11,6 +12,8 @@ on the same tasks and data, one child process per contender, one after another.
                     contenders: ${CONTENDERS.join(', ')}
                     tasks:      ${TASKS.join(', ')}
                   e.g. --only ours,tfjs-wasm  or  --only matmul  or  --only ours,mlp
+                  --only layers: the layer bench instead, each new layer against
+                  PyTorch on one thread (pnpm --filter @backprop/app-bench layers --help)
   --json PATH     where to write the results (default apps/bench/results/latest.json)
   --help          this text
 `;
@@ -21,7 +24,12 @@ export interface CliOptions {
   tasks: TaskName[];
   json: string | undefined;
   help: boolean;
+  /** `--only layers`: run the layer bench (src/layers/main.ts) instead of the contenders. */
+  layers: boolean;
 }
+
+/** The `--only` name of the layer bench, which runs alone. */
+export const LAYERS_TASK = 'layers';
 
 /** Parses the command line; throws an Error with a readable message on a bad one. */
 export function parseCli(argv: string[]): CliOptions {
@@ -39,12 +47,17 @@ export function parseCli(argv: string[]): CliOptions {
   const names = (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const contenders: ContenderName[] = [];
   const tasks: TaskName[] = [];
+  const layers = names.includes(LAYERS_TASK);
+  if (layers && names.length > 1) {
+    throw new Error(`--only: '${LAYERS_TASK}' runs the layer bench alone; got ${names.join(',')} (run the others separately)`);
+  }
   for (const name of names) {
+    if (name === LAYERS_TASK) continue;
     if ((CONTENDERS as readonly string[]).includes(name)) contenders.push(name as ContenderName);
     else if ((TASKS as readonly string[]).includes(name)) tasks.push(name as TaskName);
     else {
       throw new Error(
-        `--only: unknown name '${name}'; expected contenders (${CONTENDERS.join(', ')}) or tasks (${TASKS.join(', ')})`,
+        `--only: unknown name '${name}'; expected contenders (${CONTENDERS.join(', ')}), tasks (${TASKS.join(', ')}) or ${LAYERS_TASK}`,
       );
     }
   }
@@ -54,5 +67,6 @@ export function parseCli(argv: string[]): CliOptions {
     tasks: tasks.length > 0 ? TASKS.filter((t) => tasks.includes(t)) : [...TASKS],
     json: values.json,
     help: values.help ?? false,
+    layers,
   };
 }

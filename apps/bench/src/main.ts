@@ -4,6 +4,7 @@
  * inference; prints one table with ours ÷ peer and writes the results as JSON.
  *
  *   pnpm bench [--quick] [--only NAMES] [--json PATH]
+ *   pnpm bench --only layers [--quick] [--json PATH]    (the layer bench: src/layers/main.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ function runChild(contender: ContenderName, tasks: string[], quick: boolean, dir
   }
 }
 
-function main(): number {
+async function main(): Promise<number> {
   let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv.slice(2));
@@ -55,6 +56,11 @@ function main(): number {
   if (cli.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (cli.layers) {
+    // Loaded only here: the contender bench's own process imports no package.
+    const { runLayerBench } = await import('./layers/main');
+    return runLayerBench([...(cli.quick ? ['--quick'] : []), ...(cli.json ? ['--json', cli.json] : [])]);
   }
   const t0 = performance.now();
   const machine = machineInfo();
@@ -115,4 +121,12 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

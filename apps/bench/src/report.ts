@@ -77,8 +77,12 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
   );
   const header = ['task', 'case', 'contender', 'result', ...OURS.map((o) => `${o} ÷ peer`), 'check'];
   const body = rows.map((r) => [r.task, r.case, r.who, r.result, ...r.ratios, r.check]);
+  return markdownTable(header, body, (i) => i >= 3 && i < 3 + 1 + OURS.length);
+}
+
+/** A Markdown table with padded columns; the `numeric` ones right-aligned. */
+export function markdownTable(header: string[], body: string[][], numeric: (column: number) => boolean): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const numeric = (i: number) => i >= 3 && i < 3 + 1 + OURS.length;
   const line = (cells: string[]) => `| ${cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
