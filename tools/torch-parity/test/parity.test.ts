@@ -1,8 +1,33 @@
 import type { DType } from '@backprop/ndarray';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Comparison, describeCase, loadCases, runCase, tolerance } from './parity';
+import { type Comparison, describeCase, type LayerSpec, loadCases, runCase, tolerance } from './parity';
 
 const cases = loadCases();
+
+type BatchNormSpec = Extract<LayerSpec, { type: 'BatchNorm1d' | 'BatchNorm2d' }>;
+
+function isTrackedBatchNorm(l: LayerSpec): l is BatchNormSpec {
+  return (l.type === 'BatchNorm1d' || l.type === 'BatchNorm2d') && l.trackRunningStats;
+}
+
+/** The layer specs with `f` applied to each, inside Residual blocks and Sequentials too. */
+function mapLayers(layers: LayerSpec[], f: (l: LayerSpec) => LayerSpec): LayerSpec[] {
+  const map = (l: LayerSpec): LayerSpec => {
+    if (l.type === 'Residual') return f({ ...l, block: map(l.block) });
+    if (l.type === 'Sequential') return f({ ...l, layers: l.layers.map(map) });
+    return f(l);
+  };
+  return layers.map(map);
+}
+
+function findLayer(layers: LayerSpec[], test: (l: LayerSpec) => boolean): LayerSpec | undefined {
+  let found: LayerSpec | undefined;
+  mapLayers(layers, (l) => {
+    if (found === undefined && test(l)) found = l;
+    return l;
+  });
+  return found;
+}
 const worstByDType = new Map<DType, { name: string; comparison: Comparison }>();
 
 function format(c: Comparison): string {
@@ -31,6 +56,30 @@ describe('training against PyTorch, step by step', () => {
     const other = c.loss.options.reduction === 'sum' ? 'mean' : 'sum';
     const reduced = runCase({ ...c, loss: { ...c.loss, options: { ...c.loss.options, reduction: other } } });
     expect(reduced.firstFailure).toMatchObject({ step: 0, what: 'loss' });
+  });
+
+  // The newer families: running statistics and the attention mask are compared, not only drawn.
+  it('has the conv, sequence and transformer families, with buffers and token ids', () => {
+    for (const family of ['conv', 'sequence', 'transformer']) {
+      expect(cases.some((c) => c.name.includes(` ${family} `))).toBe(true);
+    }
+    expect(cases.some((c) => c.steps[0].buffers !== undefined)).toBe(true);
+    expect(cases.some((c) => c.inputs[0].dtype === 'int64')).toBe(true);
+  });
+
+  it('reports a running statistic that differs', () => {
+    const c = cases.find((k) => k.dtype === 'float64' && findLayer(k.layers, (l) => isTrackedBatchNorm(l)) !== undefined)!;
+    // Another momentum changes the running statistics after the first step, and nothing else in training mode.
+    const layers = mapLayers(c.layers, (l) => (isTrackedBatchNorm(l) ? { ...l, momentum: l.momentum === 0.5 ? 0.25 : 0.5 } : l));
+    const result = runCase({ ...c, layers });
+    expect(result.firstFailure).toMatchObject({ step: 0 });
+    expect(result.firstFailure?.what).toMatch(/^buffer .*running_(mean|var)$/);
+  });
+
+  it('reports attention without its causal mask', () => {
+    const c = cases.find((k) => findLayer(k.layers, (l) => l.type === 'MultiheadAttention' && l.causal) !== undefined)!;
+    const layers = mapLayers(c.layers, (l) => (l.type === 'MultiheadAttention' ? { ...l, causal: false } : l));
+    expect(runCase({ ...c, layers }).firstFailure).toMatchObject({ step: 0, what: 'output' });
   });
 
   for (const c of cases) {

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { LAYERS, type NeuralLayer, Sequential, type Size2d } from '@backprop/layers';
+import {
+  type BackwardOptions,
+  LAYERS,
+  MultiheadAttention,
+  type MultiheadAttentionForwardOptions,
+  NeuralLayer,
+  Residual,
+  Sequential,
+  type Size2d,
+} from '@backprop/layers';
 import { LOSSES, type Loss, type LossClass, type LossName, type LossTarget } from '@backprop/losses';
-import { type DType, type NDArray, TorchGenerator, array } from '@backprop/ndarray';
+import { array, type DType, type NDArray, TorchGenerator, transpose } from '@backprop/ndarray';
 import { TOLERANCE } from '@backprop/ndarray/test';
 import {
   type LRScheduler,
@@ -46,7 +55,50 @@ export type LayerSpec =
     }
   | { type: 'LeakyReLU'; negativeSlope: number }
   | { type: 'Dropout'; p: number }
-  | { type: 'ReLU' | 'Tanh' | 'Sigmoid' | 'Identity' | 'Flatten' };
+  | { type: 'Flatten'; startDim?: number; endDim?: number }
+  | { type: 'ReLU' | 'Tanh' | 'Sigmoid' | 'Identity' | 'SiLU' | 'Mish' }
+  | { type: 'GELU'; approximate: 'none' | 'tanh' }
+  | { type: 'ELU'; alpha: number }
+  | { type: 'Softplus'; beta: number; threshold: number }
+  | { type: 'LogSoftmax'; dim: number }
+  | {
+      type: 'BatchNorm1d' | 'BatchNorm2d';
+      numFeatures: number;
+      momentum: number | null;
+      affine: boolean;
+      trackRunningStats: boolean;
+    }
+  | { type: 'GroupNorm'; numGroups: number; numChannels: number; affine: boolean }
+  | { type: 'LayerNorm'; normalizedShape: number | number[]; elementwiseAffine: boolean }
+  | { type: 'AdaptiveAvgPool2d'; outputSize: Size2d }
+  | {
+      type: 'ConvTranspose2d';
+      inChannels: number;
+      outChannels: number;
+      kernelSize: Size2d;
+      stride: Size2d;
+      padding: Size2d;
+      outputPadding: Size2d;
+      dilation: Size2d;
+      bias: boolean;
+    }
+  | { type: 'Embedding'; numEmbeddings: number; embeddingDim: number; paddingIdx?: number }
+  | {
+      type: 'LSTM' | 'GRU' | 'RNN';
+      inputSize: number;
+      hiddenSize: number;
+      numLayers: number;
+      bias: boolean;
+      batchFirst: boolean;
+      bidirectional: boolean;
+      nonlinearity?: 'tanh' | 'relu';
+    }
+  /** Self-attention, `mha(x, x, x)[0]`; `causal` masks each query's later keys (torch: a boolean `attn_mask`). */
+  | { type: 'MultiheadAttention'; embedDim: number; numHeads: number; bias: boolean; batchFirst: boolean; causal: boolean }
+  | { type: 'Residual'; block: LayerSpec }
+  | { type: 'Sequential'; layers: LayerSpec[] }
+  /** The test's own layer ({@link Permute}): torch's `x.permute(dims)`. */
+  | { type: 'Permute'; dims: number[] };
 
 export interface LossSpec {
   type: string;
@@ -70,6 +122,8 @@ export interface StepRecord {
   params: Record<string, FixtureTensor>;
   /** The first param group's lr after the scheduler's step (the next step's rate). */
   lr: number;
+  /** The state dict's buffers after the step (BatchNorm's running statistics), where the model has any. */
+  buffers?: Record<string, FixtureTensor>;
 }
 
 export interface ParityCase {
@@ -104,6 +158,60 @@ export function fromFixture(t: FixtureTensor): NDArray {
   return array(t.data, { shape: t.shape, dtype: t.dtype });
 }
 
+/** A fixture tensor as an NDArray: float as it is, torch's int64 (token ids, `num_batches_tracked`) as int32. */
+export function fromFixtureAny(t: FixtureTensor): NDArray {
+  if (t.dtype === 'int64' || t.dtype === 'int32') return array(t.data, { shape: t.shape, dtype: 'int32' });
+  return fromFixture(t);
+}
+
+/**
+ * `x.permute(dims)` as a layer, the twin of parity.py's `Permute` (torch has no
+ * such module): the sequence cases put a class loss's classes in dimension 1,
+ * [N, L, C] → [N, C, L]. Backward permutes the gradient back.
+ */
+export class Permute extends NeuralLayer {
+  readonly dims: readonly number[];
+  readonly #inverse: number[];
+
+  constructor(dims: readonly number[]) {
+    super();
+    this.dims = dims;
+    this.#inverse = dims.map((_, i) => dims.indexOf(i));
+  }
+
+  forward(input: NDArray): NDArray {
+    return transpose(input, this.dims);
+  }
+
+  override backward(outputGrad: NDArray): NDArray;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined;
+  override backward(outputGrad: NDArray, options?: BackwardOptions): NDArray | undefined {
+    if (options?.inputGrad === false) return undefined;
+    return transpose(outputGrad, this.#inverse);
+  }
+}
+
+/**
+ * MultiheadAttention as a layer of a Sequential, with its causal mask: the
+ * twin of parity.py's `SelfAttention` (an `nn.MultiheadAttention` whose
+ * forward is `mha(x, x, x, attn_mask=causal or None)[0]`).
+ */
+export class CausalSelfAttention extends MultiheadAttention {
+  override forward(input: NDArray, options: MultiheadAttentionForwardOptions = {}): NDArray {
+    return super.forward(input, { ...options, isCausal: true });
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a layer class by name, its options checked by its constructor at run time
+type AnyLayerClass = new (...args: any[]) => NeuralLayer;
+
+/** LAYERS[name], or an error naming a layer that has not landed in the registry (parity.py draws only those that have). */
+function layerClass(name: string): AnyLayerClass {
+  const Layer = (LAYERS as unknown as Record<string, AnyLayerClass | undefined>)[name];
+  if (Layer === undefined) throw new Error(`layer ${name} is not in LAYERS of @backprop/layers (rebuild its dist?)`);
+  return Layer;
+}
+
 /** The case's layer, from the one name → class list of @backprop/layers and the spec's options. */
 function buildLayer(spec: LayerSpec, dtype: DType, rng: TorchGenerator): NeuralLayer {
   switch (spec.type) {
@@ -122,8 +230,52 @@ function buildLayer(spec: LayerSpec, dtype: DType, rng: TorchGenerator): NeuralL
       return new LAYERS.LeakyReLU(spec.negativeSlope);
     case 'Dropout':
       return new LAYERS.Dropout(spec.p, { rng });
+    case 'Flatten':
+      return new LAYERS.Flatten(spec.startDim ?? 1, spec.endDim ?? -1);
+    case 'GELU':
+      return new (layerClass(spec.type))({ approximate: spec.approximate });
+    case 'ELU':
+      return new (layerClass(spec.type))({ alpha: spec.alpha });
+    case 'Softplus':
+      return new (layerClass(spec.type))({ beta: spec.beta, threshold: spec.threshold });
+    case 'LogSoftmax':
+      return new (layerClass(spec.type))({ dim: spec.dim });
+    case 'BatchNorm1d':
+    case 'BatchNorm2d': {
+      const { type, numFeatures, ...options } = spec;
+      return new (layerClass(type))(numFeatures, { ...options, dtype });
+    }
+    case 'GroupNorm':
+      return new (layerClass(spec.type))(spec.numGroups, spec.numChannels, { affine: spec.affine, dtype });
+    case 'LayerNorm':
+      return new (layerClass(spec.type))(spec.normalizedShape, { elementwiseAffine: spec.elementwiseAffine, dtype });
+    case 'AdaptiveAvgPool2d':
+      return new (layerClass(spec.type))(spec.outputSize);
+    case 'ConvTranspose2d': {
+      const { type, inChannels, outChannels, kernelSize, ...options } = spec;
+      return new (layerClass(type))(inChannels, outChannels, kernelSize, { ...options, dtype });
+    }
+    case 'Embedding':
+      return new (layerClass(spec.type))(spec.numEmbeddings, spec.embeddingDim, { paddingIdx: spec.paddingIdx ?? null, dtype });
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN': {
+      const { type, inputSize, hiddenSize, ...options } = spec;
+      return new (layerClass(type))(inputSize, hiddenSize, { ...options, dtype });
+    }
+    case 'MultiheadAttention': {
+      const { type, embedDim, numHeads, causal, ...options } = spec;
+      const Attention = causal ? CausalSelfAttention : (layerClass(type) as typeof MultiheadAttention);
+      return new Attention(embedDim, numHeads, { ...options, dtype });
+    }
+    case 'Residual':
+      return new Residual(buildLayer(spec.block, dtype, rng));
+    case 'Sequential':
+      return new Sequential(...spec.layers.map((layer) => buildLayer(layer, dtype, rng)));
+    case 'Permute':
+      return new Permute(spec.dims);
     default:
-      return new LAYERS[spec.type]();
+      return new (layerClass(spec.type))();
   }
 }
 
@@ -132,7 +284,7 @@ export function buildModel(c: ParityCase): Sequential {
   const rng = new TorchGenerator(c.dropoutSeed);
   const model = new Sequential(...c.layers.map((spec) => buildLayer(spec, c.dtype, rng)));
   const state: Record<string, NDArray> = {};
-  for (const [name, t] of Object.entries(c.initialState)) state[name] = fromFixture(t);
+  for (const [name, t] of Object.entries(c.initialState)) state[name] = fromFixtureAny(t);
   model.loadStateDict(state);
   return model.train();
 }
@@ -165,7 +317,12 @@ export function buildScheduler(spec: OptimizerSpec | null, optimizer: Optimizer)
   if (spec === null) return null;
   const Scheduler: SchedulerClass | undefined = SCHEDULERS[spec.type as SchedulerName];
   if (Scheduler === undefined) throw new Error(`unknown scheduler ${spec.type}`);
-  return new Scheduler(optimizer, spec.options);
+  const options = { ...spec.options };
+  if (spec.type === 'SequentialLR') {
+    // Its schedulers first, on the same optimizer and in order (each sets the lr once), as parity.py builds torch's.
+    options.schedulers = (options.schedulers as OptimizerSpec[]).map((s) => buildScheduler(s, optimizer));
+  }
+  return new Scheduler(optimizer, options);
 }
 
 /**
@@ -245,6 +402,13 @@ export function paramScale(name: string, c: ParityCase): number {
   return scale;
 }
 
+/** The float32 scale of a buffer (a running mean or variance), as {@link paramScale}: its largest |value| over the run. */
+export function bufferScale(name: string, c: ParityCase): number {
+  let scale = maxAbs(c.initialState[name].data);
+  for (const step of c.steps) scale = Math.max(scale, maxAbs(step.buffers?.[name]?.data ?? []));
+  return scale;
+}
+
 function maxAbs(values: readonly number[]): number {
   let m = 0;
   for (const v of values) m = Math.max(m, Math.abs(v));
@@ -275,6 +439,7 @@ export function runCase(c: ParityCase): CaseResult {
   const optimizer = buildOptimizer(c.optimizer, model);
   const scheduler = buildScheduler(c.scheduler, optimizer);
   const params = Object.fromEntries(model.namedParameters());
+  const buffers = new Map(model.namedBuffers());
   const tol = tolerance(c.dtype);
   const comparisons: Comparison[] = [];
   let firstFailure: Comparison | undefined;
@@ -291,10 +456,13 @@ export function runCase(c: ParityCase): CaseResult {
       const worst = worstError([actual as number], [expected as number], dtype, float32Scale);
       comparison = { step, what, worst };
     } else {
-      const worst = worstError(actual.data, expected.data, c.dtype, float32Scale);
+      // An integer buffer (num_batches_tracked: int64 in torch, int32 here) is held to exact equality.
+      const integer = expected.dtype === 'int64' || expected.dtype === 'int32';
+      const worst = worstError(actual.data, expected.data, integer ? 'float64' : c.dtype, float32Scale);
       comparison = { step, what, worst };
       const shape = JSON.stringify(actual.shape);
-      if (shape !== JSON.stringify(expected.shape) || actual.dtype !== expected.dtype) {
+      const dtypeMatches = integer ? actual.dtype === 'int32' : actual.dtype === expected.dtype;
+      if (shape !== JSON.stringify(expected.shape) || !dtypeMatches) {
         comparison.problem = `got ${actual.dtype} ${shape}, expected ${expected.dtype} ${JSON.stringify(expected.shape)}`;
       }
     }
@@ -302,9 +470,19 @@ export function runCase(c: ParityCase): CaseResult {
     if (firstFailure === undefined && (comparison.problem || !(comparison.worst.error < tol))) firstFailure = comparison;
   };
 
+  const expectedBuffers = Object.keys(c.steps[0].buffers ?? {});
+  if (JSON.stringify([...buffers.keys()]) !== JSON.stringify(expectedBuffers)) {
+    firstFailure = {
+      step: 0,
+      what: 'buffers',
+      worst: { error: Number.POSITIVE_INFINITY, index: -1, actual: Number.NaN, expected: Number.NaN },
+      problem: `buffers ${JSON.stringify([...buffers.keys()])}, expected torch's ${JSON.stringify(expectedBuffers)}`,
+    };
+    comparisons.push(firstFailure);
+  }
   c.steps.forEach((expected, step) => {
     optimizer.zeroGrad();
-    const output = model.forward(fromFixture(c.inputs[step]));
+    const output = model.forward(fromFixtureAny(c.inputs[step]));
     record(step, 'output', output, expected.output);
     const value = loss.forward(output, buildTarget(c.targets[step]));
     // A reduction of terms on the output's scale: where they cancel (NLL of raw outputs), their rounding remains.
@@ -314,9 +492,15 @@ export function runCase(c: ParityCase): CaseResult {
       record(step, `grad ${name}`, params[name].grad, grad, layerGradScale(name, c.steps));
     }
     optimizer.step();
-    scheduler?.step();
+    // ReduceLROnPlateau steps on a metric: the step's loss, as parity.py's torch run.
+    if (c.scheduler?.type === 'ReduceLROnPlateau') scheduler?.step(value);
+    else scheduler?.step();
     for (const [name, value] of Object.entries(expected.params)) {
       record(step, `param ${name}`, params[name].value, value, paramScale(name, c));
+    }
+    for (const [name, value] of Object.entries(expected.buffers ?? {})) {
+      const ours = buffers.get(name);
+      if (ours !== undefined) record(step, `buffer ${name}`, ours, value, bufferScale(name, c));
     }
     record(step, 'lr', optimizer.paramGroups[0].lr, expected.lr);
   });
