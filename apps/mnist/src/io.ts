@@ -4,7 +4,7 @@ import type { Sequential } from '@backprop/layers';
 import { type NDArray, TorchGenerator, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
 import type { Normalization } from '@backprop/data/mnist';
 import { type Architecture, ArchitectureError, buildModel, parseArchitecture, stateDictShapes } from './models';
-import { isRunning } from './output';
+import { isRunning, syncFolder } from './output';
 
 /** What a model file records beside its weights (in the safetensors `__metadata__`). */
 export interface ModelMetadata {
@@ -65,19 +65,6 @@ function removeStaleTemporaries(path: string): void {
   for (const entry of readdirSync(dirname(path))) {
     const pid = entry.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(entry.slice(prefix.length))?.[1] : undefined;
     if (pid !== undefined && !isRunning(Number(pid))) rmSync(join(dirname(path), entry), { force: true });
-  }
-}
-
-/** Flushes the folder's entry for the renamed file, where the platform allows it. */
-function syncFolder(folder: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(folder, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Windows cannot open a folder; the rename itself is already durable enough there.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

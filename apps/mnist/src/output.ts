@@ -197,8 +197,8 @@ function makeFolders(path: string): void {
   }
 }
 
-/** Flushes a folder's entries (the renames), where the platform allows it. */
-function syncFolder(folder: string): void {
+/** Flushes a folder's entries (a rename), where the platform allows it. */
+export function syncFolder(folder: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(folder, 'r');
