@@ -139,8 +139,13 @@ export class ModuleDict extends NeuralLayer {
   /** Adds a layer under a new key (the child's name in the state dict); returns this. */
   set(key: string, layer: NeuralLayer): this {
     if (this.#items.has(key)) throw new ValueError(`ModuleDict.set: the key ${describe(key)} is already taken`);
-    this.#items.set(key, checkChild('ModuleDict.set', `layer ${describe(key)}`, layer, this.#items.values()));
+    if (typeof key === 'string' && key in this) {
+      // torch: KeyError "attribute 'training' already exists"; a key must not hide a property or method.
+      throw new ValueError(`ModuleDict.set: the key ${describe(key)} is a property of ModuleDict itself; choose another`);
+    }
+    checkChild('ModuleDict.set', `layer ${describe(key)}`, layer, this.#items.values());
     this.registerLayer(key, layer);
+    this.#items.set(key, layer);
     return this;
   }
 

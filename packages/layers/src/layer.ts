@@ -192,6 +192,7 @@ export abstract class NeuralLayer {
    */
   protected registerParameter(name: string, parameter: Parameter): void {
     checkName(this.label(), name);
+    if (this.#buffers.has(name)) throw new ValueError(`${this.label()}: '${name}' is already a buffer of this layer`);
     if (!(parameter instanceof Parameter)) {
       throw new ValueError(`${this.label()}: parameter '${name}' must be a Parameter, got ${describe(parameter)}`);
     }
@@ -228,11 +229,18 @@ export abstract class NeuralLayer {
    * then each child's, as `named_buffers()`; non-persistent buffers included.
    */
   namedBuffers(): [string, NDArray][] {
-    const out: [string, NDArray][] = [];
-    for (const [name, { value }] of this.#buffers) out.push([name, value]);
-    for (const [name, child] of this.namedChildren()) {
-      for (const [path, value] of child.namedBuffers()) out.push([`${name}.${path}`, value]);
+    return this.bufferEntries('', new Set());
+  }
+
+  private bufferEntries(prefix: string, visiting: Set<NeuralLayer>): [string, NDArray][] {
+    if (visiting.has(this)) {
+      throw new ValueError(`${this.label()}: the layer contains itself (a child property points back up the tree)`);
     }
+    visiting.add(this);
+    const out: [string, NDArray][] = [];
+    for (const [name, { value }] of this.#buffers) out.push([prefix + name, value]);
+    for (const [name, child] of this.namedChildren()) out.push(...child.bufferEntries(`${prefix}${name}.`, visiting));
+    visiting.delete(this);
     return out;
   }
 

@@ -8,8 +8,9 @@ import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer'
  * Sequential) exactly as torch names them, `model[0]` is the first layer, and
  * a PyTorch `state_dict` (e.g. read from safetensors) loads as is.
  *
- * When the input holds integers (token ids into an `Embedding`), `backward`
- * computes no input gradient and returns undefined: integer arrays have no
+ * When a layer's input holds integers (token ids into an `Embedding`, first
+ * or after a `Flatten`), `backward` stops at that layer, which adds its
+ * parameters' gradients, and returns undefined: integer arrays have no
  * gradient, as in torch, where they cannot require grad.
  *
  * A layer instance may appear only once: each caches its last forward pass
@@ -34,8 +35,12 @@ export class Sequential extends NeuralLayer {
   /** Slot i holds layer i's input gradient (read by layer i − 1's backward); layer 0 writes where the caller says. */
   readonly #inputGrads: Slot[] = [];
   #ran = false;
-  /** Whether the last input held integers (token ids): then there is no input gradient, as in torch. */
-  #integerInput = false;
+  /**
+   * The first layer of the last pass whose input held integers (token ids
+   * into an Embedding), or -1: that layer and those before it have no input
+   * gradient, as in torch, where integer tensors cannot require grad.
+   */
+  #lastIntegerInput = -1;
 
   constructor(...layers: NeuralLayer[]) {
     super();
@@ -86,9 +91,12 @@ export class Sequential extends NeuralLayer {
   forward(input: NDArray, options?: ForwardOptions): NDArray {
     const items = this.#items;
     const last = items.length - 1;
-    this.#integerInput = input instanceof NDArray && input.dtype === 'int32';
     let x = input;
-    for (let i = 0; i <= last; i++) x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
+    this.#lastIntegerInput = -1;
+    for (let i = 0; i <= last; i++) {
+      if (x instanceof NDArray && x.dtype === 'int32') this.#lastIntegerInput = i;
+      x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
+    }
     this.#ran = true;
     // A pass-through last layer (Identity, Flatten, Dropout in eval) hands on its input, which may be in a slot.
     return options?.into === undefined ? this.detached(x, this.#outputs) : x;
@@ -103,17 +111,19 @@ export class Sequential extends NeuralLayer {
       );
     }
     const items = this.#items;
-    // Integer inputs (an Embedding's token ids) have no gradient: the first layer only adds its parameters'.
-    const inputGrad = (options?.inputGrad ?? true) && !this.#integerInput;
+    // Integer inputs (an Embedding's token ids) have no gradient: from the last layer fed integers down,
+    // nothing is differentiable, so that layer only adds its parameters' gradients and the pass ends there.
+    const integerAt = this.#lastIntegerInput;
+    const inputGrad = (options?.inputGrad ?? true) && integerAt < 0;
     let g: NDArray | undefined = outputGrad;
-    for (let i = items.length - 1; i >= 0; i--) {
+    for (let i = items.length - 1; i >= Math.max(integerAt, 0); i--) {
       // Layer 0's input gradient is this Sequential's: computed only if asked for, written where the caller says.
       const first = i === 0;
       g = items[i].backward(g as NDArray, {
-        inputGrad: first ? inputGrad : true,
+        inputGrad: i === integerAt ? false : first ? inputGrad : true,
         into: first ? options?.into : this.#inputGrads[i],
       });
-      if (g === undefined && !first) {
+      if (g === undefined && !first && i !== integerAt) {
         throw new ValueError(`${this.label()}: layer ${i} (${items[i].typeName}) returned no input gradient for layer ${i - 1}`);
       }
     }

@@ -85,5 +85,19 @@ describe('buffers (register_buffer)', () => {
       }
     }
     expect(() => new BadOption()).toThrow(/persist/);
+    class Clash extends NeuralLayer {
+      running = this.registerBuffer('w', zeros([1]));
+      constructor() {
+        super();
+        this.registerParameter('w', new Parameter(zeros([1])));
+      }
+      forward(x: NDArray) {
+        return x;
+      }
+      backward(g: NDArray) {
+        return g;
+      }
+    }
+    expect(() => new Clash()).toThrow("'w' is already a buffer of this layer");
   });
 });

@@ -69,6 +69,11 @@ describe('ModuleList, ModuleDict', () => {
     expect(() => dict.get('b')).toThrow(/no layer named 'b'; the keys are a/);
     expect(() => dict.set('a', new ReLU())).toThrow(/already taken/);
     expect(() => dict.set('a.b' as string, new Tanh())).toThrow(/without '\.'/);
+    expect(dict.has('a.b')).toBe(false);
+    expect(dict.size).toBe(1);
+    for (const key of ['get', 'size', 'training', 'constructor']) {
+      expect(() => new ModuleDict({ [key]: new ReLU() })).toThrow(`the key '${key}' is a property of ModuleDict itself`);
+    }
   });
 });
 

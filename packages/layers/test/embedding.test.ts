@@ -12,6 +12,7 @@ import {
 import { assertBitwiseEqual, countTypedArrays } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import { Embedding } from '../src/embedding';
+import { Flatten } from '../src/flatten';
 import { type GradcheckResult, gradcheck } from '../src/gradcheck';
 import { Linear } from '../src/linear';
 import { Sequential } from '../src/sequential';
@@ -118,6 +119,20 @@ describe('Embedding inside a Sequential, and backward', () => {
     expect(() => embedding.backward(randn([2, 3, 4], { rng }))).toThrow(
       /integer indices, which have no gradient; call backward\(outputGrad, \{ inputGrad: false \}\)/,
     );
+  });
+
+  it('trains after layers that pass token ids on (a Flatten first), as torch does', () => {
+    const rng = new TorchGenerator(8);
+    const model = new Sequential(new Flatten(), new Embedding(6, 3, { dtype: 'float64', rng }), new Linear(3, 2, { dtype: 'float64', rng }));
+    const alone = new Sequential(new Embedding(6, 3, { dtype: 'float64' }), new Linear(3, 2, { dtype: 'float64' }));
+    alone.loadStateDict(Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k.replace(/^(\d)/, (d) => String(Number(d) - 1)), v])));
+    const tokens = array([[[0, 5]], [[2, 3]]], { dtype: 'int32' });
+    const g = randn([2, 2, 2], { dtype: 'float64', rng });
+    model.forward(tokens);
+    expect(model.backward(g)).toBeUndefined();
+    alone.forward(tokens.reshape([2, 2]));
+    alone.backward(g);
+    expect(Array.from((model.layers[1] as Embedding).weight.grad.data)).toEqual(Array.from((alone.layers[0] as Embedding).weight.grad.data));
   });
 
   it('accumulates over backward calls until zeroGrad', () => {
