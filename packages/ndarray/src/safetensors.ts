@@ -38,6 +38,8 @@ export class SafetensorsError extends Error {
 const CODES = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64' } as const;
 type Code = (typeof CODES)[keyof typeof CODES] | 'F16' | 'BF16';
 const BYTES: Record<Code, number> = { F32: 4, F64: 8, I32: 4, I64: 8, F16: 2, BF16: 2 };
+/** The typed array each code that is written holds its data in. */
+const ARRAY_TYPES = { F32: Float32Array, F64: Float64Array, I32: Int32Array, I64: BigInt64Array } as const;
 const INT32_MIN = -(2n ** 31n);
 const INT32_MAX = 2n ** 31n - 1n;
 
@@ -139,6 +141,15 @@ export function encodeSafetensors(
     if (tensor.shape.length > SAFETENSORS_LIMITS.rank) {
       throw new SafetensorsError(
         `encodeSafetensors: tensor '${name}' has ${tensor.shape.length} dimensions, more than ${SAFETENSORS_LIMITS.rank} (SAFETENSORS_LIMITS.rank)`,
+      );
+    }
+    if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`encodeSafetensors: tensor '${name}' has shape [${tensor.shape.join(', ')}]; expected non-negative integers`);
+    }
+    const expected = ARRAY_TYPES[code];
+    if (!(tensor.data instanceof expected)) {
+      throw new SafetensorsError(
+        `encodeSafetensors: tensor '${name}' is ${tensor.dtype} but its data is ${kindOf(tensor.data)}; expected a ${expected.name}`,
       );
     }
     const bytes = bytesOf(tensor);

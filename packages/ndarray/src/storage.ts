@@ -35,6 +35,8 @@ export interface DeviceStorage {
   subarray?(begin: number, end: number): DeviceStorage;
   /** Whether this storage and `other` share any element (for views made by `subarray`). */
   overlaps?(other: DeviceStorage): boolean;
+  /** Whether this storage and `other` are the same elements exactly (two views of one range). */
+  sameElements?(other: DeviceStorage): boolean;
 }
 
 /** An array's memory: a host typed array, or a backend's device storage. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { add, array, cast, div, layerNorm, mean, mul, randn, setBackend, sub, where, zeros } from '../src/index';
+import { add, arange, array, cast, copyInto, div, layerNorm, mean, mul, narrow, neg, randn, setBackend, sub, where, zeros } from '../src/index';
 import { countTypedArrays, createBoxedBackend } from '../src/testing/index';
 
 describe('number operands are made once, not on every call', () => {
@@ -61,5 +61,18 @@ describe('cast and layerNorm write into given arrays', () => {
     expect(Array.from(invStd.data)).toEqual(Array.from(fresh.invStd.data));
     expect(() => layerNorm(x, [4], { mean: zeros([4], { dtype: 'float64' }) })).toThrow('layerNorm (mean): out has shape [4], expected [3]');
     expect(() => layerNorm(x, [4], { mean, invStd: mean })).toThrow('layerNorm (mean): out shares memory with invStd');
+  });
+});
+
+describe('an out that overlaps an input in part', () => {
+  it('is refused (it would read elements it already overwrote), while exact in-place use works', () => {
+    const a = arange(1, 7).reshape([6, 1]);
+    expect(() => neg(narrow(a, 0, 5), narrow(a, 1, 5))).toThrow('neg: out overlaps an input in part');
+    expect(() => add(narrow(a, 0, 5), 10, narrow(a, 1, 5))).toThrow('add: out overlaps an input in part');
+    expect(() => copyInto(narrow(a, 1, 5), narrow(a, 0, 5))).toThrow('copyInto: out overlaps an input in part');
+    add(a, 1, a);
+    expect(Array.from(a.data)).toEqual([2, 3, 4, 5, 6, 7]);
+    neg(narrow(a, 0, 3), narrow(a, 3, 3));
+    expect(Array.from(a.data)).toEqual([2, 3, 4, -2, -3, -4]);
   });
 });

@@ -152,6 +152,15 @@ describe('safetensors', () => {
     expect(tensors.counts.toArray()).toEqual([[7, -7]]);
   });
 
+  it('refuses to write a hand-made IntTensor it could not read back: a negative dimension, data of another type', () => {
+    expect(() => encodeSafetensors({ t: { dtype: 'int32', shape: [-2, -2], data: new Int32Array(4) } as IntTensor })).toThrow(
+      "encodeSafetensors: tensor 't' has shape [-2, -2]; expected non-negative integers",
+    );
+    expect(() => encodeSafetensors({ t: { dtype: 'int64', shape: [2], data: new Int32Array(4) } as unknown as IntTensor })).toThrow(
+      /tensor 't' is int64 but its data is .*; expected a BigInt64Array/,
+    );
+  });
+
   it('rejects malformed files with a SafetensorsError that says what is wrong', () => {
     const good = encodeSafetensors({ w: array([1, 2, 3]) });
     const withHeader = (header: object, data = new Uint8Array(12)) => {

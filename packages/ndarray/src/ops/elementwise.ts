@@ -19,6 +19,8 @@ import {
   checkSameDType,
   constant,
   prepareOut,
+  sameMemory,
+  sharesMemory,
   toArrays,
   toFloatArrays,
 } from './operand';
@@ -28,9 +30,26 @@ type FloatArithmetic = 'div' | 'pow';
 type Comparison = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
 type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'square' | 'sign' | 'tanh' | 'sigmoid' | 'relu';
 
+/**
+ * An elementwise op's output: `out` checked as {@link prepareOut} does, and
+ * either an input itself (in place, element by element) or memory of its own;
+ * an `out` that overlaps an input in part (two views of one array) would read
+ * elements it has already overwritten, so it is refused, as torch refuses it.
+ */
+function elementwiseOut(op: string, out: NDArray | undefined, shape: readonly number[], dtype: DType | undefined, inputs: NDArray[]): NDArray {
+  const result = prepareOut(op, out, shape, dtype);
+  if (out === undefined) return result;
+  for (const input of inputs) {
+    if (sharesMemory(result, input) && !sameMemory(result, input)) {
+      throw new ValueError(`${op}: out overlaps an input in part; write in place into the input itself, or into an array of its own`);
+    }
+  }
+  return result;
+}
+
 function binary(op: Arithmetic | FloatArithmetic, a: Operand, b: Operand, out: NDArray | undefined): NDArray {
   const [A, B] = op === 'div' || op === 'pow' ? toFloatArrays(op, a, b) : toArrays(op, a, b);
-  const result = prepareOut(op, out, broadcastShapes(op, A.shape, B.shape), A.dtype);
+  const result = elementwiseOut(op, out, broadcastShapes(op, A.shape, B.shape), A.dtype, [A, B]);
   kernel(op, ts[op])({ a: A, b: B, out: result });
   return result;
 }
@@ -39,14 +58,14 @@ function compare(op: Comparison, a: Operand, b: Operand, out: NDArray | undefine
   const [A, B] = toArrays(op, a, b);
   // The result is 1 or 0: exact in any dtype, so `out` may have another.
   const shape = broadcastShapes(op, A.shape, B.shape);
-  const result = prepareOut(op, out, shape, out === undefined ? A.dtype : undefined);
+  const result = elementwiseOut(op, out, shape, out === undefined ? A.dtype : undefined, [A, B]);
   kernel(op, ts[op])({ a: A, b: B, out: result });
   return result;
 }
 
 function unary(op: Unary, x: NDArray, out: NDArray | undefined): NDArray {
   checkFloatArray(op, 'input', x);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts[op])({ x, out: result });
   return result;
 }
@@ -102,7 +121,7 @@ export function where(condition: NDArray, a: Operand, b: Operand, out?: NDArray)
     [A, B] = toArrays(op, a, b);
   }
   const shape = broadcastShapes(op, broadcastShapes(op, condition.shape, A.shape), B.shape);
-  const result = prepareOut(op, out, shape, A.dtype);
+  const result = elementwiseOut(op, out, shape, A.dtype, [condition, A, B]);
   kernel('where', ts.where)({ condition, a: A, b: B, out: result });
   return result;
 }
@@ -133,7 +152,7 @@ export function leakyRelu(x: NDArray, negativeSlope = 0.01, out?: NDArray): NDAr
   const op = 'leakyRelu';
   checkFloatArray(op, 'input', x);
   checkScalar(op, 'negativeSlope', negativeSlope);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts.leakyRelu)({ x, negativeSlope, out: result });
   return result;
 }
@@ -146,7 +165,7 @@ export function clip(x: NDArray, min: number, max: number, out?: NDArray): NDArr
     throw new ValueError(`${op}: min and max must be numbers, got ${describe(min)} and ${describe(max)}`);
   }
   if (min > max) throw new ValueError(`${op}: min must be <= max, got min=${min}, max=${max}`);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts.clip)({ x, min, max, out: result });
   return result;
 }
@@ -157,7 +176,7 @@ function checkGradPair(op: string, grad: NDArray, otherName: string, other: NDAr
   checkFloatArray(op, otherName, other);
   checkSameShape(op, 'outputGrad', grad, otherName, other);
   checkSameDType(op, 'outputGrad', grad, otherName, other);
-  return prepareOut(op, out, other.shape, other.dtype);
+  return elementwiseOut(op, out, other.shape, other.dtype, [grad, other]);
 }
 
 /**
@@ -210,7 +229,7 @@ export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeS
  */
 export function erf(x: NDArray, out?: NDArray): NDArray {
   checkFloatArray('erf', 'input', x);
-  const result = prepareOut('erf', out, x.shape, x.dtype);
+  const result = elementwiseOut('erf', out, x.shape, x.dtype, [x]);
   kernel('erf', ts.erf)({ x, out: result });
   return result;
 }
@@ -240,7 +259,7 @@ export function gelu(x: NDArray, options?: GeluOptions, out?: NDArray): NDArray 
   const op = 'gelu';
   const approximate = geluForm(op, options);
   checkFloatArray(op, 'input', x);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts.gelu)({ x, approximate, out: result });
   return result;
 }
@@ -270,7 +289,7 @@ export function geluBackward(outputGrad: NDArray, input: NDArray, options?: Gelu
  */
 export function silu(x: NDArray, out?: NDArray): NDArray {
   checkFloatArray('silu', 'input', x);
-  const result = prepareOut('silu', out, x.shape, x.dtype);
+  const result = elementwiseOut('silu', out, x.shape, x.dtype, [x]);
   kernel('silu', ts.silu)({ x, out: result });
   return result;
 }
@@ -292,7 +311,7 @@ export function elu(x: NDArray, alpha = 1, out?: NDArray): NDArray {
   const op = 'elu';
   checkFloatArray(op, 'input', x);
   checkScalar(op, 'alpha', alpha);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts.elu)({ x, alpha, out: result });
   return result;
 }
@@ -327,7 +346,7 @@ export function softplus(x: NDArray, beta = 1, threshold = 20, out?: NDArray): N
   const op = 'softplus';
   checkFloatArray(op, 'input', x);
   checkSoftplus(op, beta, threshold);
-  const result = prepareOut(op, out, x.shape, x.dtype);
+  const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
   kernel(op, ts.softplus)({ x, beta, threshold, out: result });
   return result;
 }
@@ -351,7 +370,7 @@ export function softplusBackward(outputGrad: NDArray, input: NDArray, beta = 1, 
  */
 export function mish(x: NDArray, out?: NDArray): NDArray {
   checkFloatArray('mish', 'input', x);
-  const result = prepareOut('mish', out, x.shape, x.dtype);
+  const result = elementwiseOut('mish', out, x.shape, x.dtype, [x]);
   kernel('mish', ts.mish)({ x, out: result });
   return result;
 }
@@ -373,7 +392,7 @@ function checkScalar(op: string, name: string, value: unknown): void {
 export function copyInto(out: NDArray, x: NDArray): NDArray {
   const op = 'copyInto';
   checkArray(op, 'source', x);
-  prepareOut(op, out, x.shape, undefined);
+  elementwiseOut(op, out, x.shape, undefined, [x]);
   if (out.dtype !== x.dtype) {
     throw new DTypeError(`${op}: out is ${out.dtype} but the source is ${x.dtype}; use astype to convert`);
   }

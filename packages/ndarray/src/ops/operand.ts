@@ -152,6 +152,17 @@ export function sharesMemory(a: NDArray, b: NDArray): boolean {
   return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
 }
 
+/** Whether two arrays are the same memory exactly (the same elements, not just overlapping ones). */
+export function sameMemory(a: NDArray, b: NDArray): boolean {
+  const x = a.storage;
+  const y = b.storage;
+  if (!isTypedArray(x) || !isTypedArray(y)) {
+    if (x === y) return true;
+    return !isTypedArray(x) && !isTypedArray(y) && x.backend === y.backend && (x.sameElements?.(y) ?? false);
+  }
+  return x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.byteLength === y.byteLength;
+}
+
 /**
  * Throws when `out` shares memory with an input: for ops whose kernels read
  * their inputs after writing into `out` (a matrix product, a gather, a

@@ -40,6 +40,12 @@ class Box implements DeviceStorage {
   subarray(begin: number, end: number): Box {
     return new Box(this.owner, this.contents.subarray(begin, end), this.dtype);
   }
+  sameElements(other: DeviceStorage): boolean {
+    if (!(other instanceof Box)) return false;
+    const a = this.contents;
+    const b = other.contents;
+    return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
+  }
   overlaps(other: DeviceStorage): boolean {
     if (!(other instanceof Box) || other.contents.buffer !== this.contents.buffer) return false;
     const a = this.contents;
