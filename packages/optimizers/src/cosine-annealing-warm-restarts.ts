@@ -26,7 +26,8 @@ export interface CosineAnnealingWarmRestartsOptions {
  * periods behind `epoch` with a floating-point log, so `step(epoch)` exactly
  * at a restart with TMult > 1 can land at the end of the previous period
  * (η_min) instead of the base rate (T0 1, TMult 3: epoch 121); this does the
- * same, with glibc's log.
+ * same, with a correctly rounded log (glibc's rounds a few near-ties the
+ * other way; no restart epoch tested lands on one).
  *
  * @example
  * ```ts

@@ -109,8 +109,9 @@ const PIO2_PARTS = [
 ];
 
 /**
- * `Math.cos(x)` correctly rounded (as glibc's `cos`, which CPython's
- * `math.cos` calls), for |x| < 2^26; beyond that it is `Math.cos`.
+ * `Math.cos(x)` correctly rounded, for |x| < 2^26 (beyond that it is
+ * `Math.cos`). CPython's `math.cos` calls glibc's `cos`, which is correctly
+ * rounded almost always: about 1 argument in 1,300 differs by an ulp.
  */
 export function cos(x: number): number {
   const ax = Math.abs(x);
