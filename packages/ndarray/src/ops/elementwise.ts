@@ -28,7 +28,7 @@ import {
 type Arithmetic = 'add' | 'sub' | 'mul' | 'maximum' | 'minimum';
 type FloatArithmetic = 'div' | 'pow';
 type Comparison = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
-type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'square' | 'sign' | 'tanh' | 'sigmoid' | 'relu';
+type Unary = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'square' | 'sign' | 'tanh' | 'sigmoid' | 'relu' | 'erf' | 'silu' | 'mish';
 
 /**
  * An elementwise op's output: `out` checked as {@link prepareOut} does, and
@@ -227,12 +227,7 @@ export function leakyReluBackward(outputGrad: NDArray, input: NDArray, negativeS
  *
  * @example erf(array([0, 0.5, -3], { dtype: 'float64' }))   // [0, 0.5204998778130465, -0.9999779095030014]
  */
-export function erf(x: NDArray, out?: NDArray): NDArray {
-  checkFloatArray('erf', 'input', x);
-  const result = elementwiseOut('erf', out, x.shape, x.dtype, [x]);
-  kernel('erf', ts.erf)({ x, out: result });
-  return result;
-}
+export const erf = (x: NDArray, out?: NDArray): NDArray => unary('erf', x, out);
 
 /** GELU's options, as `torch.nn.functional.gelu`'s keyword arguments. */
 export interface GeluOptions {
@@ -287,19 +282,11 @@ export function geluBackward(outputGrad: NDArray, input: NDArray, options?: Gelu
  *
  * @example silu(array([-1, 0, 2], { dtype: 'float64' }))   // [-0.2689414213699951, 0, 1.7615941559557646]
  */
-export function silu(x: NDArray, out?: NDArray): NDArray {
-  checkFloatArray('silu', 'input', x);
-  const result = elementwiseOut('silu', out, x.shape, x.dtype, [x]);
-  kernel('silu', ts.silu)({ x, out: result });
-  return result;
-}
+export const silu = (x: NDArray, out?: NDArray): NDArray => unary('silu', x, out);
 
 /** SiLU's backward pass from its input x: outputGrad·σ(x)·(1 + x·(1 − σ(x))), as torch's `silu_backward`. */
-export function siluBackward(outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray {
-  const result = checkGradPair('siluBackward', outputGrad, 'input', input, out);
-  kernel('siluBackward', ts.siluBackward)({ grad: outputGrad, input, out: result });
-  return result;
-}
+export const siluBackward = (outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray =>
+  backwardFromInput('siluBackward', outputGrad, input, out);
 
 /**
  * The exponential linear unit, as `torch.nn.functional.elu`: x where x > 0,
@@ -368,17 +355,16 @@ export function softplusBackward(outputGrad: NDArray, input: NDArray, beta = 1, 
  *
  * @example mish(array([-1, 0, 1]))
  */
-export function mish(x: NDArray, out?: NDArray): NDArray {
-  checkFloatArray('mish', 'input', x);
-  const result = elementwiseOut('mish', out, x.shape, x.dtype, [x]);
-  kernel('mish', ts.mish)({ x, out: result });
-  return result;
-}
+export const mish = (x: NDArray, out?: NDArray): NDArray => unary('mish', x, out);
 
 /** Mish's backward pass from its input x: outputGrad·(t + x·σ(x)·(1 − t²)), t = tanh(softplus(x)), as torch's `mish_backward`. */
-export function mishBackward(outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray {
-  const result = checkGradPair('mishBackward', outputGrad, 'input', input, out);
-  kernel('mishBackward', ts.mishBackward)({ grad: outputGrad, input, out: result });
+export const mishBackward = (outputGrad: NDArray, input: NDArray, out?: NDArray): NDArray =>
+  backwardFromInput('mishBackward', outputGrad, input, out);
+
+/** The backward pass of an activation with no options, differentiated from its input. */
+function backwardFromInput(op: 'siluBackward' | 'mishBackward', outputGrad: NDArray, input: NDArray, out: NDArray | undefined): NDArray {
+  const result = checkGradPair(op, outputGrad, 'input', input, out);
+  kernel(op, ts[op])({ grad: outputGrad, input, out: result });
   return result;
 }
 
