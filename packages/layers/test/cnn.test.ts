@@ -1,7 +1,7 @@
 import { type DType, TorchGenerator, randn } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential, gradcheck } from '../src/index';
-import { type LayerCase, caseLabel, expectBitwiseEqual, expectClose, loadFixture, toArray } from './helpers';
+import { type LayerCase, caseLabel, expectParamGrads, expectParamsBitwise, expectClose, loadFixture, toArray } from './helpers';
 
 interface CnnCase extends LayerCase {
   seed: number;
@@ -28,12 +28,10 @@ describe('a CNN (conv, max pool, avg pool, dropout) against torch, in training m
   it.each(cases.map((c) => [caseLabel({ seed: c.seed, dtype: c.dtype }), c] as const))('%s', (label, c) => {
     // One generator seeded as torch.manual_seed: the initial weights, then the dropout mask, as torch draws them.
     const model = cnn(c.dtype, new TorchGenerator(c.seed));
-    const params = Object.fromEntries(model.namedParameters());
-    expect(Object.keys(params)).toEqual(Object.keys(c.params));
-    for (const [name, value] of Object.entries(c.params)) expectBitwiseEqual(params[name].value, value, `${label} ${name}`);
+    expectParamsBitwise(model, c.params, label);
     expectClose(model.forward(toArray(c.input)), c.output, `${label} output`);
     expectClose(model.backward(toArray(c.outputGrad)), c.inputGrad, `${label} input grad`);
-    for (const [name, grad] of Object.entries(c.paramGrads)) expectClose(params[name].grad, grad, `${label} ${name} grad`);
+    expectParamGrads(model, c.paramGrads, label);
   });
 
   it('passes gradcheck in eval mode (dropout off)', () => {

@@ -8,7 +8,7 @@ import {
   type InitCase,
   type LayerCase,
   caseLabel,
-  expectBitwiseEqual,
+  expectParamsBitwise,
   expectMatchesTorch,
   expectScaled,
   loadFixture,
@@ -55,9 +55,7 @@ describe('ConvTranspose2d initialisation equals torch bit for bit', () => {
   it.each(cases.map((c) => [`manualSeed(${c.seed}); ${c.module} ${c.dtype}`, c] as const))('%s', (label, c) => {
     manualSeed(c.seed);
     const layer = makers[c.module](c.dtype);
-    const params = Object.fromEntries(layer.namedParameters());
-    expect(Object.keys(params)).toEqual(Object.keys(c.params));
-    for (const [name, expected] of Object.entries(c.params)) expectBitwiseEqual(params[name].value, expected, `${label} ${name}`);
+    expectParamsBitwise(layer, c.params, label);
   });
 });
 

@@ -96,7 +96,19 @@ export function expectMatchesTorch(layer: NeuralLayer, c: Omit<LayerCase, 'dtype
   layer.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, fromFixture(v)])));
   expectClose(layer.forward(fromFixture(c.input)), c.output, `${label} output`);
   expectClose(layer.backward(fromFixture(c.outputGrad)), c.inputGrad, `${label} input grad`);
+  expectParamGrads(layer, c.paramGrads, label);
+}
+
+/** Every parameter's gradient within the dtype's tolerance of torch's, the names (torch's) and their order included. */
+export function expectParamGrads(layer: NeuralLayer, grads: Record<string, FixtureTensor>, label: string): void {
   const named = layer.namedParameters();
-  expect(named.map(([name]) => name).sort(), `${label} parameters`).toEqual(Object.keys(c.paramGrads).sort());
-  for (const [name, parameter] of named) expectClose(parameter.grad, c.paramGrads[name], `${label} ${name} grad`);
+  expect(named.map(([name]) => name), `${label} parameters`).toEqual(Object.keys(grads));
+  for (const [name, parameter] of named) expectClose(parameter.grad, grads[name], `${label} ${name} grad`);
+}
+
+/** Every parameter's value equal to torch's bit for bit (initialisation after the same seed), names and order included. */
+export function expectParamsBitwise(layer: NeuralLayer, params: Record<string, FixtureTensor>, label: string): void {
+  const named = layer.namedParameters();
+  expect(named.map(([name]) => name), `${label} parameters`).toEqual(Object.keys(params));
+  for (const [name, parameter] of named) expectBitwiseEqual(parameter.value, params[name], `${label} ${name}`);
 }

@@ -15,7 +15,7 @@ import {
   xavierNormal,
   xavierUniform,
 } from '../src/index';
-import { type FixtureTensor, expectBitwiseEqual, loadFixture } from './helpers';
+import { type FixtureTensor, expectBitwiseEqual, expectParamsBitwise, loadFixture } from './helpers';
 
 interface ModuleCase {
   module: string;
@@ -53,9 +53,7 @@ describe('default initialisation equals torch bit for bit', () => {
   it.each(fixture.modules.map((c) => [`manualSeed(${c.seed}); ${c.module} ${c.dtype}`, c] as const))('%s', (label, c) => {
     manualSeed(c.seed);
     const layer = makers[c.module](c.dtype);
-    const params = Object.fromEntries(layer.namedParameters());
-    expect(Object.keys(params)).toEqual(Object.keys(c.params));
-    for (const [name, expected] of Object.entries(c.params)) expectBitwiseEqual(params[name].value, expected, `${label} ${name}`);
+    expectParamsBitwise(layer, c.params, label);
   });
 
   it('draws from the rng option instead of the global generator when given one', () => {

@@ -25,7 +25,7 @@ import {
 } from '../src/normalization';
 import { pythonFloat } from '../src/python-repr';
 import { Sequential } from '../src/sequential';
-import { type FixtureTensor, caseLabel, expectBitwiseEqual, expectClose, expectScaled, loadFixture, toArray } from './helpers';
+import { type FixtureTensor, caseLabel, expectBitwiseEqual, expectClose, expectParamGrads, expectScaled, loadFixture, toArray } from './helpers';
 
 type DTypeName = 'float32' | 'float64';
 type State = [string, FixtureTensor][];
@@ -102,9 +102,7 @@ function expectStep(layer: BatchNormBase | LayerNorm | GroupNorm, step: Step, la
   layer.zeroGrad();
   expectClose(layer.forward(toArray(step.input)), step.output, `${label} output`);
   expectClose(layer.backward(toArray(step.outputGrad)), step.inputGrad, `${label} input grad`);
-  const params = Object.fromEntries(layer.namedParameters());
-  expect(Object.keys(params), `${label} parameters`).toEqual(Object.keys(step.paramGrads));
-  for (const [name, grad] of Object.entries(step.paramGrads)) expectClose(params[name].grad, grad, `${label} ${name} grad`);
+  expectParamGrads(layer, step.paramGrads, label);
 }
 
 /** A fresh layer's state dict equals torch's bit for bit, keys in torch's order. */

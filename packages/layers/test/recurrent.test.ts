@@ -17,7 +17,7 @@ import { type Differentiable, gradcheck } from '../src/gradcheck';
 import { Linear } from '../src/linear';
 import { GRU, LSTM, type LSTMState, type RecurrentOptions, RNN } from '../src/rnn';
 import { Sequential } from '../src/sequential';
-import { caseLabel, expectBitwiseEqual, expectClose, type FixtureTensor, loadFixture, toArray } from './helpers';
+import { caseLabel, expectBitwiseEqual, expectClose, expectParamGrads, type FixtureTensor, loadFixture, toArray } from './helpers';
 
 type Kind = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 type AnyRecurrent = RNN | LSTM | GRU;
@@ -107,9 +107,7 @@ describe('recurrent layers against torch.nn.RNN / LSTM / GRU', () => {
     const finalStateGrad = { h: c.hnGrad && toArray(c.hnGrad), c: c.cnGrad && toArray(c.cnGrad) };
     const dx = layer.backward(toArray(c.outputGrad), { finalStateGrad: c.kind === 'LSTM' ? finalStateGrad : { h: finalStateGrad.h } });
     expectClose(dx!, c.inputGrad, `${name} input grad`);
-    const named = Object.fromEntries(layer.namedParameters());
-    expect(Object.keys(named)).toEqual(Object.keys(c.paramGrads));
-    for (const [key, grad] of Object.entries(c.paramGrads)) expectClose(named[key].grad, grad, `${name} ${key} grad`);
+    expectParamGrads(layer, c.paramGrads, name);
     if (c.h0) {
       expectClose(layer.initialStateGrad!.h, c.h0Grad!, `${name} h0 grad`);
       if (c.c0) expectClose(layer.initialStateGrad!.c!, c.c0Grad!, `${name} c0 grad`);
