@@ -47,6 +47,14 @@ export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from '
 export { LayerNorm, GroupNorm, type LayerNormOptions, type GroupNormOptions } from './normalization';
 export { ModuleList, ModuleDict, Residual } from './containers';
 export {
+  TransformerEncoder,
+  TransformerEncoderLayer,
+  type TransformerActivation,
+  type TransformerEncoderForwardOptions,
+  type TransformerEncoderLayerOptions,
+  type TransformerEncoderOptions,
+} from './transformer';
+export {
   RNN,
   LSTM,
   GRU,

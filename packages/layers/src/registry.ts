@@ -20,6 +20,7 @@ import { MaxPool2d } from './maxpool2d';
 import { GroupNorm, LayerNorm } from './normalization';
 import { GRU, LSTM, RNN } from './rnn';
 import { Sequential } from './sequential';
+import { TransformerEncoder, TransformerEncoderLayer } from './transformer';
 
 /**
  * The layer classes by name, as `torch.nn` names them (plus `Dense`, the seed
@@ -59,6 +60,8 @@ export const LAYERS = {
   GroupNorm,
   Embedding,
   MultiheadAttention,
+  TransformerEncoderLayer,
+  TransformerEncoder,
   RNN,
   LSTM,
   GRU,

@@ -56,6 +56,8 @@ import {
   Softmax,
   Softplus,
   Tanh,
+  TransformerEncoder,
+  TransformerEncoderLayer,
 } from '../src/index';
 
 /** How to build one layer kind and what input it takes: the test's knowledge of each entry of LAYERS. */
@@ -118,6 +120,16 @@ const RECIPES: Record<LayerName, Recipe> = {
   Embedding: { build: (dtype, rng) => new Embedding(7, 4, { paddingIdx: 0, dtype, rng }), input: (b) => [b, 3], vocab: 7 },
   MultiheadAttention: {
     build: (dtype, rng) => new MultiheadAttention(4, 2, { batchFirst: true, dtype, rng }),
+    input: (b) => [b, 3, 4],
+  },
+  TransformerEncoderLayer: {
+    build: (dtype, rng) =>
+      new TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0.2, activation: 'gelu', batchFirst: true, normFirst: true, dtype, rng }),
+    input: (b) => [b, 3, 4],
+  },
+  TransformerEncoder: {
+    build: (dtype, rng) =>
+      new TransformerEncoder(new TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0.1, dtype, rng }), 2, { norm: new LayerNorm(4, { dtype }) }),
     input: (b) => [b, 3, 4],
   },
   RNN: {
