@@ -1,0 +1,59 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+
+/** Runs `tsx src/main.ts args` as `pnpm charlm` would from `cwd`. */
+function runApp(args: string[], cwd: string) {
+  return spawnSync(process.execPath, [tsx, fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, INIT_CWD: cwd },
+  });
+}
+
+describe('the app, end to end', () => {
+  it('trains briefly, writes its files under --out, and --eval and --sample read the model back', { timeout: 180_000 }, () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'charlm-main-'));
+    const run = runApp(['--model', 'mlp', '--steps', '30', '--eval-every', '15', '--seed', '2', '--out', 'runs/short'], cwd);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = join(cwd, 'runs', 'short');
+    for (const file of ['metrics.json', 'model.safetensors', 'loss.svg']) expect(existsSync(join(out, file)), file).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ model: 'mlp', seed: 2, split: { train: 24236, val: 3029, test: 3029 } });
+    expect(metrics.recipe.steps).toBe(30);
+    expect(metrics.history.map((p: { step: number }) => p.step)).toEqual([15, 30]);
+    expect(metrics.valLoss).toBeLessThan(3.3); // log 27 = 3.30: better than uniform after 30 steps
+    expect(metrics.bigram.val).toBeCloseTo(2.4548, 4);
+    expect(run.stdout).toMatch(/^Loaded 30,294 names \(24,236 train \/ 3,029 val \/ 3,029 test, fixed split\)/);
+    expect(run.stdout).toMatch(/\nstep +15\/30 +train \d\.\d{4} +val \d\.\d{4} /);
+    expect(run.stdout).toContain('Wrote runs/short/model.safetensors, runs/short/metrics.json, runs/short/loss.svg');
+
+    const evaluation = runApp(['--eval', '--load', 'runs/short/model.safetensors'], cwd);
+    expect(evaluation.stderr).toBe('');
+    expect(evaluation.stdout).toContain(`test loss ${metrics.testLoss.toFixed(4)} nats/char; recorded when trained: test ${metrics.testLoss.toFixed(4)}`);
+
+    const sampled = runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd);
+    expect(sampled.status).toBe(0);
+    const names = sampled.stdout.trimEnd().split('\n');
+    expect(names).toHaveLength(5);
+    for (const name of names) expect(name).toMatch(/^[a-z]{0,15}$/);
+    expect(runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd).stdout).toBe(sampled.stdout);
+  });
+
+  it('exits 2 on a bad command line and 1 on a missing model, with one clear line', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'charlm-main-'));
+    const bad = runApp(['--steps', 'ten'], cwd);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^charlm: --steps must be an integer .*got 'ten'\nRun with --help for usage\.\n$/);
+    const missing = runApp(['--eval'], cwd);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^charlm: cannot read the model file .*runs\/charlm-transformer\/model\.safetensors: ENOENT.*train one first/);
+  });
+});
