@@ -3,6 +3,7 @@ import { CONTENDERS, type ContenderName, TASKS, type TaskName } from './types';
 
 export const USAGE = `Usage: pnpm bench [--quick] [--only NAMES] [--json PATH] [--help]
        pnpm bench --only layers [--quick] [--json PATH]
+       pnpm bench --only charlm [--quick] [--json PATH]
 
 Benchmarks @backprop (ours) against TensorFlow.js ${'4.22'} (cpu and wasm backends)
 on the same tasks and data, one child process per contender, one after another.
@@ -14,6 +15,8 @@ on the same tasks and data, one child process per contender, one after another.
                   e.g. --only ours,tfjs-wasm  or  --only matmul  or  --only ours,mlp
                   --only layers: the layer bench instead, each new layer against
                   PyTorch on one thread (pnpm --filter @backprop/app-bench layers --help)
+                  --only charlm: the character transformer's training step against
+                  PyTorch on one and two threads (src/charlm/main.ts --help)
   --json PATH     where to write the results (default apps/bench/results/latest.json)
   --help          this text
 `;
@@ -26,10 +29,14 @@ export interface CliOptions {
   help: boolean;
   /** `--only layers`: run the layer bench (src/layers/main.ts) instead of the contenders. */
   layers: boolean;
+  /** `--only charlm`: run the character-transformer step bench (src/charlm/main.ts) instead. */
+  charlm: boolean;
 }
 
 /** The `--only` name of the layer bench, which runs alone. */
 export const LAYERS_TASK = 'layers';
+/** The `--only` name of the character-transformer step bench, which runs alone. */
+export const CHARLM_TASK = 'charlm';
 
 /** Parses the command line; throws an Error with a readable message on a bad one. */
 export function parseCli(argv: string[]): CliOptions {
@@ -51,13 +58,17 @@ export function parseCli(argv: string[]): CliOptions {
   if (layers && names.length > 1) {
     throw new Error(`--only: '${LAYERS_TASK}' runs the layer bench alone; got ${names.join(',')} (run the others separately)`);
   }
+  const charlm = names.includes(CHARLM_TASK);
+  if (charlm && names.length > 1) {
+    throw new Error(`--only: '${CHARLM_TASK}' runs the charlm step bench alone; got ${names.join(',')} (run the others separately)`);
+  }
   for (const name of names) {
-    if (name === LAYERS_TASK) continue;
+    if (name === LAYERS_TASK || name === CHARLM_TASK) continue;
     if ((CONTENDERS as readonly string[]).includes(name)) contenders.push(name as ContenderName);
     else if ((TASKS as readonly string[]).includes(name)) tasks.push(name as TaskName);
     else {
       throw new Error(
-        `--only: unknown name '${name}'; expected contenders (${CONTENDERS.join(', ')}), tasks (${TASKS.join(', ')}) or ${LAYERS_TASK}`,
+        `--only: unknown name '${name}'; expected contenders (${CONTENDERS.join(', ')}), tasks (${TASKS.join(', ')}), ${LAYERS_TASK} or ${CHARLM_TASK}`,
       );
     }
   }
@@ -68,5 +79,6 @@ export function parseCli(argv: string[]): CliOptions {
     json: values.json,
     help: values.help ?? false,
     layers,
+    charlm,
   };
 }

@@ -5,6 +5,7 @@
  *
  *   pnpm bench [--quick] [--only NAMES] [--json PATH]
  *   pnpm bench --only layers [--quick] [--json PATH]    (the layer bench: src/layers/main.ts)
+ *   pnpm bench --only charlm [--quick] [--json PATH]    (the charlm step bench: src/charlm/main.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,10 @@ async function main(): Promise<number> {
     // Loaded only here: the contender bench's own process imports no package.
     const { runLayerBench } = await import('./layers/main');
     return runLayerBench([...(cli.quick ? ['--quick'] : []), ...(cli.json ? ['--json', cli.json] : [])]);
+  }
+  if (cli.charlm) {
+    const { runCharlmBench } = await import('./charlm/main');
+    return runCharlmBench([...(cli.quick ? ['--quick'] : []), ...(cli.json ? ['--json', cli.json] : [])]);
   }
   const t0 = performance.now();
   const machine = machineInfo();
