@@ -84,10 +84,9 @@ export function defaultEvalEvery(steps: number): number {
   return sixth >= 50 ? Math.round(sixth / 50) * 50 : Math.max(1, Math.round(sixth));
 }
 
-/** The default model file of `--eval` / `--sample`: what a training run of `model` writes with the default `--out`. */
 /** Where a run of `model` writes by default (`--out`), relative to the caller's directory. */
 export const defaultOut = (model: ModelName): string => `runs/charlm-${model}`;
-/** The model file `--eval` and `--sample` read by default. */
+/** The model file `--eval` and `--sample` read by default: what a training run of `model` writes with the default `--out`. */
 export const defaultModelFile = (model: ModelName): string => `${defaultOut(model)}/model.safetensors`;
 
 /** One recipe field across the trainable models: one value when they agree, else each model's. */

@@ -43,9 +43,9 @@ function loadData(): Data {
   return { names, vocab, blockSize, split, train: encode(split.train), val: encode(split.val), test: encode(split.test) };
 }
 
-/** Samples as one line, each marked `*` when it is a name of the training split (copied rather than made up). */
+/** Samples as one line, each marked `*` when it is a name of the training split (copied rather than made up); an empty name is `""`. */
 function formatSamples(samples: readonly string[], known: ReadonlySet<string>): string {
-  return samples.map((name) => (known.has(name) ? `${name}*` : name)).join(', ');
+  return samples.map((name) => (name === '' ? '""' : known.has(name) ? `${name}*` : name)).join(', ');
 }
 
 async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
