@@ -31,7 +31,7 @@ const COMMON = { batchSize: 32, warmupSteps: 100, finalLrFraction: 0.1, weightDe
 export const RECIPES: Record<'mlp' | 'lstm' | 'transformer', Recipe> = {
   mlp: { ...COMMON, betas: [...COMMON.betas], steps: 3000, lr: 3e-3 },
   lstm: { ...COMMON, betas: [...COMMON.betas], steps: 2000, lr: 3e-3 },
-  transformer: { ...COMMON, betas: [...COMMON.betas], steps: 1500, lr: 2e-3 },
+  transformer: { ...COMMON, betas: [...COMMON.betas], steps: 1500, lr: 5e-3 },
 };
 
 /**

@@ -23,7 +23,7 @@ export interface CharlmConfig {
 
 /** apps/charlm's `MODEL_SIZES.transformer` and `RECIPES.transformer` (27 characters, 16 a row); `--quick` shrinks the model and the batch. */
 export function charlmConfig(quick: boolean): CharlmConfig {
-  const recipe = { vocabSize: 27, blockSize: 16, lr: 2e-3, betas: [0.9, 0.99] as [number, number], weightDecay: 0.01, clip: 1 };
+  const recipe = { vocabSize: 27, blockSize: 16, lr: 5e-3, betas: [0.9, 0.99] as [number, number], weightDecay: 0.01, clip: 1 };
   if (quick) return { ...recipe, embedDim: 16, heads: 2, layers: 1, batchSize: 4 };
   return { ...recipe, embedDim: 48, heads: 4, layers: 3, batchSize: 32 };
 }

@@ -22,7 +22,7 @@ import { sampleNames } from './sample';
 export const LIVE_MODEL = { embedDim: 32, heads: 4, layers: 2 } as const;
 
 /** apps/charlm's transformer recipe (RECIPES.transformer), without its length. */
-export const RECIPE = { batchSize: 32, lr: 2e-3, warmupSteps: 100, finalLrFraction: 0.1, weightDecay: 0.01, betas: [0.9, 0.99] as [number, number], clip: 1 };
+export const RECIPE = { batchSize: 32, lr: 5e-3, warmupSteps: 100, finalLrFraction: 0.1, weightDecay: 0.01, betas: [0.9, 0.99] as [number, number], clip: 1 };
 
 /** The validation loss the page shows is over this many names of the validation split (its first), so it costs a fraction of a second. */
 export const VAL_NAMES = 500;
