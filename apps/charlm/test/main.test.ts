@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -8,19 +8,33 @@ import { describe, expect, it } from 'vitest';
 
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
 
-/** Runs `tsx src/main.ts args` as `pnpm charlm` would from `cwd`. */
-function runApp(args: string[], cwd: string) {
-  return spawnSync(process.execPath, [tsx, fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], {
+/**
+ * Runs `tsx src/main.ts args` as `pnpm charlm` would from `cwd`. Asynchronous,
+ * so vitest's worker keeps answering its runner while a run trains.
+ */
+function runApp(args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [tsx, fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], {
     cwd,
-    encoding: 'utf8',
     env: { ...process.env, INIT_CWD: cwd },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  return new Promise((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (status) => done({ status, stdout, stderr }));
   });
 }
 
 describe('the app, end to end', () => {
-  it('trains briefly, writes its files under --out, and --eval and --sample read the model back', { timeout: 180_000 }, () => {
+  it('trains briefly, writes its files under --out, and --eval and --sample read the model back', { timeout: 180_000 }, async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'charlm-main-'));
-    const run = runApp(['--model', 'mlp', '--steps', '30', '--eval-every', '15', '--seed', '2', '--out', 'runs/short'], cwd);
+    const run = await runApp(['--model', 'mlp', '--steps', '30', '--eval-every', '15', '--seed', '2', '--out', 'runs/short'], cwd);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const out = join(cwd, 'runs', 'short');
@@ -35,24 +49,24 @@ describe('the app, end to end', () => {
     expect(run.stdout).toMatch(/\nstep +15\/30 +train \d\.\d{4} +val \d\.\d{4} /);
     expect(run.stdout).toContain('Wrote runs/short/model.safetensors, runs/short/metrics.json, runs/short/loss.svg');
 
-    const evaluation = runApp(['--eval', '--load', 'runs/short/model.safetensors'], cwd);
+    const evaluation = await runApp(['--eval', '--load', 'runs/short/model.safetensors'], cwd);
     expect(evaluation.stderr).toBe('');
     expect(evaluation.stdout).toContain(`test loss ${metrics.testLoss.toFixed(4)} nats/char; recorded when trained: test ${metrics.testLoss.toFixed(4)}`);
 
-    const sampled = runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd);
+    const sampled = await runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd);
     expect(sampled.status).toBe(0);
     const names = sampled.stdout.trimEnd().split('\n');
     expect(names).toHaveLength(5);
     for (const name of names) expect(name).toMatch(/^[a-z]{0,15}$/);
-    expect(runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd).stdout).toBe(sampled.stdout);
+    expect((await runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd)).stdout).toBe(sampled.stdout);
   });
 
-  it('exits 2 on a bad command line and 1 on a missing model, with one clear line', () => {
+  it('exits 2 on a bad command line and 1 on a missing model, with one clear line', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'charlm-main-'));
-    const bad = runApp(['--steps', 'ten'], cwd);
+    const bad = await runApp(['--steps', 'ten'], cwd);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^charlm: --steps must be an integer .*got 'ten'\nRun with --help for usage\.\n$/);
-    const missing = runApp(['--eval'], cwd);
+    const missing = await runApp(['--eval'], cwd);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^charlm: cannot read the model file .*runs\/charlm-transformer\/model\.safetensors: ENOENT.*train one first/);
   });
