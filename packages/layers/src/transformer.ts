@@ -330,6 +330,12 @@ export class TransformerEncoder extends NeuralLayer {
     if (!(encoderLayer instanceof TransformerEncoderLayer)) {
       throw new ValueError(`${op}: encoderLayer must be a TransformerEncoderLayer, got ${describe(encoderLayer)}`);
     }
+    if (Object.getPrototypeOf(encoderLayer) !== TransformerEncoderLayer.prototype) {
+      // clone() rebuilds a TransformerEncoderLayer from its options; a subclass's copies would silently lose what it adds.
+      throw new ValueError(
+        `${op}: encoderLayer is a ${encoderLayer.constructor.name}, a subclass of TransformerEncoderLayer, which cannot be copied; stack your layers in a ModuleList instead`,
+      );
+    }
     this.numLayers = checkSize(op, 'numLayers', numLayers, 1);
     const norm = options.norm ?? null;
     if (norm !== null && !(norm instanceof LayerNorm)) throw new ValueError(`${op}: norm must be a LayerNorm or null, got ${describe(norm)}`);

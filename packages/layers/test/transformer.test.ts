@@ -258,6 +258,9 @@ describe('errors', () => {
   it('TransformerEncoder: a layer that is not an encoder layer, numLayers, a norm of the wrong size, unknown options', () => {
     const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 4 });
     expect(() => new TransformerEncoder(new LayerNorm(8) as never, 2)).toThrow(/encoderLayer must be a TransformerEncoderLayer/);
+    // Copies are rebuilt from the layer's options: a subclass would lose what it adds, silently.
+    class Scaled extends TransformerEncoderLayer {}
+    expect(() => new TransformerEncoder(new Scaled(8, 2, { dimFeedforward: 4 }), 2)).toThrow(/a Scaled, a subclass of TransformerEncoderLayer, which cannot be copied/);
     expect(() => new TransformerEncoder(layer, 0)).toThrow(/numLayers/);
     expect(() => new TransformerEncoder(layer, 2, { norm: new LayerNorm(6) })).toThrow(/norm is LayerNorm/);
     expect(() => new TransformerEncoder(layer, 2, { numLayers: 2 } as never)).toThrow(/numLayers/);
