@@ -125,7 +125,8 @@ ${modelLines().join('\n')}
   --steps <n>               optimizer steps (default: ${perModel((r) => r.steps)})
   --batch-size <n>          names per step (default ${perModel((r) => r.batchSize)})
   --lr <x>                  peak learning rate of AdamW, after a ${perModel((r) => r.warmupSteps)}-step warm-up, then a cosine
-                              down to ${t.finalLrFraction} of it (default: ${perModel((r) => r.lr)})
+                              down to ${t.finalLrFraction} of it (default: ${perModel((r) => r.lr)}); a run shorter
+                              than the warm-up stops before the peak
   --eval-every <n>          evaluate the validation loss every n steps (default: about steps / 6,
                               a multiple of 50)
   --seed <n>                seeds the weights and the order of the batches; with --sample, the

@@ -63,9 +63,11 @@ export class Vocabulary {
   private readonly ids: ReadonlyMap<string, number>;
 
   constructor(chars: readonly string[]) {
-    if (chars[0] !== BOUNDARY || new Set(chars).size !== chars.length || chars.some((c) => [...c].length !== 1)) {
+    // Control and format characters (escape sequences, bidirectional overrides) would drive the terminal samples are printed to.
+    const unprintable = (c: string) => /[\p{Cc}\p{Cf}]/u.test(c);
+    if (chars[0] !== BOUNDARY || new Set(chars).size !== chars.length || chars.some((c) => [...c].length !== 1 || unprintable(c))) {
       throw new CorpusError(
-        `a vocabulary is '${BOUNDARY}' followed by distinct single characters, got ${JSON.stringify(chars.slice(0, 40))}`,
+        `a vocabulary is '${BOUNDARY}' followed by distinct single printable characters, got ${JSON.stringify(chars.slice(0, 40))}`,
       );
     }
     this.chars = [...chars];

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { StateDictError } from '@backprop/layers';
 import { type DType, type NDArray, SafetensorsError, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
 import { Vocabulary } from './corpus';
-import { type LanguageModel, MODEL_NAMES, type ModelConfig, type ModelName, buildModel } from './models';
+import { type LanguageModel, MODEL_NAMES, type ModelConfig, type ModelName, buildModel, stateSize } from './models';
 
 /** What a model file records beside its weights (in the safetensors `__metadata__`, as strings). */
 export interface ModelMetadata {
@@ -142,6 +142,13 @@ export function decodeModel(bytes: Uint8Array, source: string): { model: Languag
   if (vocab.size !== config.vocabSize) {
     throw new ModelFileError(`${source}: the vocabulary has ${vocab.size} characters but config.vocabSize is ${config.vocabSize}`);
   }
+  // The config decides what buildModel allocates: a file must hold those numbers (at 2 bytes each at least, F16) before any is allocated.
+  const size = stateSize(config);
+  if (2 * size > bytes.length) {
+    throw new ModelFileError(
+      `${source}: its config describes a ${config.model} of ${size.toLocaleString('en-US')} weights, but the file is only ${bytes.length.toLocaleString('en-US')} bytes`,
+    );
+  }
   const tensors: Record<string, NDArray> = decoded.tensors;
   const dtypes = new Set(Object.values(tensors).map((t) => t.dtype).filter((d) => d !== 'int32'));
   if (dtypes.size > 1) throw new ModelFileError(`${source}: the weights mix dtypes ${[...dtypes].join(' and ')}`);
@@ -170,22 +177,34 @@ export function loadModel(path: string): { model: LanguageModel; metadata: Model
   return decodeModel(readBounded(path, MAX_MODEL_FILE_BYTES), path);
 }
 
+/** A run folder that cannot be created or written. */
+export class OutputError extends Error {
+  override name = 'OutputError';
+}
+
 /**
- * Writes `files` (name → bytes or text) into `folder`: each to a temporary
- * file first, renamed over its name only when written in full, so an
- * interrupted run never leaves a half-written model.
+ * Writes `files` (name → bytes or text) into `folder`, in order: each to a
+ * temporary file first, renamed over its name only when written in full, so
+ * an interrupted run never leaves a half-written file. With `remove`, the
+ * files are deleted again (a check that the folder can be written). Any
+ * failure is an {@link OutputError} naming the path.
  */
-export function writeFiles(folder: string, files: Record<string, Uint8Array | string>): string[] {
-  mkdirSync(folder, { recursive: true });
+export function writeFiles(folder: string, files: Record<string, Uint8Array | string>, { remove = false } = {}): string[] {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw new OutputError(`cannot create the output folder ${folder}: ${(error as Error).message}`);
+  }
   return Object.entries(files).map(([name, data]) => {
     const path = join(folder, name);
     const temporary = join(dirname(path), `.${name}.${process.pid}.tmp`);
     try {
       writeFileSync(temporary, data);
       renameSync(temporary, path);
+      if (remove) rmSync(path);
     } catch (error) {
       rmSync(temporary, { force: true });
-      throw error;
+      throw new OutputError(`cannot write ${path}: ${(error as Error).message}`);
     }
     return path;
   });

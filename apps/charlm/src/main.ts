@@ -6,7 +6,7 @@ import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type SampleCommand, type TrainCommand, UsageError, defaultOut, helpText, parseCommandLine } from './cli';
 import { CORPUS, CorpusError, type Encoded, type Split, Vocabulary, blockSizeFor, encodeNames, splitNames } from './corpus';
 import { loadNames } from './corpus-node';
-import { ModelFileError, encodeModel, loadModel, writeFiles } from './io';
+import { ModelFileError, OutputError, encodeModel, loadModel, writeFiles } from './io';
 import { Bigram, type LanguageModel, buildModel, configFor } from './models';
 import { type ReportStream, TrainingReporter, printable, renderLossSvg, terminalChart } from './report';
 import { sampleNames } from './sample';
@@ -52,6 +52,8 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
   const started = performance.now();
   const { stdout } = io;
   const outDir = resolve(io.cwd, command.out);
+  // A folder that cannot be written fails now, not after minutes of training.
+  writeFiles(outDir, { '.write-check': '' }, { remove: true });
   const data = loadData();
   const { vocab, blockSize, split } = data;
   const known = new Set(split.train);
@@ -118,11 +120,10 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
     node: process.version,
     createdAt: new Date().toISOString(),
   };
-  const files: Record<string, Uint8Array | string> = {
-    'model.safetensors': encodeModel(model, { config: model.config, vocab, extra }),
-    'metrics.json': `${JSON.stringify(metrics, null, 2)}\n`,
-  };
+  const files: Record<string, Uint8Array | string> = { 'metrics.json': `${JSON.stringify(metrics, null, 2)}\n` };
   if (history.length > 0) files['loss.svg'] = await renderLossSvg(history, title, { baseline: baseline.val });
+  // The model last: a run whose other files failed to write leaves the previous model in place.
+  files['model.safetensors'] = encodeModel(model, { config: model.config, vocab, extra });
   const written = writeFiles(outDir, files);
 
   if (history.length > 0) stdout.write(`\n${terminalChart(history, { color: stdout.isTTY === true, baseline: baseline.val })}\n`);
@@ -139,7 +140,7 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
   };
   stdout.write(`Wrote ${written.map(shown).join(', ')}\n`);
   const again =
-    command.out !== defaultOut(command.model) ? ` --load ${shown(written[0])}` : command.model === 'transformer' ? '' : ` --model ${command.model}`;
+    command.out !== defaultOut(command.model) ? ` --load ${shown(written.at(-1) as string)}` : command.model === 'transformer' ? '' : ` --model ${command.model}`;
   stdout.write(`Sample from it with: pnpm charlm --sample 20${again}\n`);
   return 0;
 }
@@ -169,13 +170,17 @@ function runEvaluation(command: EvalCommand, io: AppIO): number {
 function runSampling(command: SampleCommand, io: AppIO): number {
   const path = resolve(io.cwd, command.modelFile);
   const { model, metadata } = loadModel(path);
+  const room = model.config.blockSize - 2;
+  if ([...command.prefix].length > room) {
+    throw new UsageError(`--prefix '${command.prefix}' is longer than this model's names can start with (at most ${room} letters)`);
+  }
   const samples = sampleNames(model, metadata.vocab, {
     count: command.count,
     temperature: command.temperature,
     rng: new TorchGenerator(command.seed),
     prefix: command.prefix,
   });
-  io.stdout.write(`${samples.join('\n')}\n`);
+  io.stdout.write(`${samples.map(printable).join('\n')}\n`);
   return 0;
 }
 
@@ -205,7 +210,7 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       io.stderr.write(`charlm: ${error.message}\nRun with --help for usage.\n`);
       return error.exitCode;
     }
-    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof CorpusError) {
+    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof CorpusError || error instanceof OutputError) {
       io.stderr.write(`charlm: ${printable(error.message)}\n`);
       return 1;
     }

@@ -239,6 +239,35 @@ export class TransformerModel extends LanguageModel {
   }
 }
 
+/**
+ * How many numbers a model of `config` holds (its parameters, and the
+ * bigram's table), computed from the config alone: what a model file must
+ * hold before the app builds the model it describes.
+ */
+export function stateSize(config: ModelConfig): number {
+  const { vocabSize: V } = config;
+  switch (config.model) {
+    case 'bigram':
+      return V * V;
+    case 'mlp': {
+      const { context: k, embedDim: C, hidden: H } = config;
+      return (V + 1) * C + (k * C * H + H) + (H * V + V);
+    }
+    case 'lstm': {
+      const { embedDim: C, hidden: H, layers } = config;
+      let lstm = 0;
+      for (let layer = 0; layer < layers; layer++) lstm += 4 * H * ((layer === 0 ? C : H) + H) + 8 * H;
+      return V * C + lstm + H * V + V;
+    }
+    case 'transformer': {
+      const { blockSize: T, embedDim: C, layers } = config;
+      // Per block: attention (in_proj 3C² + 3C, out_proj C² + C), MLP (C·4C + 4C, 4C·C + C), two LayerNorms (4C).
+      const block = 4 * C * C + 4 * C + 8 * C * C + 5 * C + 4 * C;
+      return V * C + T * C + layers * block + 2 * C + C * V + V;
+    }
+  }
+}
+
 /** Builds the model a config describes; `rng` draws its initial weights as torch's `manual_seed` would. */
 export function buildModel(config: ModelConfig, options: { dtype?: DType; rng?: Generator } = {}): LanguageModel {
   switch (config.model) {

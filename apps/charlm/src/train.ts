@@ -1,6 +1,6 @@
 import { DataLoader, DivergedError, TensorDataset } from '@backprop/data';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { type Generator, type NDArray, narrow } from '@backprop/ndarray';
+import { type Generator, type NDArray, ValueError, narrow } from '@backprop/ndarray';
 import { AdamW, LambdaLR, clipGradNorm } from '@backprop/optimizers';
 import { type Encoded, IGNORE } from './corpus';
 import type { LanguageModel } from './models';
@@ -24,7 +24,7 @@ const COMMON = { batchSize: 32, warmupSteps: 100, finalLrFraction: 0.1, weightDe
 
 /**
  * Each trainable model's default recipe, sized to train in a few minutes on
- * two cores (README.md measures them): AdamW with weight decay 0.01, a
+ * one thread of a 2-core machine (README.md measures them): AdamW with weight decay 0.01, a
  * 100-step warm-up then a cosine to a tenth of the peak rate, batches of 32
  * names, gradients clipped to norm 1.
  */
@@ -118,6 +118,10 @@ export function trainModel(
   now: () => number = () => performance.now(),
 ): TrainResult {
   const { recipe, rng, evalEvery } = options;
+  if (train.x.shape[0] < recipe.batchSize) {
+    // The loader drops the last partial batch: an epoch would hold no step at all.
+    throw new ValueError(`trainModel: ${train.x.shape[0]} training rows cannot fill one batch of ${recipe.batchSize}`);
+  }
   const started = now();
   const loader = new DataLoader(new TensorDataset(train.x, train.y), {
     batchSize: recipe.batchSize,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TorchGenerator, array, encodeSafetensors, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { Vocabulary } from '../src/corpus';
-import { MAX_MODEL_FILE_BYTES, ModelFileError, decodeModel, encodeModel, loadModel, parseConfig, writeFiles } from '../src/io';
+import { MAX_MODEL_FILE_BYTES, ModelFileError, OutputError, decodeModel, encodeModel, loadModel, parseConfig, writeFiles } from '../src/io';
 import { type ModelConfig, buildModel } from '../src/models';
 
 const vocab = Vocabulary.of(['abc', 'cab']);
@@ -74,6 +74,20 @@ describe('model files', () => {
     const mixed = { ...weights, 'head.bias': zeros([4], { dtype: 'float64' }) };
     expect(() => decodeModel(encodeSafetensors(mixed, { config: config({}), vocab: vocabJson }), 'f')).toThrow(/mix dtypes/);
     expect(MAX_MODEL_FILE_BYTES).toBeGreaterThan(readFileSync(write('ok.safetensors', good)).length);
+  });
+
+  it('refuses a config that describes more weights than the file holds, before building anything', () => {
+    const small = buildModel(configs[3], { rng: new TorchGenerator(0) });
+    const huge = JSON.stringify({ ...configs[3], embedDim: 4096, layers: 64 });
+    const bytes = encodeSafetensors(small.stateDict(), { config: huge, vocab: JSON.stringify(vocab.chars) });
+    expect(() => decodeModel(bytes, 'f')).toThrow(/f: its config describes a transformer of 12,888,371,204 weights, but the file is only [\d,]+ bytes/);
+  });
+
+  it('writeFiles names the path it cannot write', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'charlm-io-'));
+    writeFileSync(join(folder, 'taken'), '');
+    expect(() => writeFiles(join(folder, 'taken'), { 'a.txt': 'x' })).toThrow(OutputError);
+    expect(() => writeFiles(join(folder, 'taken'), { 'a.txt': 'x' })).toThrow(/cannot create the output folder .*taken/);
   });
 
   it('parseConfig refuses unknown fields and non-objects', () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ describe('the app, end to end', () => {
     expect(metrics.bigram.val).toBeCloseTo(2.4548, 4);
     expect(run.stdout).toMatch(/^Loaded 30,294 names \(24,236 train \/ 3,029 val \/ 3,029 test, fixed split\)/);
     expect(run.stdout).toMatch(/\nstep +15\/30 +train \d\.\d{4} +val \d\.\d{4} /);
-    expect(run.stdout).toContain('Wrote runs/short/model.safetensors, runs/short/metrics.json, runs/short/loss.svg');
+    expect(run.stdout).toContain('Wrote runs/short/metrics.json, runs/short/loss.svg, runs/short/model.safetensors');
 
     const evaluation = await runApp(['--eval', '--load', 'runs/short/model.safetensors'], cwd);
     expect(evaluation.stderr).toBe('');
@@ -59,6 +59,10 @@ describe('the app, end to end', () => {
     expect(names).toHaveLength(5);
     for (const name of names) expect(name).toMatch(/^[a-z]{0,15}$/);
     expect((await runApp(['--sample', '5', '--seed', '1', '--load', 'runs/short/model.safetensors'], cwd)).stdout).toBe(sampled.stdout);
+
+    const long = await runApp(['--sample', '1', '--prefix', 'abcdefghijklmno', '--load', 'runs/short/model.safetensors'], cwd);
+    expect(long.status).toBe(2);
+    expect(long.stderr).toMatch(/^charlm: --prefix 'abcdefghijklmno' is longer than this model's names can start with \(at most 14 letters\)/);
   });
 
   it('exits 2 on a bad command line and 1 on a missing model, with one clear line', async () => {
@@ -66,6 +70,11 @@ describe('the app, end to end', () => {
     const bad = await runApp(['--steps', 'ten'], cwd);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^charlm: --steps must be an integer .*got 'ten'\nRun with --help for usage\.\n$/);
+    writeFileSync(join(cwd, 'taken'), 'a file, not a folder');
+    const blocked = await runApp(['--model', 'bigram', '--out', 'taken'], cwd);
+    expect(blocked.status).toBe(1);
+    expect(blocked.stderr).toMatch(/^charlm: cannot create the output folder .*taken: EEXIST/);
+    expect(blocked.stdout).toBe(''); // refused before loading anything
     const missing = await runApp(['--eval'], cwd);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^charlm: cannot read the model file .*runs\/charlm-transformer\/model\.safetensors: ENOENT.*train one first/);

@@ -2,8 +2,9 @@ import { gradcheck } from '@backprop/layers';
 import { type NDArray, ShapeError, TorchGenerator, array, sum, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
 import { Vocabulary, encodeNames } from '../src/corpus';
-import { Bigram, type LanguageModel, MLPModel, type ModelConfig, buildModel, configFor } from '../src/models';
+import { Bigram, type LanguageModel, MLPModel, type ModelConfig, buildModel, configFor, stateSize } from '../src/models';
 import { sampleNames } from '../src/sample';
+import { RECIPES, trainModel } from '../src/train';
 
 const vocab = Vocabulary.of(['abc', 'cab', 'bca', 'aa']);
 const tiny: Record<'mlp' | 'lstm' | 'transformer', ModelConfig> = {
@@ -80,11 +81,45 @@ describe('models', () => {
     expect(count('transformer')).toBe(27 * 48 + 16 * 48 + 3 * block + 2 * 48 + 48 * 27 + 27);
   });
 
+  it('stateSize counts from the config alone what the model holds', () => {
+    const configs: ModelConfig[] = [
+      { model: 'bigram', vocabSize: 27, blockSize: 16 },
+      ...Object.values(tiny),
+      configFor('mlp', 27, 16),
+      configFor('lstm', 27, 16),
+      configFor('transformer', 27, 16),
+      { model: 'lstm', vocabSize: 27, blockSize: 16, embedDim: 8, hidden: 12, layers: 3 },
+    ];
+    for (const config of configs) {
+      const model = buildModel(config, { rng: new TorchGenerator(0) });
+      const held = Object.values(model.stateDict()).reduce((n, t) => n + t.size, 0);
+      expect(stateSize(config), JSON.stringify(config)).toBe(held);
+    }
+  });
+
   it('refuses ids that are not int32 [batch, T] with T within the block', () => {
     const model = buildModel(tiny.transformer, { rng: new TorchGenerator(0) });
     expect(() => model.forward(zeros([2, 3]))).toThrow(ShapeError);
     expect(() => model.forward(zeros([2, 6], { dtype: 'int32' }))).toThrow(/1 <= T <= 5, got int32 \[2, 6\]/);
     expect(() => model.forward(zeros([6], { dtype: 'int32' }))).toThrow(/\[batch, T\]/);
+  });
+});
+
+describe('trainModel', () => {
+  it('refuses a training set that cannot fill one batch (an epoch without a step would never end)', () => {
+    const data = encodeNames(['abc', 'cab'], vocab, 5);
+    const model = buildModel(tiny.mlp, { rng: new TorchGenerator(0) });
+    const recipe = { ...RECIPES.mlp, batchSize: 4, steps: 3 };
+    expect(() => trainModel(model, data, data, { recipe, rng: new TorchGenerator(0), evalEvery: 3 })).toThrow(
+      /2 training rows cannot fill one batch of 4/,
+    );
+  });
+});
+
+describe('Vocabulary', () => {
+  it('refuses control and format characters, which would drive the terminal', () => {
+    expect(() => new Vocabulary(['.', 'a', '\u001b'])).toThrow(/distinct single printable characters/);
+    expect(() => new Vocabulary(['.', '\u202e'])).toThrow(/printable/);
   });
 });
 

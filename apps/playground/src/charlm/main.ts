@@ -6,7 +6,7 @@
 import '../style.css';
 import './charlm.css';
 import { type Series, renderChart } from '../chart';
-import type { FromNamesWorker, NamesProgress, NamesRunConfig, SampleRequest, ToNamesWorker } from './protocol';
+import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesProgress, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
 
 const $ = <T extends Element = HTMLElement>(selector: string): T => {
   const element = document.querySelector<T>(selector);
@@ -98,6 +98,11 @@ function showLoadStatus(text: string, error = false): void {
 fileInput.addEventListener('change', async () => {
   const file = fileInput.files?.[0];
   if (file === undefined) return;
+  if (file.size > MAX_MODEL_FILE_BYTES) {
+    // Refused before it is read: a huge file would be copied into the page's memory first.
+    showLoadStatus(`${file.name} is ${file.size.toLocaleString('en-US')} bytes; a model file may be at most ${MAX_MODEL_FILE_BYTES.toLocaleString('en-US')} bytes`, true);
+    return;
+  }
   showLoadStatus(`Reading ${file.name}…`);
   loadSection.dataset.state = 'loading';
   const bytes = await file.arrayBuffer();

@@ -181,6 +181,12 @@ export function decodeModel(bytes: Uint8Array): LoadedModel {
   }
   const dtypes = new Set(Object.values(decoded.tensors).map((t) => t.dtype));
   if (dtypes.size !== 1 || dtypes.has('int32')) throw new ModelFileError(`the weights must be all float32 or all float64, got ${[...dtypes].join(', ') || 'none'}`);
+  // The config decides what the model allocates: the file must hold that many weights (2 bytes each at least) before any is allocated.
+  const { vocabSize: V, blockSize: T, embedDim: C, layers } = config;
+  const weights = V * C + T * C + layers * (12 * C * C + 13 * C) + 2 * C + C * V + V;
+  if (2 * weights > bytes.length) {
+    throw new ModelFileError(`its config describes a transformer of ${weights.toLocaleString('en-US')} weights, but the file is only ${bytes.length.toLocaleString('en-US')} bytes`);
+  }
   const model = new TransformerModel(config, { dtype: [...dtypes][0] as DType });
   try {
     model.loadStateDict(decoded.tensors);

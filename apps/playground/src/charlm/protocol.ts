@@ -1,5 +1,8 @@
 /** The messages between the character-LM page and its worker (src/charlm/worker.ts). */
 
+/** The largest model file the page reads (the app's default transformer is 0.4 MB). */
+export const MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024;
+
 /** A live run: the app's transformer recipe with the run's length and seed chosen on the page. */
 export interface NamesRunConfig {
   steps: number;

@@ -12,7 +12,7 @@ export interface SampleOptions {
   count: number;
   /** Below 1 sharper, above 1 flatter; 0 takes the most likely character. */
   temperature: number;
-  /** Draws one uniform per unfinished name per position (not used at temperature 0). */
+  /** Draws one uniform per name per position, finished names included (not used at temperature 0). */
   rng: Generator;
   /** The start of every name (default none). */
   prefix?: string;

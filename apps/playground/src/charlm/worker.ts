@@ -10,7 +10,7 @@
 import { TorchGenerator, getBackend } from '@backprop/ndarray';
 import { NamesError, decodeNames } from './corpus';
 import { type LoadedModel, ModelFileError, type TransformerModel, decodeModel } from './model';
-import type { FromNamesWorker, NamesRunConfig, SampleRequest, ToNamesWorker } from './protocol';
+import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
 import { sampleNames } from './sample';
 import { NamesTrainer } from './trainer';
 
@@ -19,8 +19,6 @@ const SLICE_MS = 100;
 /** Post the validation loss and fresh samples every this many steps (a multiple of REPORT_EVERY) and at the end. */
 export const SAMPLES_EVERY = 50;
 const SAMPLE_COUNT = 10;
-/** A model file larger than this is refused before it is read (the app's default transformer is 0.4 MB). */
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 const scope = self as unknown as {
   postMessage(message: FromNamesWorker): void;
@@ -132,8 +130,8 @@ scope.onmessage = async ({ data: message }) => {
       case 'load': {
         // A file that does not load leaves the model loaded before it, if any.
         try {
-          if (message.bytes.byteLength > MAX_FILE_BYTES) {
-            throw new ModelFileError(`the file is ${message.bytes.byteLength} bytes; a model file may be at most ${MAX_FILE_BYTES} bytes`);
+          if (message.bytes.byteLength > MAX_MODEL_FILE_BYTES) {
+            throw new ModelFileError(`the file is ${message.bytes.byteLength} bytes; a model file may be at most ${MAX_MODEL_FILE_BYTES} bytes`);
           }
           loaded = decodeModel(new Uint8Array(message.bytes));
         } catch (error) {
