@@ -90,7 +90,7 @@ describe('Vocabulary', () => {
   });
 
   it('refuses a vocabulary that does not start with the boundary or repeats a character', () => {
-    expect(() => new Vocabulary(['a', '.'])).toThrow(/a vocabulary is '\.' followed by distinct single characters, got \["a","\."\]/);
+    expect(() => new Vocabulary(['a', '.'])).toThrow(/a vocabulary is '\.' followed by distinct single printable characters, got \["a","\."\]/);
     expect(() => new Vocabulary(['.', 'a', 'a'])).toThrow(CorpusError);
     expect(() => new Vocabulary(['.', 'ab'])).toThrow(CorpusError);
   });
