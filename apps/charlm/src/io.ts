@@ -2,7 +2,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync
 import { dirname, join } from 'node:path';
 import { StateDictError } from '@backprop/layers';
 import { type DType, type NDArray, SafetensorsError, decodeSafetensors, encodeSafetensors } from '@backprop/ndarray';
-import { Vocabulary } from './corpus';
+import { Vocabulary } from '@backprop/data/names';
 import { type LanguageModel, MODEL_NAMES, type ModelConfig, type ModelName, buildModel, stateSize } from './models';
 
 /** What a model file records beside its weights (in the safetensors `__metadata__`, as strings). */

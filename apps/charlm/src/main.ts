@@ -2,10 +2,10 @@ import { relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { DivergedError } from '@backprop/data';
+import { CORPUS, type Encoded, NamesDataError, type Split, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { loadNames } from '@backprop/data/names/node';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type SampleCommand, type TrainCommand, UsageError, defaultOut, helpText, parseCommandLine } from './cli';
-import { CORPUS, CorpusError, type Encoded, type Split, Vocabulary, blockSizeFor, encodeNames, splitNames } from './corpus';
-import { loadNames } from './corpus-node';
 import { ModelFileError, OutputError, encodeModel, loadModel, writeFiles } from './io';
 import { Bigram, type LanguageModel, buildModel, configFor } from './models';
 import { type ReportStream, TrainingReporter, printable, renderLossSvg, terminalChart } from './report';
@@ -210,7 +210,7 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       io.stderr.write(`charlm: ${error.message}\nRun with --help for usage.\n`);
       return error.exitCode;
     }
-    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof CorpusError || error instanceof OutputError) {
+    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof NamesDataError || error instanceof OutputError) {
       io.stderr.write(`charlm: ${printable(error.message)}\n`);
       return 1;
     }

@@ -1,5 +1,5 @@
 import { type Generator, type NDArray, ValueError, array } from '@backprop/ndarray';
-import type { Vocabulary } from './corpus';
+import type { Vocabulary } from '@backprop/data/names';
 import type { LanguageModel } from './models';
 
 export interface SampleOptions {

@@ -2,7 +2,7 @@ import { DataLoader, DivergedError, TensorDataset } from '@backprop/data';
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type Generator, type NDArray, ValueError, narrow } from '@backprop/ndarray';
 import { AdamW, LambdaLR, clipGradNorm } from '@backprop/optimizers';
-import { type Encoded, IGNORE } from './corpus';
+import { type Encoded, IGNORE } from '@backprop/data/names';
 import type { LanguageModel } from './models';
 
 /** How a model trains (every model but the bigram, which counts). The defaults are {@link RECIPES}. */

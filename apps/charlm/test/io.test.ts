@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TorchGenerator, array, encodeSafetensors, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { Vocabulary } from '../src/corpus';
+import { Vocabulary } from '@backprop/data/names';
 import { MAX_MODEL_FILE_BYTES, ModelFileError, OutputError, decodeModel, encodeModel, loadModel, parseConfig, writeFiles } from '../src/io';
 import { type ModelConfig, buildModel } from '../src/models';
 

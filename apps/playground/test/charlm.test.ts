@@ -10,8 +10,10 @@ import { StateDictError } from '@backprop/layers';
 import { TorchGenerator, encodeSafetensors } from '@backprop/ndarray';
 import { type FixtureTensor, assertClose, fromFixture, readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { NAMES_FILE, corpusPath, packBabyNames } from '../plugins/baby-names';
-import { NamesError, blockSizeFor, decodeNames, encodeNames, encodeRows, parseNames, splitNames, vocabularyOf } from '../src/charlm/corpus';
+import { NamesDataError, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { loadNames } from '@backprop/data/names/node';
+import { NAMES_FILE, packBabyNames } from '../plugins/baby-names';
+import { packNames, unpackNames } from '../src/charlm/names-pack';
 import { TransformerModel, ModelFileError, decodeModel, parseTransformerConfig } from '../src/charlm/model';
 import { sampleNames } from '../src/charlm/sample';
 import { LIVE_MODEL, NamesTrainer, VAL_NAMES, lrFactor } from '../src/charlm/trainer';
@@ -29,12 +31,12 @@ interface Fixture {
 
 const fixture = readFixture<Fixture>(new URL('./fixtures/charlm-tiny.json', import.meta.url));
 const modelFile = new Uint8Array(readFileSync(new URL('./fixtures/charlm-tiny.safetensors', import.meta.url)));
-const names = parseNames(readFileSync(corpusPath(), 'utf8'), 'yob2016.txt');
+const names = loadNames();
 
 describe('the names pack', () => {
   it('holds the corpus’s 30,294 names in order, and the worker’s split is torch’s randperm(n, seed 42) cut 80/10/10', () => {
     const packed = packBabyNames();
-    const unpacked = decodeNames(new Uint8Array(gunzipSync(packed)));
+    const unpacked = unpackNames(new Uint8Array(gunzipSync(packed)));
     expect(unpacked).toEqual(names);
     expect(unpacked.length).toBe(fixture.split.names);
     expect(packed.length).toBeLessThan(120_000);
@@ -45,25 +47,23 @@ describe('the names pack', () => {
     expect(split.train.slice(-3)).toEqual(fixture.split.trainTail);
     expect(split.val.slice(0, 5)).toEqual(fixture.split.valHead);
     expect(split.test.slice(0, 5)).toEqual(fixture.split.testHead);
-    expect(vocabularyOf(unpacked)).toEqual(fixture.vocab);
+    expect(Vocabulary.of(unpacked).chars).toEqual(fixture.vocab);
     expect(blockSizeFor(unpacked)).toBe(fixture.config.blockSize);
   });
 
   it('encodes each name as makemore’s rows: .emma → emma., padded with 0 and −1', () => {
-    const { x, y } = encodeRows(['emma', 'al'], fixture.vocab, 6);
+    const { x, y } = encodeNames(['emma', 'al'], new Vocabulary(fixture.vocab), 6);
     expect(Array.from(x.data)).toEqual([0, 5, 13, 13, 1, 0, 0, 1, 12, 0, 0, 0]);
     expect(Array.from(y.data)).toEqual([5, 13, 13, 1, 0, -1, 1, 12, 0, -1, -1, -1]);
-    expect(() => encodeRows(['abcdef'], fixture.vocab, 6)).toThrow(/"abcdef" does not fit a block of 6/);
   });
 
   it('refuses what is not a pack or not names', () => {
-    expect(() => decodeNames(new TextEncoder().encode('PK\u0003\u0004'))).toThrow(/expected the first line 'BPNAMES1 <count>'/);
-    expect(() => decodeNames(new TextEncoder().encode('BPNAMES1 3\nann\nbo\n'))).toThrow(/says 3 names but holds 2/);
-    expect(() => decodeNames(new TextEncoder().encode('BPNAMES1 2\nann\nbo'))).toThrow(/cut short/);
-    expect(() => decodeNames(new TextEncoder().encode('BPNAMES1 2\nann\nB0\n'))).toThrow(/name 2 of the pack is "B0"/);
-    expect(() => encodeNames(['ann', 'Zoë'])).toThrow(NamesError);
-    expect(() => parseNames('Emma,F,19414\nnot a line\n', 'x.txt')).toThrow(/x\.txt:2: expected 'Name,F\|M,count'/);
-    expect(decodeNames(encodeNames(['ann', 'bo']))).toEqual(['ann', 'bo']);
+    expect(() => unpackNames(new TextEncoder().encode('PK\u0003\u0004'))).toThrow(/expected the first line 'BPNAMES1 <count>'/);
+    expect(() => unpackNames(new TextEncoder().encode('BPNAMES1 3\nann\nbo\n'))).toThrow(/says 3 names but holds 2/);
+    expect(() => unpackNames(new TextEncoder().encode('BPNAMES1 2\nann\nbo'))).toThrow(/cut short/);
+    expect(() => unpackNames(new TextEncoder().encode('BPNAMES1 2\nann\nB0\n'))).toThrow(/name 2 of the pack is "B0"/);
+    expect(() => packNames(['ann', 'Zoë'])).toThrow(NamesDataError);
+    expect(unpackNames(packNames(['ann', 'bo']))).toEqual(['ann', 'bo']);
   });
 });
 
@@ -72,7 +72,7 @@ describe('a model file written by PyTorch under apps/charlm’s names', () => {
     const { model, vocab } = decodeModel(modelFile);
     expect(Object.keys(model.stateDict()).sort()).toEqual(fixture.keys);
     expect(model.config).toEqual(fixture.config);
-    expect(vocab).toEqual(fixture.vocab);
+    expect(vocab.chars).toEqual(fixture.vocab);
     expect(model.training).toBe(false);
     assertClose(model.forward(fromFixture(fixture.probeIds)), fixture.logits, 'transformer logits of "emma", "liam"');
   });
@@ -100,7 +100,7 @@ describe('a model file written by PyTorch under apps/charlm’s names', () => {
     expect(() => decodeModel(file({ config: config({ heads: 3 }), vocab }))).toThrow(/embedDim \(16\) must be divisible by config.heads \(3\)/);
     expect(() => decodeModel(file({ config: config({ layers: null }), vocab }))).toThrow(/config.layers of a transformer must be an integer from 1 to 64, got null/);
     expect(() => decodeModel(file({ config: config({ dropout: 0.1 }), vocab }))).toThrow(/unknown fields dropout/);
-    expect(() => decodeModel(file({ config: config({}), vocab: '["a","b"]' }))).toThrow(/vocab must be a JSON array of distinct characters starting with '\.'/);
+    expect(() => decodeModel(file({ config: config({}), vocab: '["a","b"]' }))).toThrow(/the metadata's vocab is not a vocabulary \(a vocabulary is '\.' followed by/);
     expect(() => decodeModel(file({ config: config({ vocabSize: 28 }), vocab }))).toThrow(/28/);
     expect(() => decodeModel(file({ config: config({ embedDim: 32, heads: 2 }), vocab }))).toThrow(/its config describes a transformer of 15,035 weights, but the file is only/);
     expect(() => decodeModel(file({ config: config({ embedDim: 8, heads: 2 }), vocab }))).toThrow(/the weights do not fit a transformer of this config/);

@@ -49,6 +49,8 @@ export const wrong = new SGD([weight], { lr: '0.1' });
 import { type Batch, DataLoader, TensorDataset, type TrainableModel, randomSplit, trainStep } from '@backprop/data';
 import { type Digits, prepareDigits } from '@backprop/data/mnist';
 import { loadDigits } from '@backprop/data/mnist/node';
+import { Vocabulary, encodeNames } from '@backprop/data/names';
+import { loadNames } from '@backprop/data/names/node';
 
 const data = new TensorDataset(randn([10, 3]), new Int32Array(10));
 const [train] = randomSplit(data, [8, 2], { rng: new TorchGenerator(0) });
@@ -58,6 +60,10 @@ const model: TrainableModel = { forward: (x: NDArray) => x, backward: () => unde
 export const step = () =>
   trainStep(model, { forward: (_p: NDArray, _t: Int32Array) => 0, backward: () => randn([4, 3]) }, { step() {}, zeroGrad() {}, lr: 0.1 }, randn([4, 3]), new Int32Array(4), { epoch: 1, step: 1 });
 export const digits = (): Digits => prepareDigits(loadDigits()).train;
+export const rows = (): NDArray => {
+  const names = loadNames();
+  return encodeNames(names, Vocabulary.of(names), 16).x;
+};
 // @ts-expect-error: batchSize is a number
 export const wrong = new DataLoader(data, { batchSize: '4' });
 `,

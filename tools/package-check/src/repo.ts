@@ -96,12 +96,14 @@ export function workspacePackages(root = repoRoot): WorkspacePackage[] {
 /**
  * The entry points a package exports besides the root, and the dist file each
  * builds to: `@backprop/ndarray/test` (`dist/test.*`, the helpers the
- * packages' tests share), `@backprop/data/mnist` (`dist/mnist.*`) and
- * `@backprop/data/mnist/node` (`dist/mnist-node.*`); the others have none.
+ * packages' tests share), `@backprop/data/mnist` (`dist/mnist.*`),
+ * `@backprop/data/mnist/node` (`dist/mnist-node.*`), `@backprop/data/names`
+ * (`dist/names.*`) and `@backprop/data/names/node` (`dist/names-node.*`);
+ * the others have none.
  */
 export const SUBPATH_EXPORTS: Record<string, Record<string, string>> = {
   '@backprop/ndarray': { './test': 'test' },
-  '@backprop/data': { './mnist': 'mnist', './mnist/node': 'mnist-node' },
+  '@backprop/data': { './mnist': 'mnist', './mnist/node': 'mnist-node', './names': 'names', './names/node': 'names-node' },
 };
 
 /** Every import specifier of a package: its name, then `name/subpath` for each subpath export. */

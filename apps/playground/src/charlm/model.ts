@@ -17,7 +17,7 @@ import {
   TransformerEncoderLayer,
 } from '@backprop/layers';
 import { type DType, type Generator, type NDArray, SafetensorsError, ShapeError, add, arange, decodeSafetensors, sum } from '@backprop/ndarray';
-import { BOUNDARY } from './corpus';
+import { NamesDataError, Vocabulary } from '@backprop/data/names';
 
 /** apps/charlm's `ModelConfig` of a transformer. */
 export interface TransformerConfig {
@@ -145,7 +145,7 @@ function metadataJson(meta: Record<string, string>, key: string): unknown {
 /** A transformer and its vocabulary read from a model file. */
 export interface LoadedModel {
   model: TransformerModel;
-  vocab: string[];
+  vocab: Vocabulary;
   /** The rest of the metadata (the app's recipe, seed, losses…), as written. */
   extra: Record<string, string>;
 }
@@ -167,17 +167,17 @@ export function decodeModel(bytes: Uint8Array): LoadedModel {
   }
   const meta = decoded.metadata ?? {};
   const config = parseTransformerConfig(metadataJson(meta, 'config'));
-  const vocab = metadataJson(meta, 'vocab');
-  if (
-    !Array.isArray(vocab) ||
-    vocab[0] !== BOUNDARY ||
-    vocab.some((c) => typeof c !== 'string' || [...c].length !== 1) ||
-    new Set(vocab).size !== vocab.length
-  ) {
-    throw new ModelFileError(`the metadata's vocab must be a JSON array of distinct characters starting with '${BOUNDARY}', got ${meta.vocab.slice(0, 80)}`);
+  const chars = metadataJson(meta, 'vocab');
+  let vocab: Vocabulary;
+  try {
+    if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string')) throw new NamesDataError('it is not an array of characters');
+    vocab = new Vocabulary(chars);
+  } catch (error) {
+    if (!(error instanceof NamesDataError)) throw error;
+    throw new ModelFileError(`the metadata's vocab is not a vocabulary (${error.message}), got ${meta.vocab.slice(0, 80)}`);
   }
-  if (vocab.length !== config.vocabSize) {
-    throw new ModelFileError(`the vocabulary has ${vocab.length} characters but config.vocabSize is ${config.vocabSize}`);
+  if (vocab.size !== config.vocabSize) {
+    throw new ModelFileError(`the vocabulary has ${vocab.size} characters but config.vocabSize is ${config.vocabSize}`);
   }
   const dtypes = new Set(Object.values(decoded.tensors).map((t) => t.dtype));
   if (dtypes.size !== 1 || dtypes.has('int32')) throw new ModelFileError(`the weights must be all float32 or all float64, got ${[...dtypes].join(', ') || 'none'}`);
@@ -197,5 +197,5 @@ export function decodeModel(bytes: Uint8Array): LoadedModel {
   model.eval();
   const extra: Record<string, string> = {};
   for (const [key, value] of Object.entries(meta)) if (key !== 'config' && key !== 'vocab' && key !== 'format') extra[key] = value;
-  return { model, vocab: vocab as string[], extra };
+  return { model, vocab, extra };
 }

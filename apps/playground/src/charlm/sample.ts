@@ -4,8 +4,8 @@
  * time from softmax(logits / temperature) (the argmax at temperature 0), each
  * name ending at the boundary token or when the block is full.
  */
+import type { Vocabulary } from '@backprop/data/names';
 import { type Generator, type NDArray, ValueError, array } from '@backprop/ndarray';
-import { encodeText } from './corpus';
 import type { TransformerModel } from './model';
 
 export interface SampleOptions {
@@ -19,12 +19,12 @@ export interface SampleOptions {
 }
 
 /** `count` names from `model` (run in eval mode, its mode restored after). */
-export function sampleNames(model: TransformerModel, vocab: readonly string[], options: SampleOptions): string[] {
+export function sampleNames(model: TransformerModel, vocab: Vocabulary, options: SampleOptions): string[] {
   const { count, temperature, rng, prefix = '' } = options;
   if (!Number.isInteger(count) || count < 1) throw new ValueError(`sampleNames: count must be a positive integer, got ${count}`);
   if (!Number.isFinite(temperature) || temperature < 0) throw new ValueError(`sampleNames: temperature must be a finite number >= 0, got ${temperature}`);
   const { blockSize, vocabSize } = model.config;
-  const start = encodeText(prefix, vocab);
+  const start = vocab.encode(prefix);
   if (start.length + 1 >= blockSize) {
     throw new ValueError(`sampleNames: the prefix ${JSON.stringify(prefix)} leaves no room in a block of ${blockSize} (at most ${blockSize - 2} characters)`);
   }
@@ -50,17 +50,7 @@ export function sampleNames(model: TransformerModel, vocab: readonly string[], o
   } finally {
     model.train(wasTraining);
   }
-  return Array.from({ length: count }, (_, b) => decode(ids.subarray(b * blockSize + 1, (b + 1) * blockSize), vocab));
-}
-
-/** The text of `ids` up to the first boundary token. */
-function decode(ids: Int32Array, vocab: readonly string[]): string {
-  let text = '';
-  for (const id of ids) {
-    if (id === 0) break;
-    text += vocab[id];
-  }
-  return text;
+  return Array.from({ length: count }, (_, b) => vocab.decode(ids.subarray(b * blockSize + 1, (b + 1) * blockSize)));
 }
 
 function prefixes(ids: Int32Array, count: number, blockSize: number, t: number): NDArray {

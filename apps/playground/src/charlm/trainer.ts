@@ -9,7 +9,7 @@ import { type Batch, DataLoader, DivergedError, TensorDataset } from '@backprop/
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type NDArray, TorchGenerator, narrow } from '@backprop/ndarray';
 import { AdamW, LambdaLR, clipGradNorm } from '@backprop/optimizers';
-import { IGNORE, blockSizeFor, encodeRows, splitNames, vocabularyOf } from './corpus';
+import { IGNORE, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
 import { TransformerModel, type TransformerConfig } from './model';
 import type { NamesProgress, NamesRunConfig } from './protocol';
 import { sampleNames } from './sample';
@@ -43,7 +43,7 @@ const flat = (logits: NDArray): NDArray => logits.reshape([logits.shape[0] * log
 
 export class NamesTrainer {
   readonly config: NamesRunConfig;
-  readonly vocab: string[];
+  readonly vocab: Vocabulary;
   readonly model: TransformerModel;
   readonly trainSize: number;
   /** Names of the validation split the loss is measured on ({@link VAL_NAMES}). */
@@ -63,15 +63,15 @@ export class NamesTrainer {
     if (!Number.isInteger(config.steps) || config.steps < 1) throw new RangeError(`NamesTrainer: steps must be an integer >= 1, got ${config.steps}`);
     this.config = { ...config };
     const split = splitNames(names);
-    this.vocab = vocabularyOf(names);
+    this.vocab = Vocabulary.of(names);
     const blockSize = blockSizeFor(names);
-    const train = encodeRows(split.train, this.vocab, blockSize);
-    this.val = encodeRows(split.val.slice(0, VAL_NAMES), this.vocab, blockSize);
+    const train = encodeNames(split.train, this.vocab, blockSize);
+    this.val = encodeNames(split.val.slice(0, VAL_NAMES), this.vocab, blockSize);
     this.trainSize = split.train.length;
     this.valSize = this.val.x.shape[0];
     // One generator, as the app's run: the weights first, then each epoch's order of the names.
     const rng = new TorchGenerator(config.seed);
-    const modelConfig: TransformerConfig = { model: 'transformer', vocabSize: this.vocab.length, blockSize, ...LIVE_MODEL };
+    const modelConfig: TransformerConfig = { model: 'transformer', vocabSize: this.vocab.size, blockSize, ...LIVE_MODEL };
     this.model = new TransformerModel(modelConfig, { rng });
     this.loader = new DataLoader(new TensorDataset(train.x, train.y), { batchSize: RECIPE.batchSize, shuffle: true, rng, dropLast: true });
     this.optimizer = new AdamW(this.model.parameters(), { lr: RECIPE.lr, betas: RECIPE.betas, weightDecay: RECIPE.weightDecay });

