@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { gradcheck } from '@backprop/layers';
 import { type DType, type NDArray, TorchGenerator, array, decodeSafetensors, zeros } from '@backprop/ndarray';
 import { TOLERANCE, assertBitwiseEqual, assertClose, readFixture } from '@backprop/ndarray/test';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Encoded, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
 import { loadNames } from '@backprop/data/names/node';
 import { type Bigram, type LanguageModel, MODEL_SIZES, type ModelConfig, buildModel } from '../src/models';
@@ -88,8 +88,6 @@ function expectLosses(got: readonly number[], want: readonly number[], dtype: 'f
 /** Thrown from onStep to end a run early, the schedule still spanning the recipe's steps. */
 class Stop extends Error {}
 
-// Each test computes for seconds without yielding: let the worker answer vitest's messages between them.
-afterEach(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
 
 describe('the fixtures are for the app as it is', () => {
   it.each(stepsFixture.cases.map((c) => [`${c.model} ${c.dtype}`, c] as const))('%s: default sizes and recipe', (_, c) => {
