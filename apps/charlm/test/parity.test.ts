@@ -96,12 +96,16 @@ describe('the fixtures are for the app as it is', () => {
   });
 });
 
+// One run in three stages, each its own test (they run in order and share the run), so that no
+// test computes for long without yielding: vitest's worker must answer its runner within 60 s,
+// and CI runs every package's tests at once on two cores.
 describe.each(stepsFixture.cases.map((c) => [`${c.model} ${c.dtype}`, c] as const))('%s against torch', (label, c) => {
   const dtype: DType = c.dtype;
+  const rng = new TorchGenerator(c.seed);
+  let model: LanguageModel;
 
-  it(`draws torch's initial weights from manual_seed(${c.seed}) and its first ${c.steps} losses`, () => {
-    const rng = new TorchGenerator(c.seed);
-    const model = buildModel(configOf(c.model, c.sizes), { dtype, rng });
+  it(`draws torch's initial weights from manual_seed(${c.seed})`, () => {
+    model = buildModel(configOf(c.model, c.sizes), { dtype, rng });
     const state = model.stateDict();
     expect(Object.keys(state)).toEqual(Object.keys(c.init)); // torch's state_dict keys, in torch's order
     for (const [name, stats] of Object.entries(c.init)) {
@@ -129,7 +133,9 @@ describe.each(stepsFixture.cases.map((c) => [`${c.model} ${c.dtype}`, c] as cons
         expect(Math.abs(got - want) / size, `${label} ${name}: ${what} ${got}, torch ${want}`).toBeLessThan(1e-12);
       }
     }
+  });
 
+  it(`takes torch's first ${c.steps} steps: the same losses`, () => {
     const losses: number[] = [];
     try {
       trainModel(
@@ -149,6 +155,9 @@ describe.each(stepsFixture.cases.map((c) => [`${c.model} ${c.dtype}`, c] as cons
     }
     expect(losses).toHaveLength(c.steps);
     expectLosses(losses, c.losses, c.dtype, `${label}: losses`);
+  });
+
+  it(`then gives torch's validation loss`, () => {
     const val = evaluateLoss(model, data.val);
     expectLosses([val], [c.valLoss], c.dtype, `${label}: validation loss`);
   });
@@ -199,13 +208,10 @@ describe.each((['mlp', 'lstm', 'transformer'] as const).map((m) => [m, checkpoin
       return net;
     };
 
-    it("gives torch's validation and test loss", () => {
-      const net = load();
-      for (const part of ['val', 'test'] as const) {
-        const got = evaluateLoss(net, data[part]);
-        const want = part === 'val' ? c.valLoss : c.testLoss;
-        expectLosses([got], [want], c.dtype, `${model} checkpoint: ${part} loss`);
-      }
+    it.each(['val', 'test'] as const)("gives torch's %s loss", (part) => {
+      const got = evaluateLoss(load(), data[part]);
+      const want = part === 'val' ? c.valLoss : c.testLoss;
+      expectLosses([got], [want], c.dtype, `${model} checkpoint: ${part} loss`);
     });
 
     it("completes each letter as torch does, greedily", () => {
