@@ -283,7 +283,7 @@ const EXAMPLE_VALUES: Partial<Record<string, string>> = {
 /** Node's parseArgs messages, said in this app's terms. */
 function rewordParseError(error: Error & { code?: string }): string {
   const flag = /'(?:-\w, )?(-{1,2}[A-Za-z][\w-]*)/.exec(error.message)?.[1] ?? 'a flag';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}; run with --help to see the flags`;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`; // main adds how to see the flags
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/does not take an argument/.test(error.message)) return `${flag} takes no value`;
     if (/ambiguous/.test(error.message)) {

@@ -114,7 +114,7 @@ describe('parseCommandLine: saved models', () => {
 describe('parseCommandLine: errors', () => {
   it('rejects each bad command line with a message naming the flag and the value', () => {
     const cases: [string[], RegExp | string][] = [
-      [['--modle', 'lstm'], 'unknown flag --modle; run with --help to see the flags'],
+      [['--modle', 'lstm'], 'unknown flag --modle'],
       [['-x'], 'unknown flag -x'],
       [['--model', 'rnn'], "--model must be one of bigram, mlp, lstm, transformer, got 'rnn'"],
       [['--model'], '--model needs a value (e.g. --model lstm)'],

@@ -70,6 +70,9 @@ describe('the app, end to end', () => {
     const bad = await runApp(['--steps', 'ten'], cwd);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^charlm: --steps must be an integer .*got 'ten'\nRun with --help for usage\.\n$/);
+    const unknown = await runApp(['--modle', 'lstm'], cwd);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe('charlm: unknown flag --modle\nRun with --help for usage.\n');
     writeFileSync(join(cwd, 'taken'), 'a file, not a folder');
     const blocked = await runApp(['--model', 'bigram', '--out', 'taken'], cwd);
     expect(blocked.status).toBe(1);

@@ -155,10 +155,20 @@ export function parseCommandLine(argv: readonly string[]): Command {
   };
 }
 
+/**
+ * What to tell a user who asked for more threads than the machine has cores
+ * (`undefined` when it has enough): the run still works, the same bit for
+ * bit, but the extra threads share the cores and gain nothing.
+ */
+export function threadsNote(threads: number, cores: number): string | undefined {
+  if (threads <= cores) return undefined;
+  return `note: --threads ${threads} is more than this machine's ${cores} core${cores === 1 ? '' : 's'}; the extra threads share them (the results are the same bit for bit)`;
+}
+
 /** Node's parseArgs messages, said in this app's terms. */
 function rewordParseError(error: Error & { code?: string }): string {
   const flag = /'(-{1,2}[A-Za-z][\w-]*)/.exec(error.message)?.[1] ?? 'a flag';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}; run with --help to see the flags`;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`; // main adds how to see the flags
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/does not take an argument/.test(error.message)) return `--help takes no value`;
     if (/ambiguous/.test(error.message)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MODEL_DEFAULTS, UsageError, helpText, parseCommandLine } from '../src/cli';
+import { MODEL_DEFAULTS, UsageError, helpText, parseCommandLine, threadsNote } from '../src/cli';
 import { runApp } from './helpers';
 
 function usageError(args: string[]): UsageError {
@@ -40,7 +40,7 @@ describe('parseCommandLine', () => {
 
   it('rejects each bad flag with a message naming it', () => {
     const cases: [string[], RegExp | string][] = [
-      [['--modle', 'cnn'], 'unknown flag --modle; run with --help to see the flags'],
+      [['--modle', 'cnn'], 'unknown flag --modle'],
       [['-x'], 'unknown flag -x'],
       [['--model', 'rnn'], "--model must be one of mlp, cnn, got 'rnn'"],
       [['--epochs', '0'], "--epochs must be an integer from 1 to 1000, got '0'"],
@@ -93,5 +93,18 @@ describe('the command line, run as a process', () => {
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe("mnist: --epochs must be an integer from 1 to 1000, got 'zero'\nRun with --help for usage.\n");
+  });
+
+  it('says when --threads asks for more threads than the machine has cores, and only then', () => {
+    expect(threadsNote(2, 2)).toBeUndefined();
+    expect(threadsNote(1, 16)).toBeUndefined();
+    expect(threadsNote(9, 2)).toBe("note: --threads 9 is more than this machine's 2 cores; the extra threads share them (the results are the same bit for bit)");
+    expect(threadsNote(2, 1)).toMatch(/this machine's 1 core;/);
+  });
+
+  it('an unknown flag is named once, with one pointer to --help', () => {
+    const result = runApp(['--modle', 'cnn']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('mnist: unknown flag --modle\nRun with --help for usage.\n');
   });
 });
