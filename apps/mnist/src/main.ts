@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -6,7 +7,7 @@ import { MnistDataError, normalize, splitDataset } from '@backprop/data/mnist';
 import { loadDigits, prepareData } from '@backprop/data/mnist/node';
 import { summary } from '@backprop/layers';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
-import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine } from './cli';
+import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine, threadsNote } from './cli';
 import { evaluate } from './evaluate';
 import { ModelFileError, encodeModel, loadModel } from './io';
 import { architectureFor, buildModel } from './models';
@@ -96,7 +97,7 @@ async function trainInto(output: RunFolder, command: TrainCommand, io: AppIO, st
   const metrics = buildMetrics(
     {
       model: command.model,
-      config: { ...training, model: command.model, seed: command.seed, out: outDir },
+      config: { ...training, model: command.model, seed: command.seed, threads: command.threads, out: outDir },
       normalization: data.normalization,
       totalSeconds: seconds(started),
       trainSize: data.train.labels.length,
@@ -163,6 +164,8 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       return 0;
     }
     if (command.kind === 'eval') return await runEvaluation(command, io);
+    const note = threadsNote(command.threads, availableParallelism());
+    if (note !== undefined) io.stderr.write(`mnist: ${note}\n`);
     // The workers stop at the end, so a caller in the same process (a test) is back on one thread.
     await setNumThreads(command.threads);
     try {

@@ -18,7 +18,7 @@ describe('the app, end to end', () => {
 
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
     expect(metrics.model).toBe('mlp');
-    expect(metrics.config).toMatchObject({ epochs: 1, batchSize: 128, seed: 3, optimizer: 'sgd' });
+    expect(metrics.config).toMatchObject({ epochs: 1, batchSize: 128, seed: 3, optimizer: 'sgd', threads: 1 });
     expect(metrics.epochs).toHaveLength(1);
     expect(metrics.testAccuracy).toBeGreaterThan(0.85);
     expect(metrics.testAccuracy).toBeLessThanOrEqual(1);
