@@ -82,7 +82,7 @@ export abstract class Loss<R extends Reduction = ScalarReduction> {
 
   /** Throws the error for `backward()` before any successful `forward()`. */
   protected notReady(): never {
-    throw new Error(
+    throw new ValueError(
       `${this.op}: backward() called before forward(); call forward(prediction, target) first`,
     );
   }

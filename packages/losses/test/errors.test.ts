@@ -253,6 +253,7 @@ describe('classification losses: bad input to forward', () => {
 describe('backward', () => {
   it.each(everyLoss)('%s: backward before forward is a clear error', (name, make) => {
     expect(() => make().backward()).toThrow(`${name}: backward() called before forward(); call forward(prediction, target) first`);
+    expect(() => make().backward()).toThrow(ValueError); // as the layers' backward-before-forward
   });
   it.each(elementwise)('%s: a forward that throws leaves nothing for backward', (name, make) => {
     const loss = make();
