@@ -2,14 +2,13 @@ import { relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { DivergedError } from '@backprop/data';
-import { CORPUS, type Encoded, NamesDataError, type Split, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { CORPUS, type Encoded, NamesDataError, type Split, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
 import { loadNames } from '@backprop/data/names/node';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type SampleCommand, type TrainCommand, UsageError, defaultOut, helpText, parseCommandLine } from './cli';
 import { ModelFileError, OutputError, encodeModel, loadModel, writeFiles } from './io';
 import { Bigram, type LanguageModel, buildModel, configFor } from './models';
 import { type ReportStream, TrainingReporter, printable, renderLossSvg, terminalChart } from './report';
-import { sampleNames } from './sample';
 import { type EvalPoint, evaluateLoss, trainModel } from './train';
 
 /** Where the app writes, and the directory relative paths resolve against. */

@@ -1,9 +1,8 @@
 import { gradcheck } from '@backprop/layers';
 import { type NDArray, ShapeError, TorchGenerator, array, sum, zeros } from '@backprop/ndarray';
 import { describe, expect, it } from 'vitest';
-import { Vocabulary, encodeNames } from '@backprop/data/names';
+import { Vocabulary, encodeNames, sampleNames } from '@backprop/data/names';
 import { Bigram, type LanguageModel, MLPModel, type ModelConfig, buildModel, configFor, stateSize } from '../src/models';
-import { sampleNames } from '../src/sample';
 import { RECIPES, trainModel } from '../src/train';
 
 const vocab = Vocabulary.of(['abc', 'cab', 'bca', 'aa']);

@@ -11,10 +11,9 @@ import { gradcheck } from '@backprop/layers';
 import { type DType, type NDArray, TorchGenerator, array, decodeSafetensors, zeros } from '@backprop/ndarray';
 import { TOLERANCE, assertBitwiseEqual, assertClose, readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { type Encoded, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { type Encoded, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
 import { loadNames } from '@backprop/data/names/node';
 import { type Bigram, type LanguageModel, MODEL_SIZES, type ModelConfig, buildModel } from '../src/models';
-import { sampleNames } from '../src/sample';
 import { RECIPES, type Recipe, evaluateLoss, trainModel } from '../src/train';
 
 type Trainable = 'mlp' | 'lstm' | 'transformer';

@@ -10,12 +10,11 @@ import { StateDictError } from '@backprop/layers';
 import { TorchGenerator, encodeSafetensors } from '@backprop/ndarray';
 import { type FixtureTensor, assertClose, fromFixture, readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { NamesDataError, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { NamesDataError, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
 import { loadNames } from '@backprop/data/names/node';
 import { NAMES_FILE, packBabyNames } from '../plugins/baby-names';
 import { packNames, unpackNames } from '../src/charlm/names-pack';
 import { TransformerModel, ModelFileError, decodeModel, parseTransformerConfig } from '../src/charlm/model';
-import { sampleNames } from '../src/charlm/sample';
 import { LIVE_MODEL, NamesTrainer, VAL_NAMES, lrFactor } from '../src/charlm/trainer';
 
 interface Fixture {

@@ -4,10 +4,10 @@
  * (`torch.randperm(30294, generator=torch.Generator().manual_seed(42))`,
  * cut by `random_split`).
  */
-import { TorchGenerator, randperm } from '@backprop/ndarray';
+import { type NDArray, TorchGenerator, array, randperm } from '@backprop/ndarray';
 import { readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { BOUNDARY, IGNORE, NamesDataError, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, splitNames } from '../src/names/index';
+import { BOUNDARY, IGNORE, type NameModel, NamesDataError, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, sampleNames, splitNames } from '../src/names/index';
 import { loadNames, namesPath } from '../src/names/node';
 
 interface CorpusFixture {
@@ -154,5 +154,50 @@ describe('encodeNames', () => {
     expect(() => encodeNames(['emma'], vocab, 4)).toThrow('the name "emma" has 4 characters; a block of 4 holds at most 3');
     expect(() => encodeNames(['emma'], vocab, 5)).not.toThrow();
     expect(() => encodeNames(['emma', 'zoë'], vocab, 8)).toThrow(/the character "ë" in "zoë"/);
+  });
+});
+
+describe('sampleNames', () => {
+  // A model that, after token k, scores token k + 1 highest (after 'c', the end '.'): greedy decoding spells 'abc'.
+  const vocab = Vocabulary.of(['abc']);
+  const model: NameModel & { training: boolean; modes: boolean[] } = {
+    config: { blockSize: 6, vocabSize: 4 },
+    training: true,
+    modes: [],
+    forward(ids: NDArray) {
+      this.modes.push(this.training);
+      const [B, T] = ids.shape;
+      const logits = new Float32Array(B * T * 4);
+      for (let i = 0; i < B * T; i++) logits[i * 4 + ((ids.data[i] + 1) % 4)] = 5;
+      return array(logits, { shape: [B, T, 4] });
+    },
+    train(mode = true) {
+      this.training = mode;
+    },
+    eval() {
+      this.training = false;
+    },
+  };
+
+  it('decodes greedily at temperature 0, continues a prefix, and runs the model in eval mode only', () => {
+    const rng = new TorchGenerator(0);
+    expect(sampleNames(model, vocab, { count: 2, temperature: 0, rng })).toEqual(['abc', 'abc']);
+    expect(sampleNames(model, vocab, { count: 1, temperature: 0, rng, prefix: 'b' })).toEqual(['bc']);
+    expect(model.modes.every((training) => !training)).toBe(true);
+    expect(model.training).toBe(true);
+  });
+
+  it('draws from the softmax with the generator: the same seed, the same names', () => {
+    const draw = (seed: number) => sampleNames(model, vocab, { count: 8, temperature: 3, rng: new TorchGenerator(seed) });
+    expect(draw(1)).toEqual(draw(1));
+    for (const name of draw(2)) expect(name).toMatch(/^[abc]{0,5}$/);
+    expect(new Set(draw(3)).size).toBeGreaterThan(1); // at temperature 3 the other characters get drawn too
+  });
+
+  it('refuses a bad count, temperature or prefix', () => {
+    const rng = new TorchGenerator(0);
+    expect(() => sampleNames(model, vocab, { count: 0, temperature: 1, rng })).toThrow(/count must be a positive integer, got 0/);
+    expect(() => sampleNames(model, vocab, { count: 1, temperature: Number.NaN, rng })).toThrow(/temperature must be a finite number >= 0/);
+    expect(() => sampleNames(model, vocab, { count: 1, temperature: 1, rng, prefix: 'abcab' })).toThrow(/leaves no room in a block of 6/);
   });
 });

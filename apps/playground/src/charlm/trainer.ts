@@ -9,10 +9,9 @@ import { type Batch, DataLoader, DivergedError, TensorDataset } from '@backprop/
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type NDArray, TorchGenerator, narrow } from '@backprop/ndarray';
 import { AdamW, LambdaLR, clipGradNorm } from '@backprop/optimizers';
-import { IGNORE, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { IGNORE, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
 import { TransformerModel, type TransformerConfig } from './model';
 import type { NamesProgress, NamesRunConfig } from './protocol';
-import { sampleNames } from './sample';
 
 /**
  * The transformer trained live: C = 32, 4 heads, 2 blocks (28 k weights),

@@ -8,11 +8,10 @@
  * answered with a message, never a crash.
  */
 import { TorchGenerator, getBackend } from '@backprop/ndarray';
-import { NamesDataError } from '@backprop/data/names';
+import { NamesDataError, sampleNames } from '@backprop/data/names';
 import { unpackNames } from './names-pack';
 import { type LoadedModel, ModelFileError, type TransformerModel, decodeModel } from './model';
 import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
-import { sampleNames } from './sample';
 import { NamesTrainer } from './trainer';
 
 const REPORT_EVERY = 10;

@@ -176,3 +176,5 @@ export function encodeNames(names: readonly string[], vocab: Vocabulary, blockSi
 export function blockSizeFor(names: readonly string[]): number {
   return 1 + names.reduce((longest, name) => Math.max(longest, [...name].length), 0);
 }
+
+export { sampleNames, type NameModel, type SampleOptions } from './sample';

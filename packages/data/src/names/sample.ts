@@ -1,28 +1,44 @@
-/**
- * Names drawn from a character model, as apps/charlm's `sampleNames` (its
- * `src/sample.ts`) draws them: all at once as one batch, a character at a
- * time from softmax(logits / temperature) (the argmax at temperature 0), each
- * name ending at the boundary token or when the block is full.
- */
-import type { Vocabulary } from '@backprop/data/names';
 import { type Generator, type NDArray, ValueError, array } from '@backprop/ndarray';
-import type { TransformerModel } from './model';
+import type { Vocabulary } from './index';
+
+/**
+ * What {@link sampleNames} needs of a model (any character-level model of
+ * apps/charlm or the playground): `forward(ids)` maps int32 ids `[B, T]`,
+ * T ≤ `config.blockSize`, to logits `[B, T, config.vocabSize]` where
+ * position t sees tokens 0..t only, and a training/eval mode.
+ */
+export interface NameModel {
+  readonly config: { readonly blockSize: number; readonly vocabSize: number };
+  readonly training: boolean;
+  forward(ids: NDArray): NDArray;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
 
 export interface SampleOptions {
+  /** How many names. */
   count: number;
-  /** Below 1 sharper, above 1 flatter; 0 takes the most likely character. */
+  /** Divides the logits before the softmax: below 1 sharper, above 1 flatter; 0 takes the most likely character (greedy). */
   temperature: number;
-  /** Draws one uniform per name per position, finished names included (not used at temperature 0). */
+  /** Draws each character (not used when greedy). */
   rng: Generator;
-  /** The start of every name (default none). */
+  /** The start of every name (default none): the model continues it. */
   prefix?: string;
 }
 
-/** `count` names from `model` (run in eval mode, its mode restored after). */
-export function sampleNames(model: TransformerModel, vocab: Vocabulary, options: SampleOptions): string[] {
+/**
+ * Generates `count` names a character at a time, all at once as one batch:
+ * each starts from the boundary token (and `prefix`), the model's logits for the last
+ * position pick the next character (sampled from softmax(logits / T), or
+ * the argmax when T = 0), and a name ends at the boundary token or when the
+ * block is full. The model runs in eval mode; its mode is restored after.
+ */
+export function sampleNames(model: NameModel, vocab: Vocabulary, options: SampleOptions): string[] {
   const { count, temperature, rng, prefix = '' } = options;
   if (!Number.isInteger(count) || count < 1) throw new ValueError(`sampleNames: count must be a positive integer, got ${count}`);
-  if (!Number.isFinite(temperature) || temperature < 0) throw new ValueError(`sampleNames: temperature must be a finite number >= 0, got ${temperature}`);
+  if (!Number.isFinite(temperature) || temperature < 0) {
+    throw new ValueError(`sampleNames: temperature must be a finite number >= 0, got ${temperature}`);
+  }
   const { blockSize, vocabSize } = model.config;
   const start = vocab.encode(prefix);
   if (start.length + 1 >= blockSize) {
@@ -32,7 +48,7 @@ export function sampleNames(model: TransformerModel, vocab: Vocabulary, options:
   for (let b = 0; b < count; b++) ids.set(start, b * blockSize + 1);
   const done = new Uint8Array(count);
   const uniforms = new Float64Array(count);
-  const p = new Float64Array(vocabSize);
+  const probabilities = new Float64Array(vocabSize);
   const wasTraining = model.training;
   model.eval();
   try {
@@ -42,7 +58,7 @@ export function sampleNames(model: TransformerModel, vocab: Vocabulary, options:
       for (let b = 0; b < count; b++) {
         if (done[b]) continue;
         const row = (b * t + t - 1) * vocabSize;
-        const next = temperature === 0 ? argmax(logits, row, vocabSize) : draw(logits, row, temperature, p, uniforms[b]);
+        const next = temperature === 0 ? argmax(logits, row, vocabSize) : draw(logits, row, temperature, probabilities, uniforms[b]);
         ids[b * blockSize + t] = next;
         if (next === 0) done[b] = 1;
       }
@@ -53,6 +69,7 @@ export function sampleNames(model: TransformerModel, vocab: Vocabulary, options:
   return Array.from({ length: count }, (_, b) => vocab.decode(ids.subarray(b * blockSize + 1, (b + 1) * blockSize)));
 }
 
+/** Each row's first `t` ids, `[count, t]`, from rows `blockSize` wide. */
 function prefixes(ids: Int32Array, count: number, blockSize: number, t: number): NDArray {
   const out = new Int32Array(count * t);
   for (let b = 0; b < count; b++) out.set(ids.subarray(b * blockSize, b * blockSize + t), b * t);
@@ -65,7 +82,7 @@ function argmax(values: ArrayLike<number>, from: number, n: number): number {
   return best;
 }
 
-/** An index drawn from softmax(values[from..from+n) / temperature) with the uniform `u` (inverse CDF, in float64). */
+/** Samples an index from softmax(values[from..from+n) / temperature) with the uniform `u` (inverse CDF, in float64). */
 function draw(values: ArrayLike<number>, from: number, temperature: number, p: Float64Array, u: number): number {
   const n = p.length;
   let top = Number.NEGATIVE_INFINITY;
