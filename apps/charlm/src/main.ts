@@ -95,8 +95,9 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
     trainSeconds = seconds(trainStarted);
   }
 
-  const valLoss = evaluateLoss(model, data.val);
-  const testLoss = evaluateLoss(model, data.test);
+  // trainModel evaluated the final weights at its last step; the bigram has the baseline's.
+  const valLoss = history.at(-1)?.valLoss ?? baseline.val;
+  const testLoss = command.model === 'bigram' ? baseline.test : evaluateLoss(model, data.test);
   const samples = sampleNames(model, vocab, { count: 20, temperature: 1, rng: sampling });
   const extra = { corpus: CORPUS.description, seed: command.seed, recipe: command.model === 'bigram' ? null : command.recipe, valLoss, testLoss };
   const title = `${command.model} on U.S. baby names: val ${valLoss.toFixed(4)} nats/char (bigram ${baseline.val.toFixed(4)})`;
