@@ -26,6 +26,7 @@ export interface DiagramInput {
   names?: readonly (readonly string[])[];
   /** The output's name after the arrow (`y`). */
   outputName?: string;
+  /** The least width and height: the drawing grows to `diagramWidth` and `diagramHeight` when its layers need more. */
   width: number;
   height: number;
   /** Room left of the inputs and right of the outputs, for their labels (default 60 and 100). */
@@ -41,13 +42,35 @@ const NEURON_RADIUS = 19;
 const MARGIN_LEFT = 60;
 const MARGIN_RIGHT = 100;
 const MARGIN_Y = 44;
+/** The gap between a neuron and the dashed ring of its bias's gradient. */
+const RING_GAP = 2;
+/** The widest gradient line: the largest gradient's. */
+const MAX_GRADIENT_WIDTH = gradientWidth(1, 1);
+/** How far a neuron's drawing reaches from its centre: its circle and, after a step, its bias gradient's ring at its widest. */
+export const NEURON_EXTENT = NEURON_RADIUS + RING_GAP + MAX_GRADIENT_WIDTH;
+
+/**
+ * The height a diagram of these layer sizes needs: the tallest layer's
+ * neurons 2·NEURON_EXTENT apart (centre to centre), so neither the neurons
+ * nor their gradient rings ever touch, within the top and bottom margins
+ * left for the neurons' names.
+ */
+export function diagramHeight(sizes: readonly number[]): number {
+  return 2 * MARGIN_Y + (Math.max(1, ...sizes) - 1) * 2 * NEURON_EXTENT;
+}
+
+/** The width a diagram of this many layers needs: its layers 2·NEURON_EXTENT apart between the side margins. */
+export function diagramWidth(sizes: readonly number[], marginLeft = MARGIN_LEFT, marginRight = MARGIN_RIGHT): number {
+  return marginLeft + marginRight + Math.max(0, sizes.length - 1) * 2 * NEURON_EXTENT;
+}
 
 /**
  * Neuron centres: layers evenly spaced left to right, each layer's neurons
  * evenly spaced and centred vertically. The tallest layer spans the height;
  * a shorter one spans its share of it plus a little, so two inputs beside
  * eight hidden neurons are not squeezed together; one neuron sits in the
- * middle, as the notebook's output does.
+ * middle, as the notebook's output does. The width and height must be at
+ * least `diagramWidth` and `diagramHeight`, so that no two neurons overlap.
  */
 export function layoutNeurons(
   sizes: readonly number[],
@@ -56,6 +79,17 @@ export function layoutNeurons(
   marginLeft = MARGIN_LEFT,
   marginRight = MARGIN_RIGHT,
 ): Point[][] {
+  if (sizes.length === 0 || !sizes.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new Error(`layoutNeurons: sizes must be one or more whole numbers of neurons, at least 1 each, got [${sizes.join(', ')}]`);
+  }
+  if (!(width >= diagramWidth(sizes, marginLeft, marginRight))) {
+    throw new Error(
+      `layoutNeurons: ${sizes.length} layers between margins of ${marginLeft} and ${marginRight} need a width of at least ${diagramWidth(sizes, marginLeft, marginRight)} so that none overlap, got ${width}`,
+    );
+  }
+  if (!(height >= diagramHeight(sizes))) {
+    throw new Error(`layoutNeurons: layers of [${sizes.join(', ')}] neurons need a height of at least ${diagramHeight(sizes)} so that none overlap, got ${height}`);
+  }
   const right = width - marginRight;
   const dx = sizes.length > 1 ? (right - marginLeft) / (sizes.length - 1) : 0;
   const tallest = Math.max(...sizes);
@@ -119,7 +153,9 @@ function activationPath(activation: Activation, cx: number, cy: number): string 
 
 /** The network as an SVG document (a string), with data attributes the page and its tests read. */
 export function renderNetworkSvg(input: DiagramInput): string {
-  const { sizes, activations, synapses, biases, values, names, width, height } = input;
+  const { sizes, activations, synapses, biases, values, names } = input;
+  const width = Math.max(input.width, diagramWidth(sizes, input.marginLeft, input.marginRight));
+  const height = Math.max(input.height, diagramHeight(sizes));
   const positions = layoutNeurons(sizes, width, height, input.marginLeft, input.marginRight);
   const grads = [...synapses.map((s) => s.grad), ...biases.map((b) => b.grad)].filter((g): g is number => g !== null);
   const maxAbsGrad = grads.reduce((m, g) => Math.max(m, Math.abs(g)), 0);

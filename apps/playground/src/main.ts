@@ -4,7 +4,7 @@
  * here, between frames).
  */
 import './style.css';
-import { type Series, renderChart } from './chart';
+import { type Series, chartWidth, redrawOnResize, renderChart } from './chart';
 import { formatNumber, renderNetworkSvg } from './diagram';
 import { grayFromRgba, toMnistInput } from './preprocess';
 import type { FromWorker, Progress, RunConfig, ToWorker } from './protocol';
@@ -59,7 +59,8 @@ function renderTrainingChart(): void {
     { name: 'train accuracy', color: '#94a3b8', axis: 'accuracy', points: run.trainAccuracy, dashed: true },
     { name: 'test accuracy', color: '#16a34a', axis: 'accuracy', points: run.testAccuracy, dots: true },
   ];
-  $('#chart').innerHTML = renderChart(series, { width: 760, height: 250, maxStep: run.totalSteps });
+  const box = $('#chart');
+  box.innerHTML = renderChart(series, { width: chartWidth(box), height: 250, maxStep: run.totalSteps });
 }
 
 function showProgress(p: Progress): void {
@@ -141,6 +142,7 @@ epochsSelect.addEventListener('change', () => send({ type: 'reset', config: conf
 
 send({ type: 'init', dataUrl: new URL('mnist-digits.bin', document.baseURI).href, config: config() });
 drawChart();
+redrawOnResize($('#chart'), drawChart);
 
 // ---------------------------------------------------------------- Drawing pad
 
@@ -264,6 +266,8 @@ interface NetView {
 }
 
 const fmt = (v: number) => formatNumber(v);
+/** The widths a small network is drawn at (SVG units), scaled to its box beyond them. */
+const DIAGRAM_WIDTH = { min: 480, max: 640 };
 
 function renderNet(view: NetView): void {
   const { net, root, spec } = view;
@@ -271,7 +275,8 @@ function renderNet(view: NetView): void {
   const values = net.neuronValues(view.sample);
   const names = notebook ? [['x1', 'x2'], ['y1', 'y2'], ['y3', 'y4'], []] : [['x1', 'x2'], [], []];
   const output = values[values.length - 1][0];
-  $('.diagram', root).innerHTML = renderNetworkSvg({
+  const diagram = $('.diagram', root);
+  diagram.innerHTML = renderNetworkSvg({
     sizes: spec.sizes,
     activations: net.activations,
     synapses: net.synapses(),
@@ -279,22 +284,18 @@ function renderNet(view: NetView): void {
     values,
     names,
     outputName: `${notebook ? 'y' : 'ŷ'} = ${Number(output.toPrecision(3))}`,
-    width: 540,
-    height: notebook ? 300 : 340,
-    marginLeft: 112,
-    marginRight: 132,
+    // Drawn at the box's width between these bounds, so that its text shrinks
+    // little on a phone; the layers' room (diagramWidth, diagramHeight) grows it.
+    width: Math.min(DIAGRAM_WIDTH.max, Math.max(DIAGRAM_WIDTH.min, diagram.clientWidth)),
+    height: 300,
+    marginLeft: 96,
+    marginRight: 136,
   });
   const loss = net.loss();
   $('.net-status', root).textContent = `step ${net.steps} · E = ${fmt(loss)}`;
   root.dataset.steps = String(net.steps);
   root.dataset.loss = String(loss);
-  const losses = net.losses.map((v, i) => [i + 1, v] as [number, number]);
-  $('.loss-chart', root).innerHTML = renderChart([{ name: 'loss', color: '#2563eb', axis: 'loss', points: losses, dots: losses.length < 40 }], {
-    width: 300,
-    height: 150,
-    maxStep: Math.max(10, net.steps),
-    accuracyAxis: false,
-  });
+  renderLossChart(view);
   if (notebook) {
     const rows = net
       .synapses()
@@ -314,6 +315,18 @@ function renderNet(view: NetView): void {
       .join('');
     $('.xor-table', root).innerHTML = `<thead><tr><th>x1, x2</th><th>target</th><th>output</th><th></th></tr></thead><tbody>${rows}</tbody>`;
   }
+}
+
+/** The small network's loss, step by step, at its box's width. */
+function renderLossChart({ net, root }: NetView): void {
+  const box = $('.loss-chart', root);
+  const losses = net.losses.map((v, i) => [i + 1, v] as [number, number]);
+  box.innerHTML = renderChart([{ name: 'loss', color: '#2563eb', axis: 'loss', points: losses, dots: losses.length < 40 }], {
+    width: chartWidth(box),
+    height: 150,
+    maxStep: Math.max(10, net.steps),
+    accuracyAxis: false,
+  });
 }
 
 /**
@@ -379,6 +392,7 @@ function setupNet(spec: SmallNetSpec, selector: string, lede: (net: SmallNet) =>
     });
   }
   renderNet(view);
+  redrawOnResize(root, () => renderNet(view));
 }
 
 setupNet(NOTEBOOK_002, '#net-notebook', (net) => {

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   GRADIENT,
   NEGATIVE,
+  NEURON_EXTENT,
   POSITIVE,
   along,
+  diagramHeight,
+  diagramWidth,
   formatNumber,
   gradientWidth,
   layoutNeurons,
@@ -14,6 +17,18 @@ import {
 import { NOTEBOOK_002, SmallNet, XOR_281 } from '../src/small-nets';
 
 const attributes = (svg: string, selector: RegExp) => [...svg.matchAll(selector)].map((m) => m[1]);
+
+/** Every pair of circles closer than their radii together: [a, b, distance, a.r + b.r]. */
+function overlaps(circles: readonly { x: number; y: number; r: number }[]): [number, number, number, number][] {
+  const found: [number, number, number, number][] = [];
+  circles.forEach((a, i) => {
+    circles.slice(i + 1).forEach((b, j) => {
+      const distance = Math.hypot(a.x - b.x, a.y - b.y);
+      if (distance < a.r + b.r) found.push([i, i + 1 + j, distance, a.r + b.r]);
+    });
+  });
+  return found;
+}
 
 describe('layoutNeurons', () => {
   it('places the notebook’s 2-2-2-1 as its figure does: two rows, the output in the middle', () => {
@@ -30,14 +45,32 @@ describe('layoutNeurons', () => {
   });
 
   it('spans the height with the tallest layer and keeps the others centred and apart', () => {
-    const [inputs, hidden, output] = layoutNeurons([2, 8, 1], 500, 340);
+    const height = diagramHeight([2, 8, 1]);
+    const [inputs, hidden, output] = layoutNeurons([2, 8, 1], 500, height);
     const ys = hidden.map((p) => p.y);
     for (let i = 1; i < ys.length; i++) expect(ys[i] - ys[i - 1]).toBeCloseTo(ys[1] - ys[0], 9);
     expect(ys[0]).toBeGreaterThan(0);
-    expect(ys[7]).toBeLessThan(340);
+    expect(ys[7]).toBeLessThan(height);
     expect(inputs[1].y - inputs[0].y).toBeGreaterThan(2 * (ys[1] - ys[0]));
-    expect((inputs[0].y + inputs[1].y) / 2).toBeCloseTo(170, 9);
-    expect(output[0].y).toBe(170);
+    expect((inputs[0].y + inputs[1].y) / 2).toBeCloseTo(height / 2, 9);
+    expect(output[0].y).toBe(height / 2);
+  });
+
+  it('keeps every two neurons, gradient rings included, apart in any layer sizes at diagramWidth × diagramHeight', () => {
+    for (const sizes of [[2, 8, 1], [2, 2, 2, 1], [3, 16, 16, 4], [1, 1, 1, 1, 1, 1], [5]]) {
+      const points = layoutNeurons(sizes, diagramWidth(sizes, 112, 132), diagramHeight(sizes), 112, 132).flat();
+      expect(overlaps(points.map((p) => ({ ...p, r: NEURON_EXTENT })))).toEqual([]);
+    }
+  });
+
+  it('refuses a height too small for the tallest layer, and sizes that are not neurons', () => {
+    expect(diagramHeight([2, 8, 1])).toBeGreaterThan(340); // the height the page asked for when the XOR neurons overlapped
+    expect(() => layoutNeurons([2, 8, 1], 540, 340)).toThrow(/layers of \[2, 8, 1\] neurons need a height of at least 462\.5 so that none overlap, got 340/);
+    expect(() => layoutNeurons([2, 2, 2, 1], 300, 300, 112, 132)).toThrow(
+      /4 layers between margins of 112 and 132 need a width of at least 404\.5 so that none overlap, got 300/,
+    );
+    expect(() => layoutNeurons([2, 0, 1], 540, 500)).toThrow(/sizes must be .* got \[2, 0, 1\]/);
+    expect(() => layoutNeurons([], 540, 500)).toThrow(/got \[\]/);
   });
 });
 
@@ -105,6 +138,32 @@ describe('renderNetworkSvg', () => {
     expect(svg.match(/class="gradient"/g)).toHaveLength(10);
     expect(attributes(svg, /stroke-width="([^"]*)"/g)).not.toEqual(attributes(before, /stroke-width="([^"]*)"/g));
     expect(svg).toContain('∂E/∂w = ');
+  });
+
+  it('draws the XOR net’s neurons and their gradient rings apart, growing a size too small for them', () => {
+    const net = new SmallNet(XOR_281);
+    net.step();
+    const svg = renderNetworkSvg({
+      sizes: net.spec.sizes,
+      activations: net.activations,
+      synapses: net.synapses(),
+      biases: net.biases(),
+      width: 200,
+      height: 300,
+      marginLeft: 112,
+      marginRight: 132,
+    });
+    expect(svg).toContain(`viewBox="0 0 ${diagramWidth([2, 8, 1], 112, 132)} ${diagramHeight([2, 8, 1])}"`);
+    // Each neuron's outermost circle (the gradient's ring, reaching half its stroke further, or the neuron itself).
+    const circles = [...svg.matchAll(/<g class="neuron"[^>]*>(.*?)<\/g>/g)].map(([, body]) => {
+      const drawn = [...body.matchAll(/<circle[^>]*\/>/g)].map(([tag]) => Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map(([, k, v]) => [k, v])));
+      const reach = Math.max(...drawn.map((c) => Number(c.r) + (c.class === 'gradient' ? Number(c['stroke-width']) / 2 : 0)));
+      return { x: Number(drawn[0].cx), y: Number(drawn[0].cy), r: reach };
+    });
+    expect(circles).toHaveLength(2 + 8 + 1);
+    expect(Math.max(...circles.map((c) => c.r))).toBeLessThanOrEqual(NEURON_EXTENT + 0.01);
+    expect(Math.max(...circles.map((c) => c.r))).toBeGreaterThan(19); // the rings are there
+    expect(overlaps(circles)).toEqual([]);
   });
 
   it('tints each neuron by its bias and rings it with the bias’s gradient', () => {

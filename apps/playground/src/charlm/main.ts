@@ -5,7 +5,7 @@
  */
 import '../style.css';
 import './charlm.css';
-import { type Series, renderChart } from '../chart';
+import { type Series, chartWidth, redrawOnResize, renderChart } from '../chart';
 import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesProgress, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
 
 const $ = <T extends Element = HTMLElement>(selector: string): T => {
@@ -48,7 +48,8 @@ function drawChart(): void {
       { name: 'train loss', color: '#2563eb', axis: 'loss', points: run.trainLoss },
       { name: 'validation loss', color: '#16a34a', axis: 'loss', points: run.valLoss, dots: true },
     ];
-    $('#chart').innerHTML = renderChart(series, { width: 760, height: 250, maxStep: run.totalSteps, accuracyAxis: false });
+    const box = $('#chart');
+    box.innerHTML = renderChart(series, { width: chartWidth(box), height: 250, maxStep: run.totalSteps, accuracyAxis: false });
   });
 }
 
@@ -195,3 +196,4 @@ stepsSelect.addEventListener('change', () => send({ type: 'reset', config: confi
 
 send({ type: 'init', dataUrl: new URL('baby-names.bin', document.baseURI).href, config: config() });
 drawChart();
+redrawOnResize($('#chart'), drawChart);

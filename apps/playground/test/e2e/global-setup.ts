@@ -1,7 +1,8 @@
 /**
  * Before the browser tests: checks that Chromium is there (failing at once
  * if not), builds the static site into a temporary folder and serves it with
- * `vite preview` on a free port, which the tests read with `inject('baseURL')`.
+ * `vite preview` on a free port, which the tests read with `inject('baseURL')`
+ * (and the folder with `inject('siteDir')`, to open it as files).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { requireChromium } from './chromium';
 declare module 'vitest' {
   export interface ProvidedContext {
     baseURL: string;
+    siteDir: string;
   }
 }
 
@@ -35,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (url === undefined) throw new Error('vite preview did not report the URL it serves');
   console.log(`e2e: built the site and serving it at ${url} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   project.provide('baseURL', url);
+  project.provide('siteDir', outDir);
   return async () => {
     await server.close();
     rmSync(outDir, { recursive: true, force: true });
