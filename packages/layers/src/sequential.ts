@@ -2,6 +2,21 @@ import { NDArray, Slot, ValueError, describe } from '@backprop/ndarray';
 import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer';
 
 /**
+ * Kept on an error a child threw, so that an enclosing Sequential lengthens
+ * the path (`Sequential[1][0] (Linear)`) instead of prefixing a second one:
+ * the Sequential that located it, the path below that Sequential, the
+ * failing layer's type and the error's own message.
+ */
+const LOCATION = Symbol('Sequential error location');
+
+interface ErrorLocation {
+  by: NeuralLayer;
+  path: number[];
+  layer: string;
+  message: string;
+}
+
+/**
  * Layers run one after another, as `torch.nn.Sequential(*layers)`: forward in
  * order, backward in reverse. Children are named by position, so parameters
  * are named `0.weight`, `0.bias`, `2.weight` (and `1.0.weight` inside a nested
@@ -15,6 +30,12 @@ import { type BackwardOptions, type ForwardOptions, NeuralLayer } from './layer'
  *
  * A layer instance may appear only once: each caches its last forward pass
  * for backward, so a second use would overwrite the first.
+ *
+ * An error a layer throws in `forward` or `backward` comes out with the same
+ * class (a `ShapeError` is still a `ShapeError`) and its message prefixed by
+ * where the layer sits: `Sequential[2] (Linear): Linear(2, 1): expected an
+ * input whose last dimension is 2, ...`, and `Sequential[1][0] (Linear): ...`
+ * inside a nested Sequential.
  *
  * The arrays passed between the layers (each output but the last, each input
  * gradient but the one returned) live in slots the Sequential owns and hands
@@ -95,7 +116,11 @@ export class Sequential extends NeuralLayer {
     this.#lastIntegerInput = -1;
     for (let i = 0; i <= last; i++) {
       if (x instanceof NDArray && x.dtype === 'int32') this.#lastIntegerInput = i;
-      x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
+      try {
+        x = items[i].forward(x, { into: i < last ? this.#outputs[i] : options?.into });
+      } catch (error) {
+        throw this.located(error, i);
+      }
     }
     this.#ran = true;
     // A pass-through last layer (Identity, Flatten, Dropout in eval) hands on its input, which may be in a slot.
@@ -119,16 +144,49 @@ export class Sequential extends NeuralLayer {
     for (let i = items.length - 1; i >= Math.max(integerAt, 0); i--) {
       // Layer 0's input gradient is this Sequential's: computed only if asked for, written where the caller says.
       const first = i === 0;
-      g = items[i].backward(g as NDArray, {
-        inputGrad: i === integerAt ? false : first ? inputGrad : true,
-        into: first ? options?.into : this.#inputGrads[i],
-      });
+      try {
+        g = items[i].backward(g as NDArray, {
+          inputGrad: i === integerAt ? false : first ? inputGrad : true,
+          into: first ? options?.into : this.#inputGrads[i],
+        });
+      } catch (error) {
+        throw this.located(error, i);
+      }
       if (g === undefined && !first && i !== integerAt) {
         throw new ValueError(`${this.label()}: layer ${i} (${items[i].typeName}) returned no input gradient for layer ${i - 1}`);
       }
     }
     if (!inputGrad || g === undefined) return undefined;
     return options?.into === undefined ? this.detached(g, this.#inputGrads) : g;
+  }
+
+  /**
+   * `error`, thrown by layer `index`, with its message prefixed by where that
+   * layer sits (its stack's first line too, which is what Node prints). An
+   * error already located by that layer, a nested Sequential, gets the longer
+   * path instead of a second prefix. Anything but an `Error` passes unchanged.
+   */
+  private located(error: unknown, index: number): unknown {
+    if (!(error instanceof Error)) return error;
+    const child = this.#items[index];
+    const inner = (error as Error & { [LOCATION]?: ErrorLocation })[LOCATION];
+    const location: ErrorLocation =
+      inner !== undefined && inner.by === child
+        ? { by: this, path: [index, ...inner.path], layer: inner.layer, message: inner.message }
+        : { by: this, path: [index], layer: child.typeName, message: error.message };
+    const before = error.message;
+    const message = `${this.typeName}${location.path.map((i) => `[${i}]`).join('')} (${location.layer}): ${location.message}`;
+    try {
+      error.message = message;
+      const head = `${error.name}: ${before}`;
+      if (typeof error.stack === 'string' && error.stack.startsWith(head)) {
+        error.stack = `${error.name}: ${message}${error.stack.slice(head.length)}`;
+      }
+      Object.defineProperty(error, LOCATION, { value: location, configurable: true });
+    } catch {
+      // A frozen error keeps its own message.
+    }
+    return error;
   }
 
   /** `x` itself, or a copy when it lives in one of `slots` (a later call would overwrite it). */

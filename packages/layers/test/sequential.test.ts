@@ -113,11 +113,87 @@ describe('Sequential errors', () => {
     expect(() => new Sequential(new Parameter(zeros([1])) as unknown as NeuralLayer)).toThrow(/got a Parameter/);
   });
 
-  it('lets the failing layer name itself', () => {
+  it('lets the failing layer name itself, after its index and type', () => {
     const model = new Sequential(new Linear(4, 3), new ReLU(), new Linear(2, 1));
     expect(() => model.forward(zeros([5, 4]))).toThrow(ShapeError);
-    expect(() => model.forward(zeros([5, 4]))).toThrow(/^Linear\(2, 1\): expected an input whose last dimension is 2/);
+    expect(() => model.forward(zeros([5, 4]))).toThrow(
+      /^Sequential\[2\] \(Linear\): Linear\(2, 1\): expected an input whose last dimension is 2/,
+    );
     expect(() => model.forward(zeros([5, 4], { dtype: 'float64' }))).toThrow(DTypeError);
+    expect(() => model.forward(zeros([5, 4], { dtype: 'float64' }))).toThrow(/^Sequential\[0\] \(Linear\): /);
     expect(() => new Sequential(new Identity()).backward(zeros([1]))).toThrow(/backward\(\) called before forward\(\)/);
+  });
+
+  /** What `fn` throws (it must throw). */
+  function thrown(fn: () => unknown): Error {
+    try {
+      fn();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('expected a throw');
+  }
+
+  it('keeps the class, the original message and a stack that says where', () => {
+    const linear = new Linear(2, 1);
+    const direct = thrown(() => linear.forward(zeros([5, 3]))); // what Linear(4, 3) hands on
+    const error = thrown(() => new Sequential(new Linear(4, 3), new ReLU(), new Linear(2, 1)).forward(zeros([5, 4])));
+    expect(error).toBeInstanceOf(ShapeError);
+    expect(error.name).toBe('ShapeError');
+    expect(error.message).toBe(`Sequential[2] (Linear): ${direct.message}`);
+    // Node prints the stack of an uncaught error: its first line carries the new message.
+    expect(error.stack?.split('\n')[0]).toBe(`ShapeError: ${error.message}`);
+    expect(error.stack).toMatch(/\n\s+at /);
+  });
+
+  it('names the path through nested Sequentials once', () => {
+    const model = new Sequential(new Linear(4, 4), new Sequential(new Linear(3, 2), new ReLU()), new Linear(2, 1));
+    const error = thrown(() => model.forward(zeros([5, 4])));
+    expect(error).toBeInstanceOf(ShapeError);
+    expect(error.message).toMatch(/^Sequential\[1\]\[0\] \(Linear\): Linear\(3, 2\): expected an input whose last dimension is 3 \(shape \[\*, 3\]\), got \[5, 4\]$/);
+    expect(error.message.match(/Sequential\[/g)).toHaveLength(1);
+    const deep = new Sequential(new Sequential(new Identity(), new Sequential(new ReLU(), new Linear(2, 2))));
+    expect(() => deep.forward(zeros([1, 3]))).toThrow(/^Sequential\[0\]\[1\]\[1\] \(Linear\): Linear\(2, 2\): /);
+  });
+
+  it('names the layer that failed in backward', () => {
+    const model = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+    model.forward(zeros([5, 4]));
+    const error = thrown(() => model.backward(zeros([5, 3])));
+    expect(error).toBeInstanceOf(ShapeError);
+    expect(error.message).toMatch(/^Sequential\[2\] \(Linear\): Linear\(3, 2\)/);
+    const nested = new Sequential(new Linear(4, 3), new Sequential(new ReLU(), new Linear(3, 2)));
+    nested.forward(zeros([5, 4]));
+    expect(() => nested.backward(zeros([5, 3]))).toThrow(/^Sequential\[1\]\[1\] \(Linear\): Linear\(3, 2\)/);
+  });
+
+  it('starts a new prefix below a layer that is not a Sequential, and leaves its own errors and non-Errors as they are', () => {
+    class Wrapper extends Identity {
+      readonly inner = new Sequential(new Linear(3, 2));
+      override get typeName(): string {
+        return 'Wrapper';
+      }
+      override forward(input: Parameters<Identity['forward']>[0]) {
+        return this.inner.forward(input);
+      }
+    }
+    const model = new Sequential(new ReLU(), new Wrapper());
+    expect(() => model.forward(zeros([1, 4]))).toThrow(/^Sequential\[1\] \(Wrapper\): Sequential\[0\] \(Linear\): Linear\(3, 2\): /);
+
+    class Throws extends Identity {
+      override forward(): never {
+        throw 'not an Error';
+      }
+    }
+    expect(() => new Sequential(new Throws()).forward(zeros([1]))).toThrow('not an Error');
+
+    class Frozen extends Identity {
+      override forward(): never {
+        throw Object.freeze(new ShapeError('frozen'));
+      }
+    }
+    const frozen = thrown(() => new Sequential(new Frozen()).forward(zeros([1])));
+    expect(frozen).toBeInstanceOf(ShapeError);
+    expect(frozen.message).toBe('frozen');
   });
 });
