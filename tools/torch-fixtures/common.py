@@ -82,3 +82,42 @@ def write_safetensors(path, tensors, metadata=None):
         for raw in blobs:
             f.write(raw)
     print(f"wrote {os.path.relpath(path, ROOT)} ({os.path.getsize(path)} bytes)")
+
+
+SAFETENSORS_DTYPES = {code: dtype for dtype, code in SAFETENSORS_CODES.items()}
+
+
+def read_safetensors(path):
+    """safetensors.torch.load_file with the metadata, read by its specification:
+    returns (tensors by name, metadata dict or {}). Every tensor's bytes must
+    lie within the file, in order and without gaps, as the specification asks."""
+    if sys.byteorder != "little":
+        raise ValueError("read_safetensors reads the little-endian bytes as they are: run it on a little-endian machine")
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: {len(raw)} bytes; a safetensors file starts with an 8-byte header length")
+    (length,) = struct.unpack("<Q", raw[:8])
+    if 8 + length > len(raw):
+        raise ValueError(f"{path}: the header claims {length} bytes but the file holds {len(raw) - 8} after the length")
+    header = json.loads(raw[8:8 + length].decode("utf8"))
+    metadata = header.pop("__metadata__", None) or {}
+    data = memoryview(raw)[8 + length:]
+    tensors, end = {}, 0
+    for name, entry in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        dtype = SAFETENSORS_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {entry['dtype']!r}; expected one of {sorted(SAFETENSORS_DTYPES)}")
+        start, stop = entry["data_offsets"]
+        count = math.prod(entry["shape"])
+        if start != end or stop > len(data) or stop - start != count * torch.tensor([], dtype=dtype).element_size():
+            raise ValueError(f"{path}: tensor {name!r} at bytes [{start}, {stop}) does not fit its shape {entry['shape']} "
+                             f"and dtype {entry['dtype']}, or leaves a gap after byte {end}")
+        # numpy has no bfloat16: read its 16-bit patterns, then view them as bfloat16.
+        bits = torch.int16 if dtype == torch.bfloat16 else dtype
+        flat = torch.frombuffer(bytearray(data[start:stop]), dtype=bits) if count else torch.zeros(0, dtype=bits)
+        tensors[name] = flat.view(dtype).reshape(entry["shape"])
+        end = stop
+    if end != len(data):
+        raise ValueError(f"{path}: {len(data) - end} bytes after the last tensor")
+    return tensors, metadata
