@@ -11,6 +11,7 @@
  * `num_batches_tracked`) as int32, an I64 value int32 cannot hold being an
  * error. Writing is exact: float32 → F32, float64 → F64, int32 → I32.
  */
+import { halfToFloat32 } from './half';
 import { NDArray } from './ndarray';
 import { sizeOf } from './shape';
 
@@ -338,25 +339,6 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
     }
   }
   return { tensors, metadata };
-}
-
-/**
- * IEEE half precision (1 sign, 5 exponent, 10 fraction bits) widened to
- * float32, exactly: every half is a float32. Subnormals are f·2⁻²⁴, exponent
- * 31 is ±∞ (fraction 0) or NaN.
- */
-function halfToFloat32(half: Uint16Array): Float32Array {
-  const out = new Float32Array(half.length);
-  for (let i = 0; i < half.length; i++) {
-    const h = half[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const fraction = h & 0x3ff;
-    if (exponent === 0) out[i] = sign * fraction * 2 ** -24;
-    else if (exponent === 31) out[i] = fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-    else out[i] = sign * (1024 + fraction) * 2 ** (exponent - 25);
-  }
-  return out;
 }
 
 /** bfloat16 is the top half of a float32: shifting its bits up is the exact widening (NaN payloads kept). */

@@ -8,8 +8,19 @@
  */
 import type { HostGemm } from '../js/gemm';
 
-/** The bytes of a module inlined as base64 (`atob` exists in Node ≥ 16 and every browser). */
+/** `Uint8Array.fromBase64` (Node ≥ 26, Bun, Deno, current browsers), looked up once when this module loads. */
+const NATIVE_FROM_BASE64 = (Uint8Array as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+
+/** Whether {@link decodeBase64} decodes with the engine's `Uint8Array.fromBase64`. */
+export const hasNativeBase64: boolean = typeof NATIVE_FROM_BASE64 === 'function';
+
+/** The bytes of a module inlined as base64: natively where the engine has `Uint8Array.fromBase64`, else {@link decodeBase64Portable}. */
 export function decodeBase64(text: string): Uint8Array {
+  return NATIVE_FROM_BASE64 === undefined ? decodeBase64Portable(text) : NATIVE_FROM_BASE64(text);
+}
+
+/** The same through `atob` (Node ≥ 16 and every browser), a character at a time. */
+export function decodeBase64Portable(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

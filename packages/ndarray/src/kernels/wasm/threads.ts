@@ -18,7 +18,7 @@
  * and large products run on one thread from then on, until `setNumThreads`
  * starts the threads again.
  *
- * Where it works: Node ≥ 20 (worker_threads), and browsers in a Web Worker of
+ * Where it works: Node ≥ 20, Bun and Deno (worker_threads), and browsers in a Web Worker of
  * a cross-origin-isolated page (SharedArrayBuffer needs COOP/COEP headers,
  * and a page's main thread may not block on an atomic).
  *
