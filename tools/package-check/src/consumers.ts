@@ -18,11 +18,15 @@ export const gradShape: readonly number[] = weight.grad.shape;
 // @ts-expect-error: float16 is not a dtype of this package
 export const wrong: DType = 'float16';
 `,
-  '@backprop/layers': `import { zeros } from '@backprop/ndarray';
+  '@backprop/layers': `import { decodeSafetensors, encodeSafetensors, zeros } from '@backprop/ndarray';
 import { Linear, type NeuralLayer, ReLU, Sequential } from '@backprop/layers';
 
 const model: NeuralLayer = new Sequential(new Linear(4, 8, { bias: true }), new ReLU(), new Linear(8, 1));
 export const shape: readonly number[] = model.forward(zeros([2, 4])).shape;
+// A decoded tensor goes straight into a layer, unnarrowed, under strict.
+const { tensors } = decodeSafetensors(encodeSafetensors({ x: zeros([2, 4]), ...model.stateDict() }));
+export const decoded: readonly number[] = model.forward(tensors['x']).shape;
+model.loadStateDict(tensors, { strict: false });
 export const names: string[] = model.parameters().map((p) => p.name);
 // @ts-expect-error: Linear has no option "biass"
 export const wrong = new Linear(4, 8, { biass: true });
@@ -66,6 +70,16 @@ export const rows = (): NDArray => {
 };
 // @ts-expect-error: batchSize is a number
 export const wrong = new DataLoader(data, { batchSize: '4' });
+`,
+  '@backprop/onnx': `import { Linear, ReLU, Sequential } from '@backprop/layers';
+import { type ExportOnnxOptions, type LayerExporter, exportOnnx, exporter } from '@backprop/onnx';
+
+const options: ExportOnnxOptions = { inputShape: [4], opset: 18 };
+export const bytes: Uint8Array = exportOnnx(new Sequential(new Linear(4, 8), new ReLU()), options);
+const relu: LayerExporter<ReLU> = (graph, _layer, input) => graph.op('Relu', [input]);
+export const entry = exporter(ReLU, relu);
+// @ts-expect-error: opset 11 is not one this package writes
+export const wrong: ExportOnnxOptions = { inputShape: [4], opset: 11 };
 `,
 };
 

@@ -38,27 +38,28 @@ describe('changesets: independent versions', () => {
     }
   });
 
-  it('version a leaf package alone: a minor change to @backprop/layers bumps only layers', async () => {
+  it('version a leaf package alone: a minor change to @backprop/losses bumps only losses', async () => {
+    expect(dependantsOf('@backprop/losses')).toEqual([]);
     const result = await versionInSandbox({
-      'demo-layers': changesetText({ '@backprop/layers': 'minor' }, 'Add `Linear.reset()`.'),
+      'demo-losses': changesetText({ '@backprop/losses': 'minor' }, 'Add `KLDivLoss`.'),
     });
     for (const pkg of everyone) {
-      const expected = pkg.name === '@backprop/layers' ? bump(pkg.version, 'minor') : pkg.version;
+      const expected = pkg.name === '@backprop/losses' ? bump(pkg.version, 'minor') : pkg.version;
       expect(result.after.get(pkg.name), pkg.name).toBe(expected);
     }
-    const changelog = result.changelogs.get('@backprop/layers')!;
-    expect(changelog).toContain(`## ${bump(result.before.get('@backprop/layers')!, 'minor')}\n\n### Minor Changes`);
-    expect(changelog).toContain('Add `Linear.reset()`.');
-    for (const pkg of published.filter((p) => p.name !== '@backprop/layers')) {
+    const changelog = result.changelogs.get('@backprop/losses')!;
+    expect(changelog).toContain(`## ${bump(result.before.get('@backprop/losses')!, 'minor')}\n\n### Minor Changes`);
+    expect(changelog).toContain('Add `KLDivLoss`.');
+    for (const pkg of published.filter((p) => p.name !== '@backprop/losses')) {
       expect(result.changelogs.get(pkg.name)).toBe(readFileSync(join(pkg.dir, 'CHANGELOG.md'), 'utf8'));
     }
   });
 
   for (const kind of ['minor', 'patch'] as const) {
-    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses, optimizers and data`, async () => {
+    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses, optimizers, data and onnx`, async () => {
       const ndarray = '@backprop/ndarray';
       const dependants = dependantsOf(ndarray);
-      expect(dependants.sort()).toEqual(['@backprop/data', '@backprop/layers', '@backprop/losses', '@backprop/optimizers']);
+      expect(dependants.sort()).toEqual(['@backprop/data', '@backprop/layers', '@backprop/losses', '@backprop/onnx', '@backprop/optimizers']);
       const result = await versionInSandbox({
         [`demo-ndarray-${kind}`]: changesetText({ [ndarray]: kind }, 'Faster `matmul` for skinny matrices.'),
       });
