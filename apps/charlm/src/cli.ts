@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { didYouMean } from '@backprop/cli-kit';
 import { MODEL_NAMES, MODEL_SIZES, type ModelName } from './models';
 import { RECIPES, type Recipe } from './train';
 
@@ -13,6 +14,8 @@ interface TrainCommonCommand {
   threads: number;
   /** The output folder as given (relative paths resolve against the caller's directory). */
   out: string;
+  /** `--export-onnx`: also write the trained model as `model.onnx` (for ONNX Runtime). */
+  exportOnnx: boolean;
 }
 
 /**
@@ -65,6 +68,7 @@ export const OPTIONS = {
   temperature: { type: 'string' },
   prefix: { type: 'string' },
   load: { type: 'string' },
+  'export-onnx': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,7 +77,7 @@ type Flag = keyof typeof OPTIONS;
 /** Flags of the recipe: the bigram has none of them. */
 const RECIPE_FLAGS = ['steps', 'batch-size', 'lr', 'eval-every'] as const satisfies readonly Flag[];
 /** Flags that only a training run reads. */
-const TRAINING_ONLY = [...RECIPE_FLAGS, 'threads', 'out'] as const satisfies readonly Flag[];
+const TRAINING_ONLY = [...RECIPE_FLAGS, 'threads', 'out', 'export-onnx'] as const satisfies readonly Flag[];
 const SAMPLING_ONLY = ['temperature', 'prefix'] as const satisfies readonly Flag[];
 
 const LIMITS = { steps: 1_000_000, batchSize: 10_000, lr: 1, threads: 64, count: 1000, temperature: 10 } as const;
@@ -135,6 +139,7 @@ ${modelLines().join('\n')}
                               same bit for bit on any number
   --out <dir>               where to write the results (default runs/charlm-<model>), relative to
                               the directory you ran the command from
+  --export-onnx             also write model.onnx, the trained model for ONNX Runtime
   The bigram takes none of --steps, --batch-size, --lr and --eval-every: it counts.
 
 Saved models:
@@ -152,7 +157,8 @@ Saved models:
 Writes, under --out: model.safetensors (the weights under PyTorch state_dict names, the
 model's config and the vocabulary in its metadata), metrics.json (the evaluations during
 training and the final losses) and loss.svg (train and validation loss against the step,
-with the bigram's as a baseline).
+with the bigram's as a baseline); with --export-onnx also model.onnx, the model for ONNX
+Runtime (input 'ids': int64 [batch, length <= block size]; output 'logits').
 
 Examples:
   pnpm charlm
@@ -181,7 +187,7 @@ function decimal(flag: Flag, value: string, max: number, { zero = false } = {}):
 
 function choice<T extends string>(flag: Flag, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'${didYouMean(value, allowed, (v) => `'${v}'`)}`);
   }
   return value as T;
 }
@@ -250,6 +256,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
     threads: values.threads === undefined ? 1 : integer('threads', values.threads, 1, LIMITS.threads),
     out: values.out ?? defaultOut(model),
+    exportOnnx: values['export-onnx'] === true,
   };
   if (model === 'bigram') {
     const flag = given(RECIPE_FLAGS);
@@ -283,7 +290,11 @@ const EXAMPLE_VALUES: Partial<Record<string, string>> = {
 /** Node's parseArgs messages, said in this app's terms. */
 function rewordParseError(error: Error & { code?: string }): string {
   const flag = /'(?:-\w, )?(-{1,2}[A-Za-z][\w-]*)/.exec(error.message)?.[1] ?? 'a flag';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`; // main adds how to see the flags
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // A long flag may be a typo of a known one; main adds how to see them all.
+    const typo = flag.startsWith('--') ? didYouMean(flag.slice(2), Object.keys(OPTIONS), (name) => `--${name}`) : '';
+    return `unknown flag ${flag}${typo}`;
+  }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/does not take an argument/.test(error.message)) return `${flag} takes no value`;
     if (/ambiguous/.test(error.message)) {

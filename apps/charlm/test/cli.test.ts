@@ -23,6 +23,7 @@ describe('parseCommandLine: training', () => {
       seed: 0,
       threads: 1,
       out: 'runs/charlm-transformer',
+      exportOnnx: false,
       evalEvery: defaultEvalEvery(RECIPES.transformer.steps),
     });
   });
@@ -48,6 +49,7 @@ describe('parseCommandLine: training', () => {
       '2',
       '--out',
       'runs/x',
+      '--export-onnx',
     ]);
     expect(command).toEqual({
       kind: 'train',
@@ -56,6 +58,7 @@ describe('parseCommandLine: training', () => {
       seed: 7,
       threads: 2,
       out: 'runs/x',
+      exportOnnx: true,
       evalEvery: 100,
     });
     expect(RECIPES).toEqual(before);
@@ -71,6 +74,11 @@ describe('parseCommandLine: training', () => {
     expect(parseCommandLine(['--steps', '600'])).toMatchObject({ evalEvery: 100 });
   });
 
+  it('reads --export-onnx for a training run only', () => {
+    expect(parseCommandLine(['--model', 'lstm', '--export-onnx'])).toMatchObject({ model: 'lstm', exportOnnx: true });
+    expect(() => parseCommandLine(['--eval', '--export-onnx'])).toThrow(/--export-onnx/);
+  });
+
   it('trains the bigram without a recipe', () => {
     expect(parseCommandLine(['--model', 'bigram', '--seed', '3'])).toEqual({
       kind: 'train',
@@ -79,6 +87,7 @@ describe('parseCommandLine: training', () => {
       seed: 3,
       threads: 1,
       out: 'runs/charlm-bigram',
+      exportOnnx: false,
       evalEvery: null,
     });
   });
@@ -169,6 +178,32 @@ describe('parseCommandLine: errors', () => {
       if (typeof message === 'string') expect(error.message, JSON.stringify(args)).toContain(message);
       else expect(error.message, JSON.stringify(args)).toMatch(message);
     }
+  });
+});
+
+describe('did you mean', () => {
+  const message = (args: string[]) => usageError(args).message;
+
+  it('names the closest known flag for a mistyped one', () => {
+    expect(message(['--modle', 'lstm'])).toBe('unknown flag --modle (did you mean --model?)');
+    expect(message(['--step', '10'])).toBe('unknown flag --step (did you mean --steps?)');
+    expect(message(['--evalevery', '10'])).toBe('unknown flag --evalevery (did you mean --eval-every?)');
+    expect(message(['--sample', '3', '--temprature', '0.5'])).toBe('unknown flag --temprature (did you mean --temperature?)');
+    expect(message(['--prefx=em'])).toBe('unknown flag --prefx (did you mean --prefix?)');
+  });
+
+  it('names the closest model for a mistyped value', () => {
+    expect(message(['--model', 'tranformer'])).toBe(
+      "--model must be one of bigram, mlp, lstm, transformer, got 'tranformer' (did you mean 'transformer'?)",
+    );
+    expect(message(['--model', 'lstn'])).toBe("--model must be one of bigram, mlp, lstm, transformer, got 'lstn' (did you mean 'lstm'?)");
+    expect(message(['--model', 'Bigram'])).toBe("--model must be one of bigram, mlp, lstm, transformer, got 'Bigram' (did you mean 'bigram'?)");
+  });
+
+  it('guesses nothing when nothing is close', () => {
+    expect(message(['--verbose'])).toBe('unknown flag --verbose');
+    expect(message(['-x'])).toBe('unknown flag -x');
+    expect(message(['--model', 'gpt'])).toBe("--model must be one of bigram, mlp, lstm, transformer, got 'gpt'");
   });
 });
 

@@ -4,6 +4,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Vocabulary, blockSizeFor, encodeNames, splitNames } from '@backprop/data/names';
+import { loadNames } from '@backprop/data/names/node';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 
 const tsx = createRequire(import.meta.url).resolve('tsx/cli');
@@ -65,6 +68,39 @@ describe('the app, end to end', () => {
     expect(long.stderr).toMatch(/^charlm: --prefix 'abcdefghijklmno' is longer than this model's names can start with \(at most 14 letters\)/);
   });
 
+  it('--export-onnx writes model.onnx, whose logits give the validation loss the run printed; a run without it removes a stale one', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'charlm-onnx-'));
+    const run = await runApp(['--model', 'bigram', '--export-onnx', '--out', 'runs/b'], cwd);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('runs/b/model.onnx');
+    const metrics = JSON.parse(readFileSync(join(cwd, 'runs/b/metrics.json'), 'utf8'));
+
+    const names = loadNames();
+    const vocab = Vocabulary.of(names);
+    const { val } = splitNames(names);
+    const { x, y } = encodeNames(val, vocab, blockSizeFor(names));
+    const session = await ort.InferenceSession.create(readFileSync(join(cwd, 'runs/b/model.onnx')));
+    const ids = new ort.Tensor('int64', BigInt64Array.from(Array.from(x.data, (v) => BigInt(v))), [...x.shape]);
+    const { logits } = await session.run({ ids });
+    const V = vocab.size;
+    const scores = logits.data as Float32Array;
+    let total = 0;
+    let count = 0;
+    for (let i = 0; i < y.size; i++) {
+      const target = y.data[i];
+      if (target < 0) continue;
+      const row = scores.subarray(i * V, (i + 1) * V);
+      const max = Math.max(...row);
+      total += max + Math.log(row.reduce((sum, v) => sum + Math.exp(v - max), 0)) - row[target];
+      count++;
+    }
+    expect(total / count).toBeCloseTo(metrics.valLoss, 5);
+
+    const again = await runApp(['--model', 'bigram', '--out', 'runs/b'], cwd);
+    expect(again.status).toBe(0);
+    expect(existsSync(join(cwd, 'runs/b/model.onnx'))).toBe(false);
+  });
+
   it('exits 2 on a bad command line and 1 on a missing model, with one clear line', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'charlm-main-'));
     const bad = await runApp(['--steps', 'ten'], cwd);
@@ -72,7 +108,7 @@ describe('the app, end to end', () => {
     expect(bad.stderr).toMatch(/^charlm: --steps must be an integer .*got 'ten'\nRun with --help for usage\.\n$/);
     const unknown = await runApp(['--modle', 'lstm'], cwd);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toBe('charlm: unknown flag --modle\nRun with --help for usage.\n');
+    expect(unknown.stderr).toBe('charlm: unknown flag --modle (did you mean --model?)\nRun with --help for usage.\n');
     writeFileSync(join(cwd, 'taken'), 'a file, not a folder');
     const blocked = await runApp(['--model', 'bigram', '--out', 'taken'], cwd);
     expect(blocked.status).toBe(1);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { didYouMean } from '@backprop/cli-kit';
 import { MODEL_NAMES, type ModelName } from './models';
 import { OPTIMIZER_NAMES, type OptimizerName } from './train';
 
@@ -15,6 +16,8 @@ export interface TrainCommand {
   threads: number;
   /** The output folder as given (relative paths resolve against the caller's directory). */
   out: string;
+  /** `--export-onnx`: also write the trained model as `model.onnx` (for ONNX Runtime). */
+  exportOnnx: boolean;
 }
 
 /** `--eval <model file>`: evaluate a saved model on the test digits. */
@@ -47,10 +50,11 @@ const OPTIONS = {
   threads: { type: 'string' },
   out: { type: 'string' },
   eval: { type: 'string' },
+  'export-onnx': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TRAINING_FLAGS = ['model', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'out'] as const;
+const TRAINING_FLAGS = ['model', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'out', 'export-onnx'] as const;
 
 /** The `--help` text. */
 export function helpText(): string {
@@ -76,16 +80,20 @@ Flags:
                             bit for bit on any number
   --out <dir>             where to write the results (default runs/<model>, replaced on each run);
                             relative to the directory you ran the command from
+  --export-onnx           also write model.onnx: the trained model for ONNX Runtime (input 'pixels',
+                            standardized as in model.safetensors' metadata; output 'logits')
   --eval <model file>     load a model.safetensors written by a training run and evaluate it
                             (no training; other flags are not allowed with it)
   -h, --help              print this help
 
 Writes, under --out: metrics.json (per epoch and final test accuracy), model.safetensors
-(weights under PyTorch state_dict names, the architecture in its metadata) and training.svg.
+(weights under PyTorch state_dict names, the architecture in its metadata) and training.svg;
+model.onnx with --export-onnx.
 
 Examples:
   pnpm train
   pnpm train --model cnn --epochs 3 --out runs/cnn
+  pnpm train --export-onnx
   pnpm train --eval runs/cnn/model.safetensors
 `;
 }
@@ -100,7 +108,7 @@ function integer(flag: string, value: string, min: number, max: number): number 
 
 function choice<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'${didYouMean(value, allowed, (v) => `'${v}'`)}`);
   }
   return value as T;
 }
@@ -152,6 +160,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
     threads: values.threads === undefined ? 1 : integer('threads', values.threads, 1, 64),
     out: values.out ?? `runs/${model}`,
+    exportOnnx: values['export-onnx'] === true,
   };
 }
 
@@ -168,7 +177,11 @@ export function threadsNote(threads: number, cores: number): string | undefined 
 /** Node's parseArgs messages, said in this app's terms. */
 function rewordParseError(error: Error & { code?: string }): string {
   const flag = /'(-{1,2}[A-Za-z][\w-]*)/.exec(error.message)?.[1] ?? 'a flag';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`; // main adds how to see the flags
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // A long flag may be a typo of a known one; main adds how to see them all.
+    const typo = flag.startsWith('--') ? didYouMean(flag.slice(2), Object.keys(OPTIONS), (name) => `--${name}`) : '';
+    return `unknown flag ${flag}${typo}`;
+  }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     if (/does not take an argument/.test(error.message)) return `--help takes no value`;
     if (/ambiguous/.test(error.message)) {

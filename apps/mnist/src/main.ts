@@ -9,6 +9,7 @@ import { summary } from '@backprop/layers';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine, threadsNote } from './cli';
 import { evaluate } from './evaluate';
+import { encodeOnnx } from './onnx';
 import { ModelFileError, encodeModel, loadModel } from './io';
 import { architectureFor, buildModel } from './models';
 import { OutputError, RunFolder } from './output';
@@ -91,6 +92,7 @@ async function trainInto(output: RunFolder, command: TrainCommand, io: AppIO, st
     'model.safetensors',
     encodeModel(model, { architecture, normalization: data.normalization, seed: command.seed, testAccuracy: final.accuracy, training }),
   );
+  if (command.exportOnnx) output.write('model.onnx', encodeOnnx(model, { architecture, normalization: data.normalization }));
   const title = `${command.model} on MNIST: ${(100 * final.accuracy).toFixed(2)}% test accuracy`;
   const svgPath = join(outDir, 'training.svg');
   output.write('training.svg', await renderTrainingSvg(history, title));
@@ -119,7 +121,8 @@ async function trainInto(output: RunFolder, command: TrainCommand, io: AppIO, st
     const fromCwd = relative(io.cwd, path);
     return fromCwd === '' || fromCwd.startsWith('..') ? path : fromCwd;
   };
-  stdout.write(`Wrote ${shown(modelPath)}, ${shown(metricsPath)} and ${shown(svgPath)}\n`);
+  const written = [modelPath, ...(command.exportOnnx ? [join(outDir, 'model.onnx')] : []), metricsPath].map(shown);
+  stdout.write(`Wrote ${written.join(', ')} and ${shown(svgPath)}\n`);
   stdout.write(`Evaluate it again with: pnpm train --eval ${shown(modelPath)}\n`);
   return 0;
 }

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, rena
 import { basename, dirname, isAbsolute, join, parse, relative, sep } from 'node:path';
 
 /** The files a training run writes under `--out`, and nothing else. */
-export const RUN_FILES = ['metrics.json', 'model.safetensors', 'training.svg'] as const;
+export const RUN_FILES = ['metrics.json', 'model.safetensors', 'model.onnx', 'training.svg'] as const;
 export type RunFile = (typeof RUN_FILES)[number];
 
 /** `--out` cannot be used or written: the message is one line naming the folder and the system's reason. */

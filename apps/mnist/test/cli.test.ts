@@ -22,6 +22,7 @@ describe('parseCommandLine', () => {
       seed: 0,
       threads: 1,
       out: 'runs/mlp',
+      exportOnnx: false,
     });
   });
 
@@ -29,7 +30,13 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['--model', 'cnn'])).toMatchObject({ model: 'cnn', ...MODEL_DEFAULTS.cnn, out: 'runs/cnn' });
     expect(
       parseCommandLine(['--model=cnn', '--epochs', '3', '--batch-size', '32', '--lr', '1e-3', '--optimizer', 'adamw', '--seed', '42', '--threads', '2', '--out', 'runs/x']),
-    ).toEqual({ kind: 'train', model: 'cnn', epochs: 3, batchSize: 32, lr: 0.001, optimizer: 'adamw', seed: 42, threads: 2, out: 'runs/x' });
+    ).toEqual({ kind: 'train', model: 'cnn', epochs: 3, batchSize: 32, lr: 0.001, optimizer: 'adamw', seed: 42, threads: 2, out: 'runs/x', exportOnnx: false });
+  });
+
+  it('reads --export-onnx, and refuses it beside --eval', () => {
+    expect(parseCommandLine(['--export-onnx'])).toMatchObject({ kind: 'train', exportOnnx: true });
+    expect(() => parseCommandLine(['--eval', 'm.safetensors', '--export-onnx'])).toThrow(/--export-onnx cannot be used with --eval/);
+    expect(() => parseCommandLine(['--export-onx'])).toThrow(/unknown flag --export-onx \(did you mean --export-onnx\?\)/);
   });
 
   it('reads --help and --eval', () => {
@@ -105,6 +112,30 @@ describe('the command line, run as a process', () => {
   it('an unknown flag is named once, with one pointer to --help', () => {
     const result = runApp(['--modle', 'cnn']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toBe('mnist: unknown flag --modle\nRun with --help for usage.\n');
+    expect(result.stderr).toBe('mnist: unknown flag --modle (did you mean --model?)\nRun with --help for usage.\n');
+  });
+});
+
+describe('did you mean', () => {
+  const message = (args: string[]) => usageError(args).message;
+
+  it('names the closest known flag for a mistyped one', () => {
+    expect(message(['--modle', 'cnn'])).toBe('unknown flag --modle (did you mean --model?)');
+    expect(message(['--epoch', '3'])).toBe('unknown flag --epoch (did you mean --epochs?)');
+    expect(message(['--batchsize', '32'])).toBe('unknown flag --batchsize (did you mean --batch-size?)');
+    expect(message(['--optimiser', 'adam'])).toBe('unknown flag --optimiser (did you mean --optimizer?)');
+    expect(message(['--thread=2'])).toBe('unknown flag --thread (did you mean --threads?)');
+  });
+
+  it('names the closest model and optimizer for a mistyped value', () => {
+    expect(message(['--model', 'cnm'])).toBe("--model must be one of mlp, cnn, got 'cnm' (did you mean 'cnn'?)");
+    expect(message(['--model', 'MLP'])).toBe("--model must be one of mlp, cnn, got 'MLP' (did you mean 'mlp'?)");
+    expect(message(['--optimizer', 'adm'])).toBe("--optimizer must be one of sgd, adam, adamw, got 'adm' (did you mean 'adam'?)");
+  });
+
+  it('guesses nothing when nothing is close', () => {
+    expect(message(['--verbose'])).toBe('unknown flag --verbose');
+    expect(message(['-x'])).toBe('unknown flag -x');
+    expect(message(['--optimizer', 'lbfgs'])).toBe("--optimizer must be one of sgd, adam, adamw, got 'lbfgs'");
   });
 });

@@ -1,6 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareData } from '@backprop/data/mnist/node';
+import { argmax, array } from '@backprop/ndarray';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { MetricsFile } from '../src/report';
 import { runApp } from './helpers';
@@ -44,5 +47,22 @@ describe('the app, end to end', () => {
     const missing = runApp(['--eval', 'runs/none.safetensors'], cwd);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^mnist: cannot read model file .*none\.safetensors: ENOENT/);
+  });
+
+  it('--export-onnx also writes model.onnx, which ONNX Runtime runs to the same test accuracy', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'mnist-onnx-'));
+    const run = runApp(['--epochs', '1', '--batch-size', '256', '--export-onnx', '--out', 'runs/onnx'], cwd);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Wrote runs/onnx/model.safetensors, runs/onnx/model.onnx, runs/onnx/metrics.json and runs/onnx/training.svg');
+    const metrics = JSON.parse(readFileSync(join(cwd, 'runs/onnx/metrics.json'), 'utf8')) as MetricsFile;
+
+    const { test } = prepareData();
+    const session = await ort.InferenceSession.create(readFileSync(join(cwd, 'runs/onnx/model.onnx')));
+    const pixels = new ort.Tensor('float32', Float32Array.from(test.inputs.data), [...test.inputs.shape]);
+    const { logits } = await session.run({ pixels });
+    const predictions = argmax(array(Array.from(logits.data as Float32Array)).reshape([...logits.dims]), 1).data;
+    const correct = test.labels.filter((label, i) => predictions[i] === label).length;
+    expect(correct).toBe(Math.round(metrics.testAccuracy * 2000));
   });
 });
