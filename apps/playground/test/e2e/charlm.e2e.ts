@@ -6,44 +6,33 @@
  * PyTorch's greedy names; bad files are refused on the page, with no error
  * anywhere and the worker still answering.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { array, encodeSafetensors } from '@backprop/ndarray';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, requireChromium } from './chromium';
+import { type BrowserSession, SHOTS, openBrowser } from './chromium';
 
-const SHOTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures/charlm-tiny.safetensors', import.meta.url));
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/charlm-tiny.json', import.meta.url), 'utf8')) as { greedy: Record<string, string> };
 
-let context: BrowserContext;
 let page: Page;
-let userDataDir: string;
 const errors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
 const listed = (selector: string) => page.$$eval(`${selector} li`, (items) => items.map((li) => li.textContent ?? ''));
 const sampledCount = async () => Number((await page.getAttribute('#load', 'data-sampled')) ?? 0);
 
+let browser: BrowserSession | undefined;
+
 beforeAll(async () => {
-  const executablePath = requireChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  userDataDir = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('worker', (worker) => worker.on('close', () => errors.push('the names worker closed')));
+  browser = await openBrowser({ errors, worker: 'the names worker' });
+  ({ page } = browser);
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 describe('the character-LM page in Chromium', () => {

@@ -1,5 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+
+/** Where the end-to-end tests leave their screenshots (git ignores it). */
+export const SHOTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
 
 /** Debian's Chromium: the browser the end-to-end tests drive (playwright-core downloads none). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -40,4 +47,37 @@ export function requireChromium(path = CHROMIUM): string {
       'Install it with: apt-get install -y chromium (sudo apt-get install -y chromium when not root). ' +
       '.ci/run installs it before running the tests.',
   );
+}
+
+/** A browser the tests drive: its context, its one page, and `close` (which also removes its profile). */
+export interface BrowserSession {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts headless Chromium with a fresh profile and one 1280×900 page, and
+ * collects into `errors` everything that should not happen: console errors,
+ * uncaught page errors, and (when `worker` names it) the page's worker closing.
+ */
+export async function openBrowser({ errors, worker }: { errors: string[]; worker?: string }): Promise<BrowserSession> {
+  const executablePath = requireChromium();
+  mkdirSync(SHOTS, { recursive: true });
+  const userDataDir = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  if (worker !== undefined) page.on('worker', (w) => w.on('close', () => errors.push(`${worker} closed`)));
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
 }

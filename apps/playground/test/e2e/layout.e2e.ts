@@ -7,20 +7,16 @@
  * either page opened as a file says it needs a server and how to start one.
  * A screenshot of each page at 390 px goes to test-results/e2e/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, requireChromium } from './chromium';
+import { type BrowserSession, SHOTS, openBrowser } from './chromium';
 
-const SHOTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
 const WIDTHS = [390, 768, 1280];
 
 let context: BrowserContext;
 let page: Page;
-let userDataDir: string;
 const errors: string[] = [];
 
 /**
@@ -82,21 +78,15 @@ async function problemsAtEachWidth(name: string): Promise<Record<number, string[
 
 const clean = Object.fromEntries(WIDTHS.map((width) => [width, []]));
 
+let browser: BrowserSession | undefined;
+
 beforeAll(async () => {
-  const executablePath = requireChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  userDataDir = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  browser = await openBrowser({ errors });
+  ({ context, page } = browser);
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 describe('the pages at phone, tablet and desktop widths', () => {

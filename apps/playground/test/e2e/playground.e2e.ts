@@ -4,19 +4,13 @@
  * global-setup.ts). One page goes through the states a visitor would, in
  * order, and each leaves a screenshot in test-results/e2e/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, requireChromium } from './chromium';
+import { type BrowserSession, SHOTS, openBrowser } from './chromium';
 
-const SHOTS = fileURLToPath(new URL('../../test-results/e2e/', import.meta.url));
 
-let context: BrowserContext;
 let page: Page;
-let userDataDir: string;
 const errors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, name), fullPage: true });
@@ -32,28 +26,15 @@ const synapses = (net: string) =>
     })),
   );
 
+let browser: BrowserSession | undefined;
+
 beforeAll(async () => {
-  const executablePath = requireChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  userDataDir = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  // Errors anywhere on the page, its worker included.
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('worker', (worker) => worker.on('close', () => errors.push('the training worker closed')));
+  browser = await openBrowser({ errors, worker: 'the training worker' });
+  ({ page } = browser);
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 describe('the playground in Chromium', () => {
