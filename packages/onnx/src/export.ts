@@ -68,17 +68,34 @@ export function exportOnnx(model: NeuralLayer, options: ExportOnnxOptions): Uint
     throw new ValueError(`exportOnnx: inputShape must be an array of positive integers or dimension names (one sample, without the batch), got ${describe(inputShape)}`);
   }
   const inputType: ElementType = checkChoice('exportOnnx', 'inputType', options.inputType ?? 'float32', ['float32', 'int64', 'int32']);
-  const opset = checkChoice('exportOnnx', 'opset', String(options.opset ?? 17), OPSETS.map(String));
-  const exporters: ExporterMap = new Map([...EXPORTERS, ...(options.exporters ?? new Map())]);
-  const inputName = options.inputName ?? 'input';
-  const outputName = options.outputName ?? 'output';
-  for (const [key, value] of Object.entries(options.metadata ?? {})) {
+  const opset = options.opset ?? 17;
+  if (!OPSETS.includes(opset)) throw new ValueError(`exportOnnx: opset must be one of ${OPSETS.join(', ')}, got ${describe(opset)}`);
+  if (options.exporters !== undefined && !(options.exporters instanceof Map)) {
+    throw new ValueError(`exportOnnx: exporters must be a Map from layer classes to exporters, got ${describe(options.exporters)}`);
+  }
+  const metadata = options.metadata ?? {};
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || ![Object.prototype, null].includes(Object.getPrototypeOf(metadata))) {
+    throw new ValueError(`exportOnnx: metadata must be a plain object of strings, got ${describe(metadata)}`);
+  }
+  for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') throw new ValueError(`exportOnnx: metadata values must be strings, got ${describe(value)} for '${key}'`);
   }
+  if (options.docString !== undefined && typeof options.docString !== 'string') {
+    throw new ValueError(`exportOnnx: docString must be a string, got ${describe(options.docString)}`);
+  }
+  const inputName = options.inputName ?? 'input';
+  const outputName = options.outputName ?? 'output';
+  const weights = new Set([...model.namedParameters().map(([name]) => name), ...model.namedBuffers().map(([name]) => name)]);
+  for (const [option, name] of [['inputName', inputName], ['outputName', outputName]] as const) {
+    if (typeof name !== 'string' || name === '') throw new ValueError(`exportOnnx: ${option} must be a non-empty string, got ${describe(name)}`);
+    if (weights.has(name)) throw new ValueError(`exportOnnx: ${option} '${name}' is the name of one of the model's weights; choose another`);
+  }
   if (inputName === outputName) throw new ValueError(`exportOnnx: inputName and outputName are both '${inputName}'`);
+  const exporters: ExporterMap = new Map([...EXPORTERS, ...(options.exporters ?? new Map())]);
 
-  const graph = new OnnxGraph(model, Number(opset), exporters);
+  const graph = new OnnxGraph(model, opset, exporters);
   const input = graph.input(inputName, ['batch', ...inputShape], inputType);
+  graph.reserve(outputName);
   const result = graph.layer(model, input);
   if (result.type !== 'float32') throw new OnnxExportError(`exportOnnx: the model's output is ${result.type}, expected float32`);
   const output = graph.op('Identity', [result], { shape: result.shape, output: outputName });
@@ -86,9 +103,9 @@ export function exportOnnx(model: NeuralLayer, options: ExportOnnxOptions): Uint
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     producerName: '@backprop/onnx',
-    opsetImport: [{ domain: '', version: Number(opset) }],
+    opsetImport: [{ domain: '', version: opset }],
     docString: options.docString ?? '',
-    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     graph: {
       name: model.typeName,
       node: graph.nodes,

@@ -1,5 +1,5 @@
 import type { NeuralLayer } from '@backprop/layers';
-import { type NDArray, Parameter, formatShape } from '@backprop/ndarray';
+import { DTypeError, type NDArray, Parameter, formatShape } from '@backprop/ndarray';
 import { OnnxExportError } from './errors';
 import { type AttributeValue, type ElementType, attribute, type NodeProto, type TensorProto, tensorProto } from './proto';
 
@@ -70,6 +70,7 @@ export class OnnxGraph {
   readonly #exporters: ExporterMap;
   readonly #written = new Map<string, OnnxValue>();
   readonly #used = new Set<string>();
+  readonly #reserved = new Set<string>();
   #scope = '';
 
   constructor(model: NeuralLayer, opset: number, exporters: ExporterMap) {
@@ -98,6 +99,12 @@ export class OnnxGraph {
     return { name, shape, type };
   }
 
+  /** Keeps `name` for a node written later with `{ output: name }` (the graph's output). */
+  reserve(name: string): void {
+    this.#claim(name);
+    this.#reserved.add(name);
+  }
+
   /**
    * Writes `layer` (the model or one of its layers) reading `input`, with the
    * exporter for its class: the `exporters` option first, then this package's.
@@ -108,19 +115,23 @@ export class OnnxGraph {
     const exporter = (write ?? this.#exporters.get(layer.constructor as LayerClass)) as LayerExporter<L> | undefined;
     const where = this.describe(layer);
     if (exporter === undefined) {
-      throw new OnnxExportError(
+      const error = new OnnxExportError(
         `exportOnnx: ${where} has no ONNX exporter; pass one for its class: ` +
-          `exportOnnx(model, { ..., exporters: new Map([[${layer.typeName}, (graph, layer, input) => ...]]) })`,
+          `exportOnnx(model, { ..., exporters: new Map([exporter(${layer.typeName}, (graph, layer, input) => ...)]) })`,
       );
+      located.add(error);
+      throw error;
     }
     const outer = this.#scope;
     this.#scope = this.#layerNames.get(layer) ?? outer;
     try {
       return exporter(this, layer, input);
     } catch (error) {
-      if (error instanceof OnnxExportError || !(error instanceof Error)) throw error;
-      // A shape or value error in an exporter: say which layer it was writing.
-      error.message = `exportOnnx: ${where}: ${error.message}`;
+      // Said once, by the innermost layer: which layer the exporter was writing.
+      if (error instanceof Error && !located.has(error)) {
+        error.message = `exportOnnx: ${where}: ${error.message}`;
+        located.add(error);
+      }
       throw error;
     } finally {
       this.#scope = outer;
@@ -184,7 +195,7 @@ export class OnnxGraph {
     const type = options.type ?? given[0]?.type ?? 'float32';
     if (options.output !== undefined) {
       if (outputs !== 1) throw new OnnxExportError(`exportOnnx: an output name for a node with ${outputs} outputs`);
-      this.#claim(options.output);
+      if (!this.#reserved.delete(options.output)) this.#claim(options.output);
     }
     const results = Array.from({ length: outputs }, () => ({ name: options.output ?? this.#fresh(opType), shape, type }));
     const attributes = Object.entries(options.attributes ?? {})
@@ -249,6 +260,22 @@ function trimTrailing(inputs: readonly (OnnxValue | null)[]): readonly (OnnxValu
   let end = inputs.length;
   while (end > 0 && inputs[end - 1] === null) end--;
   return inputs.slice(0, end);
+}
+
+/** Errors that already say which layer they came from. */
+const located = new WeakSet<Error>();
+
+/**
+ * The exporter of a layer that computes on floats, refusing other inputs: an
+ * integer input (token ids) reaching it would give a model ONNX Runtime refuses to load.
+ */
+export function floatInput<L extends NeuralLayer>(write: LayerExporter<L>): LayerExporter<L> {
+  return (graph, layer, input) => {
+    if (input.type !== 'float32') {
+      throw new DTypeError(`expected a float32 input, got ${input.type} [${input.shape.join(', ')}]; token ids go through an Embedding first`);
+    }
+    return write(graph, layer, input);
+  };
 }
 
 /** numpy's broadcast of shapes whose sizes may be symbolic (a symbol meets 1 or itself). */

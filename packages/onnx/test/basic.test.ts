@@ -1,6 +1,7 @@
 import { Dense, Dropout, ELU, Flatten, GELU, Identity, LeakyReLU, Linear, LogSoftmax, Mish, ReLU, SiLU, Sequential, Sigmoid, Softmax, Softplus, Tanh } from '@backprop/layers';
 import { manualSeed } from '@backprop/ndarray';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { exportOnnx } from '../src/export';
 import { expectSameInOrt } from './helpers';
 
 const rng = () => manualSeed(0);
@@ -37,6 +38,12 @@ describe('dense layers and activations in ONNX Runtime', () => {
     ['Dropout (inference)', () => new Dropout(0.5)],
   ])('%s', async (label, make) => {
     await expectSameInOrt(new Sequential(new Linear(4, 6, { rng: rng() }), make()), { inputShape: [3, 4] }, label);
+  });
+
+  it('a Softmax dim that is not a dimension of the input is refused at export', () => {
+    expect(() => exportOnnx(new Softmax({ dim: 3 }), { inputShape: [4, 5] })).toThrow(
+      /the model \(Softmax\): dim 3 is not a dimension of an input of rank 3 \(\[batch, 4, 5\]\); expected -3 to 2/,
+    );
   });
 
   it('Flatten over every pair of dimensions', async () => {

@@ -15,6 +15,9 @@ describe('convolutions and pooling in ONNX Runtime', () => {
     ["Conv2d padding 'valid'", () => new Conv2d(3, 2, 2, { padding: 'valid', rng: rng() })],
     ['ConvTranspose2d stride 2 output padding 1', () => new ConvTranspose2d(3, 2, 3, { stride: 2, padding: 1, outputPadding: 1, rng: rng() })],
     ['ConvTranspose2d groups 3 dilation 2', () => new ConvTranspose2d(3, 6, 2, { groups: 3, dilation: 2, rng: rng() })],
+    ['ConvTranspose2d output padding not below the stride', () => new ConvTranspose2d(3, 2, 3, { dilation: 2, outputPadding: 1, rng: rng() })],
+    ['ConvTranspose2d output padding 2 beyond padding 1', () => new ConvTranspose2d(3, 2, 3, { dilation: 3, padding: 1, outputPadding: 2, rng: rng() })],
+    ['ConvTranspose2d output padding within the padding, no bias', () => new ConvTranspose2d(3, 2, 3, { stride: 2, padding: 2, outputPadding: 1, bias: false, rng: rng() })],
     ['MaxPool2d 2', () => new MaxPool2d(2)],
     ['MaxPool2d 3 stride 2 padding 1 ceil', () => new MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true })],
     ['AvgPool2d 2', () => new AvgPool2d(2)],
@@ -39,10 +42,16 @@ describe('convolutions and pooling in ONNX Runtime', () => {
 
   it('refuses an input it cannot size, naming the layer', () => {
     expect(() => exportOnnx(new AdaptiveAvgPool2d(3), { inputShape: [1, 'height', 'width'] })).toThrow(
-      /the model \(AdaptiveAvgPool2d\): an output other than 1×1 needs the input's height and width fixed/,
+      /the model \(AdaptiveAvgPool2d\): an output of 3×3 needs the input's pooled sizes fixed/,
     );
-    expect(() => exportOnnx(new MaxPool2d(2, { ceilMode: true }), { inputShape: [1, 'height', 8] })).toThrow(/ceilMode needs/);
+    expect(() => exportOnnx(new MaxPool2d(2, { ceilMode: true }), { inputShape: [1, 'height', 8] })).toThrow(/the model \(MaxPool2d\): ceilMode needs/);
     expect(() => exportOnnx(new Conv2d(3, 2, 3), { inputShape: [4, 8, 8] })).toThrow(/the model \(Conv2d\): expected 3 input channels, got \[batch, 4, 8, 8\]/);
+  });
+
+  it('an AdaptiveAvgPool2d keeps a dimension given as null at any size', async () => {
+    const x = randn([2, 3, 6, 5], { rng: manualSeed(4) });
+    await expectSameInOrt(new AdaptiveAvgPool2d([4, null]), { inputShape: [3, 6, 'width'] }, 'AdaptiveAvgPool2d [4, null] symbolic', x);
+    await expectSameInOrt(new AdaptiveAvgPool2d([null, null]), { inputShape: [3, 'height', 'width'] }, 'AdaptiveAvgPool2d [null, null]', x);
   });
 
   it('a Conv2d with a symbolic image size still runs at any size', async () => {

@@ -80,9 +80,31 @@ describe('exportOnnx', () => {
     expect(() => exportOnnx(new Scale(6), { inputShape: [6], exporters })).toThrow(/not a parameter or buffer of the model/);
   });
 
+  it('an output may take any free name, a node type included', async () => {
+    await expectSameInOrt(new Linear(4, 2, { rng: rng() }), { inputShape: [4], outputName: 'Gemm' }, 'output named Gemm');
+  });
+
+  it('a float layer refuses token ids, and a Residual a block that changes the shape, naming the layer once', () => {
+    const model = new Sequential(new Sequential(new Linear(4, 2), new Tanh()));
+    expect(() => exportOnnx(model, { inputShape: [4], inputType: 'int64' })).toThrow(
+      /^exportOnnx: layer '0\.0' \(Linear\): expected a float32 input, got int64 \[batch, 4\]; token ids go through an Embedding first$/,
+    );
+    expect(() => exportOnnx(new Residual(new Linear(4, 1)), { inputShape: [4] })).toThrow(
+      /the model \(Residual\): the block maps an input of shape \[batch, 4\] to \[batch, 1\]; a residual connection needs the same shape/,
+    );
+  });
+
   it('refuses bad options with what was given', () => {
     const model = new Linear(4, 2);
-    expect(() => exportOnnx(model, { inputShape: [4], opset: 11 as never })).toThrow(/opset must be one of '17', '18', got '11'/);
+    expect(() => exportOnnx(model, { inputShape: [4], opset: 11 as never })).toThrow(/opset must be one of 17, 18, got 11/);
+    expect(() => exportOnnx(model, { inputShape: [4], opset: '18' as never })).toThrow(/opset must be one of 17, 18, got '18'/);
+    expect(() => exportOnnx(model, { inputShape: [4], metadata: new Map([['a', 'b']]) as never })).toThrow(/metadata must be a plain object of strings/);
+    expect(() => exportOnnx(model, { inputShape: [4], metadata: 'abc' as never })).toThrow(/metadata must be a plain object of strings, got 'abc'/);
+    expect(() => exportOnnx(model, { inputShape: [4], inputName: '' })).toThrow(/inputName must be a non-empty string, got ''/);
+    expect(() => exportOnnx(model, { inputShape: [4], outputName: 5 as never })).toThrow(/outputName must be a non-empty string, got 5/);
+    expect(() => exportOnnx(model, { inputShape: [4], docString: 5 as never })).toThrow(/docString must be a string, got 5/);
+    expect(() => exportOnnx(model, { inputShape: [4], exporters: {} as never })).toThrow(/exporters must be a Map/);
+    expect(() => exportOnnx(model, { inputShape: [4], inputName: 'weight' })).toThrow(/inputName 'weight' is the name of one of the model's weights/);
     expect(() => exportOnnx(model, { inputShape: [0] })).toThrow(/inputShape must be an array of positive integers/);
     expect(() => exportOnnx(model, { inputShape: [4], batch: 1 } as never)).toThrow(/unknown option 'batch'/);
     expect(() => exportOnnx(model, undefined as never)).toThrow(/inputShape are required/);

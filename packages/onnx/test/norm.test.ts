@@ -24,7 +24,8 @@ describe('normalisation in ONNX Runtime', () => {
     bn.weight?.value.data.set(randn([3], { rng: manualSeed(8) }).data);
     await expectSameInOrt(bn, { inputShape: [3, 4, 5] }, 'BatchNorm2d batch statistics');
     await expectSameInOrt(new BatchNorm1d(4, { trackRunningStats: false, affine: false }), { inputShape: [4] }, 'BatchNorm1d batch statistics');
-    expect(() => exportOnnx(new BatchNorm1d(3), { inputShape: [4] })).toThrow(/expected 3 channels in dimension 1, got \[batch, 4\]/);
+    expect(() => exportOnnx(new BatchNorm1d(3), { inputShape: [4] })).toThrow(/the model \(BatchNorm1d\): expected \[N, C\] or \[N, C, L\] with C = 3, got \[batch, 4\]/);
+    expect(() => exportOnnx(new BatchNorm1d(3), { inputShape: [3, 2, 2] })).toThrow(/got \[batch, 3, 2, 2\]/);
   });
 
   it('LayerNorm over one and two dimensions, with and without affine parameters', async () => {

@@ -22,7 +22,7 @@ import {
 } from '@backprop/layers';
 import type { ActivationName } from '@backprop/layers';
 import { ShapeError } from '@backprop/ndarray';
-import { type ExporterEntry, type LayerExporter, type OnnxGraph, type OnnxValue, exporter } from '../graph';
+import { type ExporterEntry, type LayerExporter, type OnnxGraph, type OnnxValue, exporter, floatInput } from '../graph';
 import { float } from '../proto';
 
 /** y = x Wᵀ + b: `Gemm` for a matrix, `MatMul` + `Add` for more dimensions (as torch.onnx). */
@@ -96,22 +96,33 @@ function unary(opType: string): LayerExporter {
   return (graph, _layer, input) => graph.op(opType, [input]);
 }
 
+/** Softmax or LogSoftmax along `dim`, which must be a dimension of the input. */
+function alongDim(opType: 'Softmax' | 'LogSoftmax'): LayerExporter<Softmax | LogSoftmax> {
+  return (graph, layer, input) => {
+    const rank = input.shape.length;
+    if (layer.dim < -rank || layer.dim >= rank) {
+      throw new ShapeError(`dim ${layer.dim} is not a dimension of an input of rank ${rank} ([${input.shape.join(', ')}]); expected -${rank} to ${rank - 1}`);
+    }
+    return graph.op(opType, [input], { attributes: { axis: layer.dim } });
+  };
+}
+
 export const BASIC_EXPORTERS: readonly ExporterEntry[] = [
-  exporter(Linear, linear),
-  exporter(Dense, (graph, layer, input) => activation(graph, layer.activation, linear(graph, layer, input))),
+  exporter(Linear, floatInput(linear)),
+  exporter(Dense, floatInput((graph, layer, input) => activation(graph, layer.activation, linear(graph, layer, input)))),
   exporter(Identity, (_graph, _layer, input) => input),
   // Inference: dropout passes its input through, as torch.onnx.export in eval mode.
   exporter(Dropout, (_graph, _layer, input) => input),
   exporter(Flatten, flatten),
-  exporter(ReLU, unary('Relu')),
-  exporter(Tanh, unary('Tanh')),
-  exporter(Sigmoid, unary('Sigmoid')),
-  exporter(LeakyReLU, (graph, layer, input) => graph.op('LeakyRelu', [input], { attributes: { alpha: float(layer.negativeSlope) } })),
-  exporter(ELU, (graph, layer, input) => graph.op('Elu', [input], { attributes: { alpha: float(layer.alpha) } })),
-  exporter(GELU, (graph, layer, input) => gelu(graph, input, layer.approximate)),
-  exporter(SiLU, (graph, _layer, input) => graph.op('Mul', [input, graph.op('Sigmoid', [input])])),
-  exporter(Softplus, (graph, layer, input) => softplus(graph, input, layer.beta, layer.threshold)),
-  exporter(Mish, (graph, _layer, input) => graph.op('Mul', [input, graph.op('Tanh', [softplus(graph, input, 1, 20)])])),
-  exporter(Softmax, (graph, layer, input) => graph.op('Softmax', [input], { attributes: { axis: layer.dim } })),
-  exporter(LogSoftmax, (graph, layer, input) => graph.op('LogSoftmax', [input], { attributes: { axis: layer.dim } })),
+  exporter(ReLU, floatInput(unary('Relu'))),
+  exporter(Tanh, floatInput(unary('Tanh'))),
+  exporter(Sigmoid, floatInput(unary('Sigmoid'))),
+  exporter(LeakyReLU, floatInput((graph, layer, input) => graph.op('LeakyRelu', [input], { attributes: { alpha: float(layer.negativeSlope) } }))),
+  exporter(ELU, floatInput((graph, layer, input) => graph.op('Elu', [input], { attributes: { alpha: float(layer.alpha) } }))),
+  exporter(GELU, floatInput((graph, layer, input) => gelu(graph, input, layer.approximate))),
+  exporter(SiLU, floatInput((graph, _layer, input) => graph.op('Mul', [input, graph.op('Sigmoid', [input])]))),
+  exporter(Softplus, floatInput((graph, layer, input) => softplus(graph, input, layer.beta, layer.threshold))),
+  exporter(Mish, floatInput((graph, _layer, input) => graph.op('Mul', [input, graph.op('Tanh', [softplus(graph, input, 1, 20)])]))),
+  exporter(Softmax, floatInput(alongDim('Softmax'))),
+  exporter(LogSoftmax, floatInput(alongDim('LogSoftmax'))),
 ];

@@ -1,7 +1,7 @@
 /** Convolutions and pooling as ONNX's `Conv`, `ConvTranspose`, `MaxPool` and `AveragePool` (NCHW, as torch). */
 import { AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d } from '@backprop/layers';
 import { ShapeError } from '@backprop/ndarray';
-import { type Dim, type ExporterEntry, type OnnxGraph, type OnnxValue, exporter } from '../graph';
+import { type Dim, type ExporterEntry, type OnnxGraph, type OnnxValue, exporter, floatInput } from '../graph';
 import { OnnxExportError } from '../errors';
 
 type ConvLayer = Conv1d | Conv2d | ConvTranspose2d;
@@ -51,26 +51,35 @@ function conv(graph: OnnxGraph, layer: Conv1d | Conv2d, input: OnnxValue): OnnxV
   });
 }
 
+/**
+ * `ConvTranspose`. Torch's output padding adds rows and columns at the end of
+ * the output, computed where the full transposed convolution reaches them and
+ * zeros (plus the bias) beyond it; ONNX Runtime refuses an `output_padding`
+ * not below the stride, so it is written as less cropping at the end
+ * (max(0, p − op)), a zero `Pad` for the rest (max(0, op − p)), then the bias.
+ */
 function convTranspose(graph: OnnxGraph, layer: ConvTranspose2d, input: OnnxValue): OnnxValue {
   checkChannels(input, 4, layer.inChannels);
   const pads = convPads(layer);
+  const extra = layer.outputPadding;
   const spatial = input.shape.slice(2).map((size, i) =>
     typeof size === 'string'
       ? `${size}'`
-      : (size - 1) * layer.stride[i] - pads[i] - pads[i + 2] + layer.dilation[i] * (layer.kernelSize[i] - 1) + layer.outputPadding[i] + 1,
+      : (size - 1) * layer.stride[i] - pads[i] - pads[i + 2] + layer.dilation[i] * (layer.kernelSize[i] - 1) + extra[i] + 1,
   );
-  const inputs = [input, graph.weight(layer.weight), layer.bias === null ? null : graph.weight(layer.bias)];
-  return graph.op('ConvTranspose', inputs, {
-    attributes: {
-      kernel_shape: layer.kernelSize,
-      strides: layer.stride,
-      pads,
-      dilations: layer.dilation,
-      group: layer.groups,
-      output_padding: layer.outputPadding,
-    },
-    shape: [input.shape[0], layer.outChannels, ...spatial],
-  });
+  const shape = [input.shape[0], layer.outChannels, ...spatial];
+  const attributes = { kernel_shape: layer.kernelSize, strides: layer.stride, dilations: layer.dilation, group: layer.groups };
+  const bias = layer.bias === null ? null : graph.weight(layer.bias);
+  if (extra.every((e) => e === 0)) {
+    return graph.op('ConvTranspose', [input, graph.weight(layer.weight), bias], { attributes: { ...attributes, pads }, shape });
+  }
+  const cropped = [pads[0], pads[1], Math.max(0, pads[2] - extra[0]), Math.max(0, pads[3] - extra[1])];
+  const beyond = extra.map((e, i) => Math.max(0, e - pads[i + 2]));
+  const reached = spatial.map((d, i) => (typeof d === 'number' ? d - beyond[i] : d));
+  let x = graph.op('ConvTranspose', [input, graph.weight(layer.weight)], { attributes: { ...attributes, pads: cropped }, shape: [shape[0], shape[1], ...reached] });
+  if (beyond.some((b) => b > 0)) x = graph.op('Pad', [x, graph.ints([0, 0, 0, 0, 0, 0, beyond[0], beyond[1]])], { shape });
+  if (bias === null) return x;
+  return graph.op('Add', [x, graph.reshape(bias, [-1, 1, 1], [layer.outChannels, 1, 1])], { shape });
 }
 
 /**
@@ -86,7 +95,7 @@ function pool(graph: OnnxGraph, layer: MaxPool2d | AvgPool2d, input: OnnxValue):
   checkChannels(input, 4, null);
   const sizes = input.shape.slice(2);
   if (layer.ceilMode && sizes.some((d) => typeof d === 'string')) {
-    throw new OnnxExportError(`exportOnnx: ${graph.describe(layer)}: ceilMode needs the input's height and width fixed, got [${input.shape.join(', ')}]`);
+    throw new OnnxExportError(`ceilMode needs the input's height and width fixed, got [${input.shape.join(', ')}]`);
   }
   const spatial = sizes.map((size, i) => slid(size, layer.kernelSize[i], layer.stride[i], layer.padding[i], layer.padding[i], 1, layer.ceilMode));
   const extra = sizes.map((size, i) => {
@@ -133,35 +142,35 @@ function adaptiveAvgPool(graph: OnnxGraph, layer: AdaptiveAvgPool2d, input: Onnx
   const out = requested.map((o, i) => o ?? sizes[i]);
   const [N, C] = input.shape;
   if (out[0] === 1 && out[1] === 1) return graph.op('GlobalAveragePool', [input], { shape: [N, C, 1, 1] });
-  if (!sizes.every((s): s is number => typeof s === 'number') || !out.every((o): o is number => typeof o === 'number')) {
-    throw new OnnxExportError(`exportOnnx: ${graph.describe(layer)}: an output other than 1×1 needs the input's height and width fixed, got [${input.shape.join(', ')}]`);
+  // A null output size keeps that dimension as it is, whatever its size.
+  const pooled = [0, 1].filter((i) => requested[i] !== null && sizes[i] !== out[i]);
+  if (pooled.some((i) => typeof sizes[i] !== 'number')) {
+    throw new OnnxExportError(`an output of ${out.join('×')} needs the input's pooled sizes fixed, got [${input.shape.join(', ')}]`);
   }
-  if (sizes.every((s, i) => s % out[i] === 0)) {
-    const kernel = sizes.map((s, i) => s / out[i]);
+  if (pooled.every((i) => (sizes[i] as number) % (out[i] as number) === 0) && sizes.every((s) => typeof s === 'number')) {
+    const kernel = sizes.map((s, i) => (s as number) / (out[i] as number));
     return graph.op('AveragePool', [input], { attributes: { kernel_shape: kernel, strides: kernel }, shape: [N, C, ...out] });
   }
   let x = input;
-  for (const axis of [2, 3]) {
-    const n = sizes[axis - 2];
-    const o = out[axis - 2];
-    if (n === o) continue;
+  for (const i of pooled) {
+    const [axis, n, o] = [i + 2, sizes[i] as number, out[i] as number];
     const cells: OnnxValue[] = [];
-    for (let i = 0; i < o; i++) {
-      const [start, end] = [Math.floor((i * n) / o), Math.ceil(((i + 1) * n) / o)];
-      const window = x.shape.map((d, j) => (j === axis ? end - start : d));
+    for (let j = 0; j < o; j++) {
+      const [start, end] = [Math.floor((j * n) / o), Math.ceil(((j + 1) * n) / o)];
+      const window = x.shape.map((d, k) => (k === axis ? end - start : d));
       const slice = graph.op('Slice', [x, graph.ints([start]), graph.ints([end]), graph.ints([axis])], { shape: window });
       cells.push(graph.reduceMean(slice, [axis]));
     }
-    x = graph.op('Concat', cells, { attributes: { axis }, shape: x.shape.map((d, j) => (j === axis ? o : d)) });
+    x = graph.op('Concat', cells, { attributes: { axis }, shape: x.shape.map((d, k) => (k === axis ? o : d)) });
   }
   return x;
 }
 
 export const CONV_EXPORTERS: readonly ExporterEntry[] = [
-  exporter(Conv1d, conv),
-  exporter(Conv2d, conv),
-  exporter(ConvTranspose2d, convTranspose),
-  exporter(MaxPool2d, pool),
-  exporter(AvgPool2d, pool),
-  exporter(AdaptiveAvgPool2d, adaptiveAvgPool),
+  exporter(Conv1d, floatInput(conv)),
+  exporter(Conv2d, floatInput(conv)),
+  exporter(ConvTranspose2d, floatInput(convTranspose)),
+  exporter(MaxPool2d, floatInput(pool)),
+  exporter(AvgPool2d, floatInput(pool)),
+  exporter(AdaptiveAvgPool2d, floatInput(adaptiveAvgPool)),
 ];

@@ -1,7 +1,7 @@
 /** Normalisation layers as in eval mode: per channel (BatchNorm), over the last dimensions (LayerNorm), per group (GroupNorm). */
 import { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm } from '@backprop/layers';
 import { type Parameter, ShapeError } from '@backprop/ndarray';
-import { type ExporterEntry, type OnnxGraph, type OnnxValue, exporter } from '../graph';
+import { type ExporterEntry, type OnnxGraph, type OnnxValue, exporter, floatInput } from '../graph';
 import { float } from '../proto';
 
 /**
@@ -12,8 +12,10 @@ import { float } from '../proto';
  */
 function batchNorm(graph: OnnxGraph, layer: BatchNorm1d | BatchNorm2d, input: OnnxValue): OnnxValue {
   const channels = input.shape[1];
-  if (input.shape.length < 2 || (typeof channels === 'number' && channels !== layer.numFeatures)) {
-    throw new ShapeError(`expected ${layer.numFeatures} channels in dimension 1, got [${input.shape.join(', ')}]`);
+  const ranks = layer instanceof BatchNorm2d ? [4] : [2, 3];
+  if (!ranks.includes(input.shape.length) || (typeof channels === 'number' && channels !== layer.numFeatures)) {
+    const expected = layer instanceof BatchNorm2d ? '[N, C, H, W]' : '[N, C] or [N, C, L]';
+    throw new ShapeError(`expected ${expected} with C = ${layer.numFeatures}, got [${input.shape.join(', ')}]`);
   }
   const n = layer.numFeatures;
   if (layer.runningMean !== null && layer.runningVar !== null) {
@@ -76,8 +78,8 @@ function groupNorm(graph: OnnxGraph, layer: GroupNorm, input: OnnxValue): OnnxVa
 }
 
 export const NORM_EXPORTERS: readonly ExporterEntry[] = [
-  exporter(BatchNorm1d, batchNorm),
-  exporter(BatchNorm2d, batchNorm),
-  exporter(LayerNorm, layerNorm),
-  exporter(GroupNorm, groupNorm),
+  exporter(BatchNorm1d, floatInput(batchNorm)),
+  exporter(BatchNorm2d, floatInput(batchNorm)),
+  exporter(LayerNorm, floatInput(layerNorm)),
+  exporter(GroupNorm, floatInput(groupNorm)),
 ];
