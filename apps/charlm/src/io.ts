@@ -42,6 +42,11 @@ const FIELDS: Record<ModelName, readonly string[]> = {
   transformer: ['vocabSize', 'blockSize', 'embedDim', 'heads', 'layers'],
 };
 
+/** What every model file says of its model: `config` and `vocab`, as JSON strings (model.safetensors' and model.onnx's metadata). */
+export function describeModel(config: ModelConfig, vocab: Vocabulary): { config: string; vocab: string } {
+  return { config: JSON.stringify(config), vocab: JSON.stringify(vocab.chars) };
+}
+
 /**
  * The safetensors bytes of a model: its `stateDict()` under PyTorch's names
  * (`wte.weight`, `encoder.layers.0.self_attn.in_proj_weight`, …) and, as
@@ -50,11 +55,7 @@ const FIELDS: Record<ModelName, readonly string[]> = {
  * PyTorch (`tools/torch-fixtures/charlm.py` builds the same modules).
  */
 export function encodeModel(model: LanguageModel, metadata: ModelMetadata): Uint8Array {
-  const meta: Record<string, string> = {
-    format: 'pt',
-    config: JSON.stringify(metadata.config),
-    vocab: JSON.stringify(metadata.vocab.chars),
-  };
+  const meta: Record<string, string> = { format: 'pt', ...describeModel(metadata.config, metadata.vocab) };
   for (const [key, value] of Object.entries(metadata.extra ?? {})) meta[key] = JSON.stringify(value);
   return encodeSafetensors(model.stateDict(), meta);
 }
@@ -180,6 +181,15 @@ export function loadModel(path: string): { model: LanguageModel; metadata: Model
 /** A run folder that cannot be created or written. */
 export class OutputError extends Error {
   override name = 'OutputError';
+}
+
+/** Deletes `path` if it exists; a failure is an {@link OutputError} naming it. */
+export function removeFile(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    throw new OutputError(`cannot remove ${path}: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -7,7 +6,7 @@ import { CORPUS, type Encoded, NamesDataError, type Split, Vocabulary, blockSize
 import { loadNames } from '@backprop/data/names/node';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
 import { type EvalCommand, type SampleCommand, type TrainCommand, UsageError, defaultOut, helpText, parseCommandLine } from './cli';
-import { ModelFileError, OutputError, encodeModel, loadModel, writeFiles } from './io';
+import { ModelFileError, OutputError, encodeModel, loadModel, removeFile, writeFiles } from './io';
 import { Bigram, type LanguageModel, buildModel, configFor } from './models';
 import { exportModel } from './onnx';
 import { type ReportStream, TrainingReporter, printable, renderLossSvg, terminalChart } from './report';
@@ -124,14 +123,13 @@ async function runTraining(command: TrainCommand, io: AppIO): Promise<number> {
   };
   const files: Record<string, Uint8Array | string> = { 'metrics.json': `${JSON.stringify(metrics, null, 2)}\n` };
   if (history.length > 0) files['loss.svg'] = await renderLossSvg(history, title, { baseline: baseline.val });
-  if (command.exportOnnx) {
-    files['model.onnx'] = exportModel(model, { config: JSON.stringify(model.config), vocab: JSON.stringify(vocab.chars) });
-  }
   // The model last: a run whose other files failed to write leaves the previous model in place.
   files['model.safetensors'] = encodeModel(model, { config: model.config, vocab, extra });
   const written = writeFiles(outDir, files);
-  // An earlier run's model.onnx would no longer be this model.safetensors'.
-  if (!command.exportOnnx) rmSync(join(outDir, 'model.onnx'), { force: true });
+  // After the model is saved, so a model that cannot be exported is not lost; without the flag, an
+  // earlier run's model.onnx (no longer this model.safetensors') is removed.
+  if (command.exportOnnx) written.push(...writeFiles(outDir, { 'model.onnx': exportModel(model, vocab) }));
+  else removeFile(join(outDir, 'model.onnx'));
 
   if (history.length > 0) stdout.write(`\n${terminalChart(history, { color: stdout.isTTY === true, baseline: baseline.val })}\n`);
   const novel = samples.filter((name) => !known.has(name)).length;

@@ -4,6 +4,8 @@
  * logits [batch, sequence, vocabulary], as each model's `forward`.
  */
 import { type ExporterMap, type OnnxGraph, type OnnxValue, exportOnnx, exporter, transformerEncoder } from '@backprop/onnx';
+import type { Vocabulary } from '@backprop/data/names';
+import { describeModel } from './io';
 import { Bigram, type LanguageModel, LSTMModel, MLPModel, TransformerModel } from './models';
 
 /** ids [B, T] → rows of `table` [B, T, width]. */
@@ -63,16 +65,16 @@ export const CHARLM_EXPORTERS: ExporterMap = new Map([
 
 /**
  * `model` as ONNX bytes: input `ids` (int64 [batch, sequence]), output
- * `logits` [batch, sequence, vocabulary]; the vocabulary and configuration
+ * `logits` [batch, sequence, vocabulary]; the configuration and vocabulary
  * in the model's metadata, as in `model.safetensors`.
  */
-export function exportModel(model: LanguageModel, metadata: Record<string, string>): Uint8Array {
+export function exportModel(model: LanguageModel, vocab: Vocabulary): Uint8Array {
   return exportOnnx(model, {
     inputShape: ['sequence'],
     inputType: 'int64',
     inputName: 'ids',
     outputName: 'logits',
     exporters: CHARLM_EXPORTERS,
-    metadata,
+    metadata: describeModel(model.config, vocab),
   });
 }

@@ -1,8 +1,8 @@
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, parse, relative, sep } from 'node:path';
 
-/** The files a training run writes under `--out`, and nothing else. */
-export const RUN_FILES = ['metrics.json', 'model.safetensors', 'model.onnx', 'training.svg'] as const;
+/** The files a training run writes under `--out`, and nothing else (model.onnx with --export-onnx only), sorted. */
+export const RUN_FILES = ['metrics.json', 'model.onnx', 'model.safetensors', 'training.svg'] as const;
 export type RunFile = (typeof RUN_FILES)[number];
 
 /** `--out` cannot be used or written: the message is one line naming the folder and the system's reason. */

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { publint } from 'publint';
@@ -26,12 +26,13 @@ async function attw(tarball: string): Promise<unknown[]> {
   return report.analysis.problems;
 }
 
-it('packs every published package: ndarray, layers, losses, optimizers and data', () => {
+it('packs every published package: ndarray, layers, losses, optimizers, data and onnx', () => {
   expect(packed.map((p) => p.name).sort()).toEqual([
     '@backprop/data',
     '@backprop/layers',
     '@backprop/losses',
     '@backprop/ndarray',
+    '@backprop/onnx',
     '@backprop/optimizers',
   ]);
 });
@@ -85,16 +86,17 @@ describe.each(packed)('$name, as packed', (pkg) => {
     }
   });
 
-  it('ships dist/, README.md, CHANGELOG.md and LICENSE, and nothing else', () => {
+  it('ships dist/, README.md, CHANGELOG.md and LICENSE (and THIRD-PARTY-NOTICES.md where its build bundles others\' code), and nothing else', () => {
     for (const file of pkg.files) {
-      expect(file).toMatch(/^(dist\/.+|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/);
+      expect(file).toMatch(/^(dist\/.+|README\.md|CHANGELOG\.md|LICENSE|THIRD-PARTY-NOTICES\.md|package\.json)$/);
     }
+    const notices = existsSync(join(source.dir, 'THIRD-PARTY-NOTICES.md')) ? ['THIRD-PARTY-NOTICES.md'] : [];
     const stems = ['index', ...Object.values(SUBPATH_EXPORTS[pkg.name] ?? {})];
     const dist = stems.flatMap((stem) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${stem}.${ext}`));
     for (const file of [...dist, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
       expect(pkg.files).toContain(file);
     }
-    expect(manifest.files).toEqual(['dist', 'README.md', 'CHANGELOG.md', 'LICENSE']);
+    expect(manifest.files).toEqual(['dist', 'README.md', 'CHANGELOG.md', 'LICENSE', ...notices]);
   });
 
   it('is ESM with a CJS build, tree-shakable, typed for both, and says where it comes from', () => {
