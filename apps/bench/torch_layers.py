@@ -4,7 +4,7 @@ Started by the bench as `/usr/bin/python3 apps/bench/torch_layers.py`; speaks
 JSON lines on stdin/stdout:
 
 - first it prints {"ready": true, "torch": version, "threads": n, "mkl",
-  "blasLibraries", "matmul256Gflops"} once torch is imported and set to one
+  "blasInfo", "blasLibraries", "matmul256Gflops"} once torch is imported and set to one
   thread (the BLAS it multiplies with, and a float32 256×256 matmul's speed), or {"ready": false, "error": ...} when torch
   cannot be imported (then it exits);
 - then for each line {"case": {...}, "plan": {...}} it reads, it times the
@@ -26,6 +26,7 @@ in training. The timing plan mirrors timePerCall in src/stats.ts.
 """
 import gc
 import json
+import re
 import sys
 import time
 
@@ -68,6 +69,9 @@ def blas_probe(torch):
     unless OpenBLAS or BLIS is installed); pip's wheels bring MKL.
     """
     info = {"mkl": bool(torch.backends.mkl.is_available())}
+    built = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    if built:
+        info["blasInfo"] = built.group(1)
     try:
         with open("/proc/self/maps") as maps:
             libs = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line})

@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_PYTHON } from './python';
 import { CONTENDERS, type ContenderName, TASKS, type TaskName } from './types';
 
-export const USAGE = `Usage: pnpm bench [--quick] [--only NAMES] [--json PATH] [--help]
+export const USAGE = `Usage: pnpm bench [--quick] [--only NAMES] [--json PATH] [--python PATH] [--help]
        pnpm bench --only layers [--quick] [--json PATH]
        pnpm bench --only charlm [--quick] [--json PATH]
 
 Benchmarks @backprop (ours) against TensorFlow.js ${'4.22'} (cpu and wasm backends)
-on the same tasks and data, one child process per contender, one after another.
+and PyTorch (Debian's python3-torch, one and two threads) on the same tasks and
+data, one child process per contender, one after another.
 
   --quick         tiny sizes (seconds, for the test); numbers mean nothing
   --only NAMES    comma-separated contenders and/or tasks to run:
@@ -18,6 +20,8 @@ on the same tasks and data, one child process per contender, one after another.
                   --only charlm: the character transformer's training step against
                   PyTorch on one and two threads (src/charlm/main.ts --help)
   --json PATH     where to write the results (default apps/bench/results/latest.json)
+  --python PATH   the Python with torch for torch and torch-2t (default ${DEFAULT_PYTHON});
+                  without one they are skipped with one line
   --help          this text
 `;
 
@@ -26,6 +30,8 @@ export interface CliOptions {
   contenders: ContenderName[];
   tasks: TaskName[];
   json: string | undefined;
+  /** The Python the torch contenders run in. */
+  python: string;
   help: boolean;
   /** `--only layers`: run the layer bench (src/layers/main.ts) instead of the contenders. */
   layers: boolean;
@@ -46,6 +52,7 @@ export function parseCli(argv: string[]): CliOptions {
       quick: { type: 'boolean', default: false },
       only: { type: 'string', multiple: true },
       json: { type: 'string' },
+      python: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -77,6 +84,7 @@ export function parseCli(argv: string[]): CliOptions {
     contenders: contenders.length > 0 ? CONTENDERS.filter((c) => contenders.includes(c)) : [...CONTENDERS],
     tasks: tasks.length > 0 ? TASKS.filter((t) => tasks.includes(t)) : [...TASKS],
     json: values.json,
+    python: values.python ?? DEFAULT_PYTHON,
     help: values.help ?? false,
     layers,
     charlm,

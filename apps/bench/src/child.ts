@@ -3,14 +3,15 @@
  * contender's JIT state, garbage or heap reaches another's numbers. Started
  * by main.ts; writes a ContenderReport as JSON to --out.
  *
- *   node --expose-gc --import tsx src/child.ts --contender ours --tasks matmul,mlp --out report.json [--quick]
+ *   node --expose-gc --import tsx src/child.ts --contender ours --tasks matmul,mlp --out report.json [--quick] [--python PATH]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { makeConfig } from './config';
 import { runOurs } from './contenders/ours';
 import { loadBenchData } from './data';
-import { type ContenderName, type ContenderReport, type TaskName, isOurs } from './types';
+import { DEFAULT_PYTHON } from './python';
+import { type ContenderName, type ContenderReport, type TaskName, isOurs, isTorch } from './types';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       tasks: { type: 'string' },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      python: { type: 'string', default: DEFAULT_PYTHON },
     },
     strict: true,
   });
@@ -29,6 +31,9 @@ async function main(): Promise<void> {
   let report: ContenderReport;
   if (isOurs(contender)) {
     report = await runOurs(contender, config, data, tasks);
+  } else if (isTorch(contender)) {
+    const { runTorch } = await import('./contenders/torch');
+    report = await runTorch(contender, config, data, tasks, values.python!);
   } else {
     // Loaded only here, so ours' process never contains TF.js.
     const { runTfjs } = await import('./contenders/tfjs');

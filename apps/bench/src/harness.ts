@@ -6,14 +6,31 @@ import { checkMatmul, referenceMatmul } from './matmul-reference';
 import { forceGc, formatValue, median, now } from './stats';
 import type { ContenderName, HeapReport, MatmulCheck, Measurement, TaskName, Unsupported } from './types';
 
-/** One contender's matmul: `prepare` uploads the inputs (untimed), `run` multiplies and returns C on the host. */
+/**
+ * One contender's matmul: `prepare` uploads the inputs (untimed), `run`
+ * multiplies once and returns C on the host, and `time`, where the products
+ * run outside this process, returns the milliseconds of `calls` products back
+ * to back as timed where they ran (without it, `run` is timed here).
+ */
 export interface MatmulImpl {
   dtype: 'float32' | 'float64';
   /** `a` and `b` are of the impl's dtype. */
-  prepare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, n: number): { run(): ArrayLike<number>; dispose(): void };
+  prepare(a: Float32Array | Float64Array, b: Float32Array | Float64Array, n: number): PreparedMatmul | Promise<PreparedMatmul>;
 }
 
-type PreparedMatmul = ReturnType<MatmulImpl['prepare']>;
+export interface PreparedMatmul {
+  run(): ArrayLike<number> | Promise<ArrayLike<number>>;
+  time?(calls: number): Promise<number>;
+  dispose(): void | Promise<void>;
+}
+
+/** Milliseconds of `calls` products: the impl's own timing, or `run` in a loop timed here. */
+async function timeCalls(prepared: PreparedMatmul, calls: number): Promise<number> {
+  if (prepared.time) return prepared.time(calls);
+  const t = now();
+  for (let i = 0; i < calls; i++) prepared.run();
+  return now() - t;
+}
 
 /** A model being trained: one epoch over the given batches (indices into the train set), then the test accuracy. */
 export interface Trainer {
@@ -76,16 +93,16 @@ export function matmulInputs(n: number, dtype: 'float32' | 'float64'): { a: Floa
 }
 
 /**
- * GFLOP/s of C = A·B (2n³ flops) for each size: per implementation, untimed
- * warm-up calls for `minRepeatMs` (at least one, whose result is checked
- * against the float64 reference), which also size a repeat to last about
- * `minRepeatMs`; then up to `repeats` rounds in which every implementation
- * runs one timed repeat in turn, until `capMs` is spent; the median repeat.
- * Interleaving the rounds puts a contender's float32 and float64 (or any two
- * implementations) under the same load, so their ratio is fair on a noisy
- * machine.
+ * GFLOP/s of C = A·B (2n³ flops) for each size: per implementation, one
+ * call whose result is checked against the float64 reference, then untimed
+ * warm-up calls (1, 2, 4, … at a time) for `minRepeatMs`, which also size a
+ * repeat to last about `minRepeatMs`; then up to `repeats` rounds in which
+ * every implementation runs one timed repeat in turn, until `capMs` is spent;
+ * the median repeat. Interleaving the rounds puts a contender's float32 and
+ * float64 (or any two implementations) under the same load, so their ratio is
+ * fair on a noisy machine.
  */
-export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[]): void {
+export async function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[]): Promise<void> {
   const flopsOf = (n: number) => 2 * n ** 3;
   for (const n of config.matmul.sizes) {
     const cases = new Map<string, { a: Float32Array | Float64Array; b: Float32Array | Float64Array; reference: ReturnType<typeof referenceMatmul> }>();
@@ -99,32 +116,30 @@ export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[
           cases.set(impl.dtype, inputs);
         }
         const { a, b, reference } = inputs;
-        const prepared = impl.prepare(a, b, n);
-        // Warm-up: the first call's product is checked; more calls follow until the
-        // JIT has had `minRepeatMs` to settle, and their mean sizes the timed repeats.
-        const t = now();
+        const prepared = await impl.prepare(a, b, n);
         let check: MatmulCheck;
         try {
-          check = checkMatmul(prepared.run(), reference, n, impl.dtype);
+          check = checkMatmul(await prepared.run(), reference, n, impl.dtype);
         } catch (error) {
-          prepared.dispose();
+          await prepared.dispose();
           throw error;
         }
-        let warmCalls = 1;
-        while (now() - t < config.matmul.minRepeatMs) {
-          prepared.run();
-          warmCalls++;
+        // Warm-up: until the JIT (or the peer) has had `minRepeatMs` to settle; its mean sizes the timed repeats.
+        let warmCalls = 0;
+        let warmMs = 0;
+        for (let chunk = 1; warmCalls === 0 || warmMs < config.matmul.minRepeatMs; chunk *= 2) {
+          warmMs += await timeCalls(prepared, chunk);
+          warmCalls += chunk;
         }
-        const perCallMs = (now() - t) / warmCalls;
+        const perCallMs = warmMs / warmCalls;
         const calls = Math.max(1, Math.ceil(config.matmul.minRepeatMs / Math.max(perCallMs, 1e-3)));
         runs.push({ impl, prepared, check, calls, repeats: [] });
       }
       const start = now();
       for (let round = 0; round < config.matmul.repeats && (round === 0 || now() - start < config.matmul.capMs); round++) {
         for (const run of runs) {
-          const t = now();
-          for (let i = 0; i < run.calls; i++) run.prepared.run();
-          run.repeats.push((flopsOf(n) * run.calls) / ((now() - t) / 1000) / 1e9);
+          const ms = await timeCalls(run.prepared, run.calls);
+          run.repeats.push((flopsOf(n) * run.calls) / (ms / 1000) / 1e9);
         }
       }
       for (const { impl, check, calls, repeats } of runs) {
@@ -141,7 +156,7 @@ export function runMatmul(config: BenchConfig, rec: Recorder, impls: MatmulImpl[
         });
       }
     } finally {
-      for (const run of runs) run.prepared.dispose();
+      for (const run of runs) await run.prepared.dispose();
     }
   }
 }
@@ -282,7 +297,7 @@ export function runInference(
   const sample = (i: number) => data.testImages.subarray((i % data.testSize) * 784, ((i % data.testSize) + 1) * 784);
   let sink = 0;
   for (let i = 0; i < plan.warmup; i++) sink += predictor.predict(sample(i))[0];
-  const perBlock = Math.max(1, Math.floor(plan.calls / plan.blocks));
+  const perBlock = inferenceBlock(plan);
   const repeats: number[] = [];
   for (let b = 0; b < plan.blocks; b++) {
     const times = new Float64Array(perBlock);
@@ -294,7 +309,17 @@ export function runInference(
     }
     repeats.push(median(Array.from(times)));
   }
-  if (Number.isNaN(sink)) rec.note('inference produced NaN logits');
+  addInference(rec, repeats, plan, Number.isNaN(sink));
+}
+
+/** Calls per block of the inference plan (torch_contender.py computes the same). */
+export function inferenceBlock(plan: { calls: number; blocks: number }): number {
+  return Math.max(1, Math.floor(plan.calls / plan.blocks));
+}
+
+/** Records the inference measurement from its block medians (µs), timed here or by a peer's process. */
+export function addInference(rec: Recorder, repeats: number[], plan: { warmup: number; calls: number; blocks: number }, nan: boolean): void {
+  if (nan) rec.note('inference produced NaN logits');
   rec.add({
     task: 'infer',
     case: 'MLP, 1 sample',
@@ -303,6 +328,6 @@ export function runInference(
     better: 'lower',
     value: median(repeats),
     repeats,
-    detail: `${plan.warmup} warm-up + ${plan.blocks} × ${perBlock} timed calls`,
+    detail: `${plan.warmup} warm-up + ${plan.blocks} × ${inferenceBlock(plan)} timed calls`,
   });
 }

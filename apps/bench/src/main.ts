@@ -1,9 +1,9 @@
 /**
  * Benchmarks the @backprop packages against TensorFlow.js 4.22 (cpu, and wasm
- * with SIMD) on matmul, MNIST MLP and CNN training and single-sample
+ * with SIMD) and PyTorch (Debian's, one and two threads) on matmul, MNIST MLP and CNN training and single-sample
  * inference; prints one table with ours ÷ peer and writes the results as JSON.
  *
- *   pnpm bench [--quick] [--only NAMES] [--json PATH]
+ *   pnpm bench [--quick] [--only NAMES] [--json PATH] [--python PATH]
  *   pnpm bench --only layers [--quick] [--json PATH]    (the layer bench: src/layers/main.ts)
  *   pnpm bench --only charlm [--quick] [--json PATH]    (the charlm step bench: src/charlm/main.ts)
  */
@@ -15,18 +15,18 @@ import { fileURLToPath } from 'node:url';
 import { USAGE, parseCli } from './args';
 import { makeConfig } from './config';
 import { machineInfo } from './machine';
-import { computeRatios, renderHeap, renderTable } from './report';
+import { computeRatios, renderHeap, renderSummary, renderTable } from './report';
 import type { BenchResult, ContenderName, ContenderReport } from './types';
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Runs one contender in a child node with this process's loader flags (tsx) and a GC it may force. */
-function runChild(contender: ContenderName, tasks: string[], quick: boolean, dir: string): ContenderReport {
+function runChild(contender: ContenderName, tasks: string[], quick: boolean, python: string, dir: string): ContenderReport {
   // A generous limit, so that a hung backend cannot hang the whole run.
   const timeout = (quick ? 5 : 20) * 60_000;
   const out = join(dir, `${contender}.json`);
   const execArgv = process.execArgv.includes('--expose-gc') ? process.execArgv : [...process.execArgv, '--expose-gc'];
-  const args = [...execArgv, join(APP_DIR, 'src', 'child.ts'), '--contender', contender, '--tasks', tasks.join(','), '--out', out];
+  const args = [...execArgv, join(APP_DIR, 'src', 'child.ts'), '--contender', contender, '--tasks', tasks.join(','), '--out', out, '--python', python];
   if (quick) args.push('--quick');
   const t0 = performance.now();
   const child = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: APP_DIR, timeout, killSignal: 'SIGKILL' });
@@ -80,7 +80,7 @@ async function main(): Promise<number> {
   try {
     for (const contender of cli.contenders) {
       console.log(`${contender}:`);
-      const report = runChild(contender, cli.tasks, cli.quick, dir);
+      const report = runChild(contender, cli.tasks, cli.quick, cli.python, dir);
       if (report.available) console.log(`  (${report.description}; ${report.seconds.toFixed(0)} s)\n`);
       else console.log(`  unavailable: ${report.reason}\n`);
       reports.push(report);
@@ -92,6 +92,10 @@ async function main(): Promise<number> {
   const ratios = computeRatios(reports);
   console.log(renderTable(reports, ratios));
   console.log('\nours ÷ peer is a speed ratio (above 1: ours is faster); matmul err is max |C − C₆₄| / (|A|·|B|) against a float64 reference, ✓ within the rounding bound γₙ.');
+  if (ratios.length > 0) {
+    console.log('\nThe ratios alone, each peer against ours on the same threads (TF.js training: its loop):\n');
+    console.log(`${renderSummary(ratios)}\n`);
+  }
   for (const line of renderHeap(reports)) console.log(line);
   for (const r of reports) {
     if (!r.available) console.log(`${r.contender}: unavailable: ${r.reason}`);

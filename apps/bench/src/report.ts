@@ -1,5 +1,5 @@
 import { formatValue } from './stats';
-import { CONTENDERS, type ContenderReport, type Measurement, OURS, type Ratio, TASKS, isOurs } from './types';
+import { CONTENDERS, type ContenderReport, type Measurement, OURS, type OursName, type Ratio, TASKS, isOurs } from './types';
 
 const speed = (m: Measurement) => (m.better === 'higher' ? m.value : 1 / m.value);
 const label = (m: { contender: string; variant?: string }) => (m.variant ? `${m.contender} (${m.variant})` : m.contender);
@@ -78,6 +78,42 @@ export function renderTable(reports: ContenderReport[], ratios: Ratio[]): string
   const header = ['task', 'case', 'contender', 'result', ...OURS.map((o) => `${o} ÷ peer`), 'check'];
   const body = rows.map((r) => [r.task, r.case, r.who, r.result, ...r.ratios, r.check]);
   return markdownTable(header, body, (i) => i >= 3 && i < 3 + 1 + OURS.length);
+}
+
+/**
+ * The peers a summary column compares, each against ours on the same number
+ * of threads: a two-thread peer against `ours-2t`, every other against `ours`;
+ * TF.js's training is its hand-written loop (`fit` is in the full table).
+ */
+const SUMMARY_COLUMNS: { ours: OursName; peer: string; variant?: string }[] = [
+  { ours: 'ours', peer: 'tfjs-cpu' },
+  { ours: 'ours', peer: 'tfjs-wasm' },
+  { ours: 'ours-2t', peer: 'tfjs-wasm-2t' },
+  { ours: 'ours', peer: 'torch' },
+  { ours: 'ours-2t', peer: 'torch-2t' },
+];
+
+/**
+ * The ratios alone, one row per task and case and one column per peer on
+ * the same threads (`ours ÷ torch`, `ours-2t ÷ torch-2t`, …); columns of
+ * peers that did not run are left out.
+ */
+export function renderSummary(ratios: Ratio[]): string {
+  const cellOf = (r: Ratio, column: (typeof SUMMARY_COLUMNS)[number]) =>
+    r.ours === column.ours && (r.peer === column.peer || r.peer === `${column.peer} (loop)`);
+  const columns = SUMMARY_COLUMNS.filter((column) => ratios.some((r) => cellOf(r, column)));
+  const cases: { task: string; case: string }[] = [];
+  for (const r of ratios) if (!cases.some((c) => c.task === r.task && c.case === r.case)) cases.push({ task: r.task, case: r.case });
+  cases.sort((a, b) => TASKS.indexOf(a.task as never) - TASKS.indexOf(b.task as never) || caseOrder(a.case) - caseOrder(b.case));
+  const body = cases.map((c) => [
+    c.task,
+    c.case,
+    ...columns.map((column) => {
+      const r = ratios.find((x) => x.task === c.task && x.case === c.case && cellOf(x, column));
+      return r ? `${r.ratio.toFixed(2)}×` : '';
+    }),
+  ]);
+  return markdownTable(['task', 'case', ...columns.map((c) => `${c.ours} ÷ ${c.peer}`)], body, (i) => i >= 2);
 }
 
 /** A Markdown table with padded columns; the `numeric` ones right-aligned. */

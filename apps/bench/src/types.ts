@@ -1,5 +1,5 @@
 /** The contenders, in the order they run. */
-export const CONTENDERS = ['ours', 'ours-2t', 'ours-js', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const;
+export const CONTENDERS = ['ours', 'ours-2t', 'ours-js', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-wasm-2t', 'torch', 'torch-2t'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 /**
@@ -10,6 +10,15 @@ export type ContenderName = (typeof CONTENDERS)[number];
 export const OURS = ['ours', 'ours-2t', 'ours-js'] as const;
 export type OursName = (typeof OURS)[number];
 export const isOurs = (name: string): name is OursName => (OURS as readonly string[]).includes(name);
+
+/**
+ * PyTorch (Debian's `/usr/bin/python3` with python3-torch) on one thread
+ * (`torch.set_num_threads(1)`) and two: a peer in a Python process of its own,
+ * skipped with one line where torch does not import.
+ */
+export const TORCH = ['torch', 'torch-2t'] as const;
+export type TorchName = (typeof TORCH)[number];
+export const isTorch = (name: string): name is TorchName => (TORCH as readonly string[]).includes(name);
 
 /** The tasks; `--only` takes these names too. */
 export const TASKS = ['matmul', 'mlp', 'cnn', 'infer'] as const;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BenchResult, CONTENDERS, OURS, TASKS, isOurs } from '../src/types';
+import { type BenchResult, CONTENDERS, OURS, TASKS, TORCH, isOurs, isTorch } from '../src/types';
 
 const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(APP_DIR, 'src', 'main.ts');
@@ -64,9 +64,11 @@ describe('pnpm bench --quick, end to end', () => {
     }
     for (const c of result.contenders) {
       if (!c.available) {
-        // Only threaded wasm may be missing (TF.js cannot start it under Node), and it must say why.
-        expect(c.contender).toBe('tfjs-wasm-2t');
+        // Only threaded wasm (TF.js cannot start it under Node) and torch (where Python has none) may be missing, saying why in one line.
+        expect(['tfjs-wasm-2t', ...TORCH]).toContain(c.contender);
         expect(c.reason).toBeTruthy();
+        expect(c.reason).not.toContain('\n');
+        expect(stdout).toContain(`  unavailable: ${c.reason}`);
         continue;
       }
       for (const task of TASKS) {
@@ -108,11 +110,30 @@ describe('pnpm bench --quick, end to end', () => {
 
   it('trains every MLP contender past 50% test accuracy, loop and fit', () => {
     const mlps = result.contenders.flatMap((c) => c.measurements).filter((m) => m.task === 'mlp');
-    // ours and ours-2t × 2 batch sizes, and loop + fit × 2 batch sizes for each TF.js backend that started.
-    const tfjs = result.contenders.filter((c) => c.available && !isOurs(c.contender)).length;
+    // Each of ours × 2 batch sizes, loop + fit × 2 batch sizes for each TF.js backend that started, and each torch that did × 2.
+    const tfjs = result.contenders.filter((c) => c.available && !isOurs(c.contender) && !isTorch(c.contender)).length;
+    const torch = result.contenders.filter((c) => c.available && isTorch(c.contender)).length;
     expect(tfjs).toBeGreaterThanOrEqual(2);
-    expect(mlps.length).toBe(OURS.length * 2 + tfjs * 2 * 2);
+    expect(mlps.length).toBe(OURS.length * 2 + tfjs * 2 * 2 + torch * 2);
     for (const m of mlps) expect(m.accuracy!, `${m.contender} ${m.variant ?? ''} ${m.case}`).toBeGreaterThan(0.5);
+  });
+
+  it('with torch: the same initial weights, the BLAS line, and the same test accuracy as ours (same weights, batches, recipe)', () => {
+    for (const name of TORCH) {
+      const c = result.contenders.find((r) => r.contender === name)!;
+      if (!c.available) continue;
+      expect(c.notes.join('\n')).toMatch(/BLAS_INFO=\w+, (no )?MKL, BLAS /);
+      for (const model of ['MLP', 'CNN']) {
+        const note = c.notes.find((n) => n.startsWith(`${model} initial logits equal ours`));
+        expect(note, `${name} ${model}`).toBeDefined();
+        expect(Number(/max \|Δ\| (\S+)/.exec(note!)![1]), `${name} ${model}`).toBeLessThan(1e-5);
+      }
+      for (const m of c.measurements.filter((x) => x.accuracy !== undefined)) {
+        const ours = result.contenders[0].measurements.find((o) => o.task === m.task && o.case === m.case)!;
+        // float32 sums in a different order: the same predictions but for a digit or two.
+        expect(Math.abs(m.accuracy! - ours.accuracy!), `${name} ${m.task} ${m.case}`).toBeLessThanOrEqual(0.02);
+      }
+    }
   });
 
   it('reports heap before and after the timed epochs of ours, after a forced GC, and the bytes a step allocates', () => {
@@ -135,6 +156,9 @@ describe('pnpm bench --quick, end to end', () => {
     expect(stdout).toContain('| task');
     expect(stdout).toContain('ours ÷ peer');
     expect(stdout).toMatch(/\| mlp +\| batch 64 +\| tfjs-wasm \(loop\)/);
+    // The ratios alone, each peer on ours' threads: ours ÷ torch beside ours ÷ tfjs-wasm where torch ran.
+    const torchRan = result.contenders.some((c) => c.contender === 'torch' && c.available);
+    expect(stdout).toMatch(torchRan ? /\| task +\| case +\| ours ÷ tfjs-cpu \| ours ÷ tfjs-wasm \| ours ÷ torch \| ours-2t ÷ torch-2t \|/ : /\| ours ÷ tfjs-wasm \|/);
   });
 });
 
@@ -151,6 +175,26 @@ describe('command line', () => {
     expect(run.stderr).toContain("--only: unknown name 'pytorch'");
     expect(run.stderr).toContain('tfjs-wasm');
   });
+
+  it('without torch, skips torch and torch-2t with one line each and runs the rest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+    try {
+      const json = join(dir, 'no-torch.json');
+      const run = bench(['--quick', '--only', 'ours,torch,torch-2t,infer', '--python', '/nonexistent/python3', '--json', json]);
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout.match(/ {2}unavailable: \/nonexistent\/python3 not found\n/g)).toHaveLength(2);
+      const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
+      expect(result.contenders.map((c) => [c.contender, c.available])).toEqual([
+        ['ours', true],
+        ['torch', false],
+        ['torch-2t', false],
+      ]);
+      expect(result.contenders[0].measurements.map((m) => m.task)).toEqual(['infer']);
+      expect(result.ratios).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('rejects an unknown flag', () => {
     const run = bench(['--fast']);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { batchOrder } from '../src/data';
 import { checkMatmul, referenceMatmul } from '../src/matmul-reference';
 import { convWeightToHwio, nchwLinearToNhwcKernel, transpose2d } from '../src/models';
-import { computeRatios } from '../src/report';
+import { computeRatios, renderSummary } from '../src/report';
 import { median } from '../src/stats';
 import type { ContenderReport, Measurement } from '../src/types';
 
@@ -119,6 +119,21 @@ describe('ratios', () => {
       { ours: 'ours', task: 'mlp', case: 'c', peer: 'tfjs-wasm (loop)', ratio: 3 },
       { ours: 'ours', task: 'infer', case: 'c', peer: 'tfjs-wasm', ratio: 4 },
     ]);
+  });
+
+  it('sums the ratios up with each peer against ours on the same threads: ours ÷ torch, ours-2t ÷ torch-2t', () => {
+    const ratios = computeRatios([
+      report('ours', [m('ours', 300, 'higher')]),
+      report('ours-2t', [m('ours-2t', 600, 'higher')]),
+      report('tfjs-wasm', [m('tfjs-wasm', 200, 'higher', 'loop'), m('tfjs-wasm', 100, 'higher', 'fit')]),
+      report('torch', [m('torch', 400, 'higher')]),
+      report('torch-2t', [m('torch-2t', 500, 'higher')]),
+    ]);
+    const lines = renderSummary(ratios).split('\n');
+    expect(lines[0]).toBe('| task | case | ours ÷ tfjs-wasm | ours ÷ torch | ours-2t ÷ torch-2t |');
+    // tfjs-wasm's loop (not fit) against ours; torch against ours; torch-2t against ours-2t (600 / 500).
+    expect(lines[2]).toBe('| mlp  | c    |            1.50× |        0.75× |              1.20× |');
+    expect(lines).toHaveLength(3);
   });
 
   it('gives the two-thread series its own ratios, and never compares ours with ours', () => {

@@ -15,17 +15,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBackend, setNumThreads } from '@backprop/ndarray';
-import { describeBlas } from '../layers/main';
+import { describeBlas } from '../layers/torch';
 import { machineInfo } from '../machine';
 import { formatValue, now } from '../stats';
 import { charlmBatches, charlmConfig, makeOursStep } from './model';
 import { type CharlmBenchResult, type CharlmDType, type CharlmRow, checkLosses, LOSS_TOLERANCE, measuredSide, renderCharlmTable } from './report';
 import { stepPlan, timeSteps } from './timing';
 import { CharlmTorch } from './torch';
+import { DEFAULT_PYTHON } from '../python';
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TORCH_SCRIPT = join(APP_DIR, 'torch_charlm.py');
-const DEFAULT_PYTHON = '/usr/bin/python3';
 /** The seed of the initial weights (both sides) and of the batches (drawn here, sent to torch). */
 const MODEL_SEED = 0;
 const BATCH_SEED = 1;

@@ -88,7 +88,7 @@ export async function runOurs(name: OursName, config: BenchConfig, data: BenchDa
   if (name === 'ours-js') setBackend(jsBackend);
   const rec = new Recorder(name);
   const t0 = performance.now();
-  if (tasks.has('matmul')) runMatmul(config, rec, [oursMatmul('float32'), oursMatmul('float64')]);
+  if (tasks.has('matmul')) await runMatmul(config, rec, [oursMatmul('float32'), oursMatmul('float64')]);
   if (tasks.has('mlp')) {
     for (const batchSize of config.mlp.batchSizes) {
       const model = makeMlp(config.weightSeed, config.mlp.hidden);

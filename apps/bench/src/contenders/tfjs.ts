@@ -274,7 +274,7 @@ export async function runTfjs(
   if (!backend.ok) return report();
   const slow = config.slow[contender];
 
-  if (tasks.has('matmul')) runMatmul(config, rec, [tfMatmul()]);
+  if (tasks.has('matmul')) await runMatmul(config, rec, [tfMatmul()]);
 
   if (tasks.has('mlp')) {
     const plan = {

@@ -18,12 +18,12 @@ import { formatValue, now, timePerCall } from '../stats';
 import { layerCases, torchCase } from './cases';
 import { type LayerSource, distSource, sourceSource, timeOursCase } from './ours';
 import { type LayerBenchResult, type LayerRow, checkSums, measured, renderLayerTable } from './report';
-import { type TorchInfo, TorchSide } from './torch';
+import { describeBlas, TorchSide } from './torch';
+import { DEFAULT_PYTHON } from '../python';
 
 const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LAYERS_SRC = resolve(APP_DIR, '..', '..', 'packages', 'layers', 'src');
 const TORCH_SCRIPT = join(APP_DIR, 'torch_layers.py');
-const DEFAULT_PYTHON = '/usr/bin/python3';
 
 export const LAYERS_USAGE = `Usage: pnpm --filter @backprop/app-bench layers [--quick] [--only NAMES] [--json PATH] [--source] [--python PATH]
        pnpm bench --only layers [--quick] [--json PATH]
@@ -80,12 +80,6 @@ export function parseLayersCli(argv: string[]): LayersCli {
     python: values.python ?? DEFAULT_PYTHON,
     help: values.help ?? false,
   };
-}
-
-/** The BLAS line of torch: MKL or not, the library, its matmul speed. */
-export function describeBlas(info: TorchInfo): string {
-  const libs = info.blasLibraries?.length ? info.blasLibraries.join(', ') : 'no BLAS library found mapped';
-  return `${info.mkl ? 'MKL' : 'no MKL'}, BLAS ${libs}; float32 256×256 matmul ${formatValue(info.matmul256Gflops)} GFLOP/s`;
 }
 
 /** Ours' float32 n×n matmul in GFLOP/s, for the line beside torch's BLAS (about 0.4 s). */
