@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { didYouMean } from '@backprop/cli-kit';
+import { UsageError, choiceFlag, didYouMean, integerFlag } from '@backprop/cli-kit';
 import { MODEL_NAMES, MODEL_SIZES, type ModelName } from './models';
 import { RECIPES, type Recipe } from './train';
 
@@ -47,11 +47,7 @@ export interface SampleCommand {
 
 export type Command = TrainCommand | EvalCommand | SampleCommand | { kind: 'help' };
 
-/** A bad command line: the message names the flag and the value; the process exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly exitCode = 2;
-}
+export { UsageError };
 
 /** Every flag the app reads (node's parseArgs options); `helpText` documents each. */
 export const OPTIONS = {
@@ -168,14 +164,6 @@ Examples:
 `;
 }
 
-function integer(flag: Flag, value: string, min: number, max: number): number {
-  const n = /^\+?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return n;
-}
-
 /** A decimal number in (0, max] or, with `zero`, [0, max]. */
 function decimal(flag: Flag, value: string, max: number, { zero = false } = {}): number {
   const n = /^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
@@ -183,13 +171,6 @@ function decimal(flag: Flag, value: string, max: number, { zero = false } = {}):
     throw new UsageError(`--${flag} must be a number ${zero ? '>= 0' : '> 0'} and <= ${max}, got '${value}'`);
   }
   return n;
-}
-
-function choice<T extends string>(flag: Flag, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'${didYouMean(value, allowed, (v) => `'${v}'`)}`);
-  }
-  return value as T;
 }
 
 /**
@@ -218,7 +199,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
   }
   const given = (flags: readonly Flag[]): Flag | undefined => flags.find((flag) => values[flag] !== undefined);
-  const model = choice('model', values.model ?? 'transformer', MODEL_NAMES);
+  const model = choiceFlag('model', values.model ?? 'transformer', MODEL_NAMES);
   const sampling = values.sample !== undefined;
   if (!sampling) {
     const flag = given(SAMPLING_ONLY);
@@ -241,9 +222,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
     return {
       kind: 'sample',
       modelFile,
-      count: integer('sample', values.sample ?? '', 1, LIMITS.count),
+      count: integerFlag('sample', values.sample ?? '', 1, LIMITS.count),
       temperature: values.temperature === undefined ? 1 : decimal('temperature', values.temperature, LIMITS.temperature, { zero: true }),
-      seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
+      seed: values.seed === undefined ? 0 : integerFlag('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
       prefix,
     };
   }
@@ -253,8 +234,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   const common = {
     kind: 'train' as const,
-    seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
-    threads: values.threads === undefined ? 1 : integer('threads', values.threads, 1, LIMITS.threads),
+    seed: values.seed === undefined ? 0 : integerFlag('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
+    threads: values.threads === undefined ? 1 : integerFlag('threads', values.threads, 1, LIMITS.threads),
     out: values.out ?? defaultOut(model),
     exportOnnx: values['export-onnx'] === true,
   };
@@ -266,15 +247,15 @@ export function parseCommandLine(argv: readonly string[]): Command {
     return { ...common, model, recipe: null, evalEvery: null };
   }
   const defaults = RECIPES[model];
-  const steps = values.steps === undefined ? defaults.steps : integer('steps', values.steps, 1, LIMITS.steps);
+  const steps = values.steps === undefined ? defaults.steps : integerFlag('steps', values.steps, 1, LIMITS.steps);
   const recipe: Recipe = {
     ...defaults,
     betas: [...defaults.betas],
     steps,
-    batchSize: values['batch-size'] === undefined ? defaults.batchSize : integer('batch-size', values['batch-size'], 1, LIMITS.batchSize),
+    batchSize: values['batch-size'] === undefined ? defaults.batchSize : integerFlag('batch-size', values['batch-size'], 1, LIMITS.batchSize),
     lr: values.lr === undefined ? defaults.lr : decimal('lr', values.lr, LIMITS.lr),
   };
-  const evalEvery = values['eval-every'] === undefined ? defaultEvalEvery(steps) : integer('eval-every', values['eval-every'], 1, steps);
+  const evalEvery = values['eval-every'] === undefined ? defaultEvalEvery(steps) : integerFlag('eval-every', values['eval-every'], 1, steps);
   return { ...common, model, recipe, evalEvery };
 }
 

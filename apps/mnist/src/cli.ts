@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { didYouMean } from '@backprop/cli-kit';
+import { UsageError, choiceFlag, didYouMean, integerFlag } from '@backprop/cli-kit';
 import { MODEL_NAMES, type ModelName } from './models';
 import { OPTIMIZER_NAMES, type OptimizerName } from './train';
 
@@ -34,11 +34,7 @@ export const MODEL_DEFAULTS: Record<ModelName, { epochs: number; batchSize: numb
   cnn: { epochs: 10, batchSize: 64, lr: 0.005, optimizer: 'adam' },
 };
 
-/** A bad command line: the message names the flag and the value; the process exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly exitCode = 2;
-}
+export { UsageError };
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -98,21 +94,6 @@ Examples:
 `;
 }
 
-function integer(flag: string, value: string, min: number, max: number): number {
-  const n = /^[+]?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return n;
-}
-
-function choice<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'${didYouMean(value, allowed, (v) => `'${v}'`)}`);
-  }
-  return value as T;
-}
-
 /**
  * Parses the command line (without `node` and the script) into a
  * {@link Command}, filling each model's defaults. Throws a {@link UsageError}
@@ -141,7 +122,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     return { kind: 'eval', modelFile: values.eval };
   }
-  const model = choice('model', values.model ?? 'mlp', MODEL_NAMES);
+  const model = choiceFlag('model', values.model ?? 'mlp', MODEL_NAMES);
   const defaults = MODEL_DEFAULTS[model];
   let lr = defaults.lr;
   if (values.lr !== undefined) {
@@ -153,12 +134,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
   return {
     kind: 'train',
     model,
-    epochs: values.epochs === undefined ? defaults.epochs : integer('epochs', values.epochs, 1, 1000),
-    batchSize: values['batch-size'] === undefined ? defaults.batchSize : integer('batch-size', values['batch-size'], 1, 8000),
+    epochs: values.epochs === undefined ? defaults.epochs : integerFlag('epochs', values.epochs, 1, 1000),
+    batchSize: values['batch-size'] === undefined ? defaults.batchSize : integerFlag('batch-size', values['batch-size'], 1, 8000),
     lr,
-    optimizer: values.optimizer === undefined ? defaults.optimizer : choice('optimizer', values.optimizer, OPTIMIZER_NAMES),
-    seed: values.seed === undefined ? 0 : integer('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
-    threads: values.threads === undefined ? 1 : integer('threads', values.threads, 1, 64),
+    optimizer: values.optimizer === undefined ? defaults.optimizer : choiceFlag('optimizer', values.optimizer, OPTIMIZER_NAMES),
+    seed: values.seed === undefined ? 0 : integerFlag('seed', values.seed, 0, Number.MAX_SAFE_INTEGER),
+    threads: values.threads === undefined ? 1 : integerFlag('threads', values.threads, 1, 64),
     out: values.out ?? `runs/${model}`,
     exportOnnx: values['export-onnx'] === true,
   };

@@ -1,45 +1,12 @@
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import * as vega from 'vega';
+import type { ReportStream } from '@backprop/cli-kit';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Evaluation } from './evaluate';
 import type { BatchProgress, EpochMetrics, TrainHooks } from './train';
 
-/** Where the report goes: stdout, or anything with `write` (tests capture it). */
-export interface ReportStream {
-  write(text: string): unknown;
-  isTTY?: boolean;
-}
-
-/** Control characters (C0 with newline and tab, DEL, C1) and the bidirectional marks and overrides. */
-function isUnprintable(code: number): boolean {
-  return (
-    code < 0x20 ||
-    (code >= 0x7f && code <= 0x9f) ||
-    code === 0x061c ||
-    code === 0x200e ||
-    code === 0x200f ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2066 && code <= 0x2069)
-  );
-}
-
-/**
- * `text` safe to write to a terminal on one line: every control character
- * (escape sequences move the cursor, recolour, retitle or clear the screen;
- * a newline fakes a line of output) and every bidirectional override is
- * written as a visible `\x1b` / `\u202e`. Anything read from a file goes
- * through it before it is printed.
- */
-export function printable(text: string): string {
-  let out = '';
-  for (const char of text) {
-    const code = char.charCodeAt(0);
-    if (!isUnprintable(code)) out += char;
-    else out += code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  }
-  return out;
-}
+export { printable, type ReportStream } from '@backprop/cli-kit';
 
 const percent = (fraction: number, digits = 2): string => `${(100 * fraction).toFixed(digits)}%`;
 const grouped = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -33,3 +33,62 @@ export function didYouMean(given: string, known: readonly string[], render: (nam
   const best = suggest(given, known);
   return best === undefined ? '' : ` (did you mean ${render(best)}?)`;
 }
+
+/** A bad command line: the message names the flag and the value; the process exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly exitCode = 2;
+}
+
+/** `--flag`'s value as an integer from `min` to `max`, or a {@link UsageError} that names the flag, the range and the value. */
+export function integerFlag(flag: string, value: string, min: number, max: number): number {
+  const n = /^\+?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
+  return n;
+}
+
+/** `--flag`'s value when it is one of `allowed`, or a {@link UsageError} that lists them and names the closest. */
+export function choiceFlag<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${value}'${didYouMean(value, allowed, (v) => `'${v}'`)}`);
+  }
+  return value as T;
+}
+
+/** Where an app's report goes: stdout, or anything with `write` (tests capture it). */
+export interface ReportStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/** Control characters (C0 with newline and tab, DEL, C1) and the bidirectional marks and overrides. */
+function isUnprintable(code: number): boolean {
+  return (
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/**
+ * `text` safe to write to a terminal on one line: every control character
+ * (escape sequences move the cursor, recolour, retitle or clear the screen;
+ * a newline fakes a line of output) and every bidirectional override is
+ * written as a visible `\x1b` / `\u202e`. Anything read from a file goes
+ * through it before it is printed.
+ */
+export function printable(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (!isUnprintable(code)) out += char;
+    else out += code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
