@@ -1,6 +1,7 @@
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { exitCodeFor } from '@backprop/cli-kit';
 import { DivergedError } from '@backprop/data';
 import { CORPUS, type Encoded, NamesDataError, type Split, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
 import { loadNames } from '@backprop/data/names/node';
@@ -211,15 +212,7 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       await setNumThreads(1);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`charlm: ${error.message}\nRun with --help for usage.\n`);
-      return error.exitCode;
-    }
-    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof NamesDataError || error instanceof OutputError) {
-      io.stderr.write(`charlm: ${printable(error.message)}\n`);
-      return 1;
-    }
-    throw error;
+    return exitCodeFor('charlm', error, io.stderr, [DivergedError, ModelFileError, NamesDataError, OutputError]);
   }
 }
 

@@ -2,12 +2,13 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { exitCodeFor } from '@backprop/cli-kit';
 import { DivergedError } from '@backprop/data';
 import { MnistDataError, normalize, splitDataset } from '@backprop/data/mnist';
 import { loadDigits, prepareData } from '@backprop/data/mnist/node';
 import { summary } from '@backprop/layers';
 import { TorchGenerator, setNumThreads } from '@backprop/ndarray';
-import { type EvalCommand, type TrainCommand, UsageError, helpText, parseCommandLine, threadsNote } from './cli';
+import { type EvalCommand, type TrainCommand, helpText, parseCommandLine, threadsNote } from './cli';
 import { evaluate } from './evaluate';
 import { encodeOnnx } from './onnx';
 import { ModelFileError, encodeModel, loadModel } from './io';
@@ -177,16 +178,7 @@ export async function main(argv: readonly string[], io: AppIO): Promise<number> 
       await setNumThreads(1);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`mnist: ${error.message}\nRun with --help for usage.\n`);
-      return error.exitCode;
-    }
-    if (error instanceof DivergedError || error instanceof ModelFileError || error instanceof MnistDataError || error instanceof OutputError) {
-      // One line, whatever the message quotes from a file (tensor names, metadata): control characters are shown escaped.
-      io.stderr.write(`mnist: ${printable(error.message)}\n`);
-      return 1;
-    }
-    throw error;
+    return exitCodeFor('mnist', error, io.stderr, [DivergedError, ModelFileError, MnistDataError, OutputError]);
   }
 }
 

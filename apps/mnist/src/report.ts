@@ -1,7 +1,7 @@
 import asciichart from 'asciichart';
 import cliProgress from 'cli-progress';
 import * as vega from 'vega';
-import type { ReportStream } from '@backprop/cli-kit';
+import { type ReportStream, stretch } from '@backprop/cli-kit';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Evaluation } from './evaluate';
 import type { BatchProgress, EpochMetrics, TrainHooks } from './train';
@@ -70,19 +70,6 @@ export class TrainingReporter implements TrainHooks {
     this.bar?.stop();
     this.bar = undefined;
   }
-}
-
-/** Linear interpolation of `values` onto `width` points, so a few epochs still draw a readable line. */
-function stretch(values: readonly number[], width: number): number[] {
-  if (values.length <= 1) return new Array(width).fill(values[0] ?? 0);
-  const out: number[] = [];
-  for (let i = 0; i < width; i++) {
-    const t = (i / (width - 1)) * (values.length - 1);
-    const lo = Math.floor(t);
-    const hi = Math.min(lo + 1, values.length - 1);
-    out.push(values[lo] + (values[hi] - values[lo]) * (t - lo));
-  }
-  return out;
 }
 
 /**

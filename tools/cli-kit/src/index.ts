@@ -92,3 +92,41 @@ export function printable(text: string): string {
   }
   return out;
 }
+
+/**
+ * How a command that threw ends, as its exit code: a {@link UsageError} prints
+ * its message and where the usage is (2); an error of one of `expected` (a
+ * missing or corrupt file, a run that diverged) prints one line, made
+ * {@link printable} since it may quote a file (1); anything else is a bug and
+ * is thrown again.
+ */
+export function exitCodeFor(
+  app: string,
+  error: unknown,
+  stderr: ReportStream,
+  // biome-ignore lint/suspicious/noExplicitAny: error classes with any constructor.
+  expected: readonly (abstract new (...args: any[]) => Error)[],
+): number {
+  if (error instanceof UsageError) {
+    stderr.write(`${app}: ${error.message}\nRun with --help for usage.\n`);
+    return error.exitCode;
+  }
+  if (expected.some((kind) => error instanceof kind)) {
+    stderr.write(`${app}: ${printable((error as Error).message)}\n`);
+    return 1;
+  }
+  throw error;
+}
+
+/** Linear interpolation of `values` onto `width` points, so a chart of a few points still draws a readable line. */
+export function stretch(values: readonly number[], width: number): number[] {
+  if (values.length <= 1) return new Array(width).fill(values[0] ?? 0);
+  const out: number[] = [];
+  for (let i = 0; i < width; i++) {
+    const t = (i / (width - 1)) * (values.length - 1);
+    const lo = Math.floor(t);
+    const hi = Math.min(lo + 1, values.length - 1);
+    out.push(values[lo] + (values[hi] - values[lo]) * (t - lo));
+  }
+  return out;
+}
