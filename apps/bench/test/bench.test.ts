@@ -1,37 +1,19 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchResult, CONTENDERS, OURS, TASKS, TORCH, isOurs, isTorch } from '../src/types';
+import { APP_DIR, runScript } from './run';
 
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(APP_DIR, 'src', 'main.ts');
 
 function bench(args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: APP_DIR, encoding: 'utf8' });
 }
 
-/**
- * The same, without blocking this process: the quick run takes about a minute
- * under CI's load, longer than vitest waits for a blocked worker to answer.
- */
-function benchAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: APP_DIR });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** The same, without blocking this process: the quick run takes about a minute under CI's load. */
+const benchAsync = (args: string[]) => runScript('main.ts', args, { exposeGc: false });
 
 describe('pnpm bench --quick, end to end', () => {
   let dir: string;

@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TorchGenerator } from '@backprop/ndarray';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../src/args';
@@ -10,25 +9,7 @@ import { parseCharlmCli } from '../src/charlm/main';
 import { CharTransformer, charlmBatches, charlmConfig, IGNORE, makeOursStep } from '../src/charlm/model';
 import { type CharlmBenchResult, type CharlmRow, checkLosses, LOSS_TOLERANCE, measuredSide, renderCharlmTable } from '../src/charlm/report';
 import { stepPlan, timeSteps } from '../src/charlm/timing';
-
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs a bench entry point without blocking this process (vitest's worker must keep answering). */
-function run(script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(APP_DIR, 'src', script), ...args], { cwd: APP_DIR });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { APP_DIR, runScript } from './run';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 
@@ -52,7 +33,7 @@ describe('pnpm bench --only charlm --quick, end to end', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bench-charlm-'));
     const json = join(dir, 'charlm.json');
-    const out = await run('main.ts', ['--only', 'charlm', '--quick', '--json', json]);
+    const out = await runScript('main.ts', ['--only', 'charlm', '--quick', '--json', json]);
     stdout = out.stdout;
     expect(out.status, `${out.stdout}\n${out.stderr}`).toBe(0);
     result = JSON.parse(readFileSync(json, 'utf8')) as CharlmBenchResult;
@@ -95,7 +76,7 @@ describe('the charlm bench without torch', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-charlm-nopy-'));
     try {
       const json = join(dir, 'charlm.json');
-      const out = await run(join('charlm', 'main.ts'), ['--quick', '--no-float64', '--python', '/nonexistent/python3', '--json', json]);
+      const out = await runScript(join('charlm', 'main.ts'), ['--quick', '--no-float64', '--python', '/nonexistent/python3', '--json', json]);
       expect(out.status, out.stderr).toBe(0);
       expect(out.stdout).toContain('torch: unavailable (/nonexistent/python3 not found); timing ours alone');
       const result = JSON.parse(readFileSync(json, 'utf8')) as CharlmBenchResult;

@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as built from '@backprop/layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCli } from '../src/args';
@@ -11,25 +10,7 @@ import { parseLayersCli } from '../src/layers/main';
 import { benchIndices } from '../src/layers/ours';
 import { type LayerBenchResult, type LayerRow, checkSums, measured, renderLayerTable } from '../src/layers/report';
 import { timePerCall } from '../src/stats';
-
-const APP_DIR = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs a bench entry point without blocking this process (vitest's worker must keep answering). */
-function run(script: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(APP_DIR, 'src', script), ...args], { cwd: APP_DIR });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { APP_DIR, runScript } from './run';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 
@@ -64,7 +45,7 @@ describe('pnpm bench --only layers --quick (the built @backprop/layers), end to 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bench-layers-'));
     const json = join(dir, 'layers.json');
-    const out = await run('main.ts', ['--only', 'layers', '--quick', '--json', json]);
+    const out = await runScript('main.ts', ['--only', 'layers', '--quick', '--json', json]);
     stdout = out.stdout;
     expect(out.status, `${out.stdout}\n${out.stderr}`).toBe(0);
     result = JSON.parse(readFileSync(json, 'utf8')) as LayerBenchResult;
@@ -103,7 +84,7 @@ describe('the layer bench --quick --source (every layer of the working tree), en
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bench-layers-src-'));
     const json = join(dir, 'layers.json');
-    const out = await run(join('layers', 'main.ts'), ['--quick', '--source', '--json', json]);
+    const out = await runScript(join('layers', 'main.ts'), ['--quick', '--source', '--json', json]);
     stdout = out.stdout;
     expect(out.status, `${out.stdout}\n${out.stderr}`).toBe(0);
     result = JSON.parse(readFileSync(json, 'utf8')) as LayerBenchResult;
@@ -205,7 +186,7 @@ describe('layer bench command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-layers-nopy-'));
     try {
       const json = join(dir, 'layers.json');
-      const out = await run(join('layers', 'main.ts'), ['--quick', '--source', '--only', 'Conv1d', '--python', '/nonexistent/python3', '--json', json]);
+      const out = await runScript(join('layers', 'main.ts'), ['--quick', '--source', '--only', 'Conv1d', '--python', '/nonexistent/python3', '--json', json]);
       expect(out.status, out.stderr).toBe(0);
       expect(out.stdout).toContain('torch: unavailable (/nonexistent/python3 not found); timing ours alone');
       const result = JSON.parse(readFileSync(json, 'utf8')) as LayerBenchResult;
