@@ -85,15 +85,14 @@ export function exportOnnx(model: NeuralLayer, options: ExportOnnxOptions): Uint
   }
   const inputName = options.inputName ?? 'input';
   const outputName = options.outputName ?? 'output';
-  const weights = new Set([...model.namedParameters().map(([name]) => name), ...model.namedBuffers().map(([name]) => name)]);
+  const exporters: ExporterMap = new Map([...EXPORTERS, ...(options.exporters ?? new Map())]);
+  const graph = new OnnxGraph(model, opset, exporters);
   for (const [option, name] of [['inputName', inputName], ['outputName', outputName]] as const) {
     if (typeof name !== 'string' || name === '') throw new ValueError(`exportOnnx: ${option} must be a non-empty string, got ${describe(name)}`);
-    if (weights.has(name)) throw new ValueError(`exportOnnx: ${option} '${name}' is the name of one of the model's weights; choose another`);
+    if (graph.isWeightName(name)) throw new ValueError(`exportOnnx: ${option} '${name}' is the name of one of the model's weights; choose another`);
   }
   if (inputName === outputName) throw new ValueError(`exportOnnx: inputName and outputName are both '${inputName}'`);
-  const exporters: ExporterMap = new Map([...EXPORTERS, ...(options.exporters ?? new Map())]);
 
-  const graph = new OnnxGraph(model, opset, exporters);
   const input = graph.input(inputName, ['batch', ...inputShape], inputType);
   graph.reserve(outputName);
   const result = graph.layer(model, input);

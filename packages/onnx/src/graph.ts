@@ -66,6 +66,7 @@ export class OnnxGraph {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   readonly #weightNames: ReadonlyMap<NDArray, string>;
+  readonly #weightNameSet: ReadonlySet<string>;
   readonly #layerNames: ReadonlyMap<NeuralLayer, string>;
   readonly #exporters: ExporterMap;
   readonly #written = new Map<string, OnnxValue>();
@@ -76,10 +77,11 @@ export class OnnxGraph {
   constructor(model: NeuralLayer, opset: number, exporters: ExporterMap) {
     this.opset = opset;
     this.#exporters = exporters;
+    const named: [string, NDArray][] = [...model.namedParameters().map(([name, p]): [string, NDArray] => [name, p.value]), ...model.namedBuffers()];
     const weights = new Map<NDArray, string>();
-    for (const [name, parameter] of model.namedParameters()) if (!weights.has(parameter.value)) weights.set(parameter.value, name);
-    for (const [name, buffer] of model.namedBuffers()) if (!weights.has(buffer)) weights.set(buffer, name);
+    for (const [name, array] of named) if (!weights.has(array)) weights.set(array, name);
     this.#weightNames = weights;
+    this.#weightNameSet = new Set(named.map(([name]) => name));
     const layers = new Map<NeuralLayer, string>([[model, '']]);
     const visit = (layer: NeuralLayer, prefix: string): void => {
       for (const [name, child] of layer.namedChildren()) {
@@ -91,6 +93,11 @@ export class OnnxGraph {
     };
     visit(model, '');
     this.#layerNames = layers;
+  }
+
+  /** Whether `name` is a weight's state-dict name (the initializer it becomes, read or not). */
+  isWeightName(name: string): boolean {
+    return this.#weightNameSet.has(name);
   }
 
   /** Claims the name `input` for the graph's input (so nothing else takes it). */
@@ -210,11 +217,6 @@ export class OnnxGraph {
       attribute: attributes,
     });
     return results;
-  }
-
-  /** The same value with a shape the exporter knows better (after a Reshape of computed sizes, say). */
-  withShape(value: OnnxValue, shape: readonly Dim[]): OnnxValue {
-    return { ...value, shape };
   }
 
   /** `Reshape(value, shape)`; 0 keeps the input's size there and -1 takes the rest, as ONNX's Reshape. */
