@@ -235,8 +235,9 @@ export function causalMask(L: number, S: number, dtype: DType = 'float32'): NDAr
 /** The causal mask of `out`'s shape [L, S] written into `out`. */
 function writeCausalMask(out: NDArray): NDArray {
   const [L, S] = out.shape;
-  const rows = arange(0, L, 1, { dtype: 'float64' }).reshape([L, 1]);
-  const columns = arange(0, S, 1, { dtype: 'float64' }).reshape([1, S]);
+  // int32 positions: exact, and held by every backend (a GPU has no float64).
+  const rows = arange(0, L, 1, { dtype: 'int32' }).reshape([L, 1]);
+  const columns = arange(0, S, 1, { dtype: 'int32' }).reshape([1, S]);
   const future = greater(columns, rows, zeros([L, S], { dtype: 'int32' }));
   return where(future, -Infinity, 0, out);
 }

@@ -1,4 +1,5 @@
 import {
+  type DType,
   DTypeError,
   NDArray,
   ShapeError,
@@ -221,4 +222,12 @@ export function checkClassWeight(op: string, weight: NDArray | undefined, predic
   }
   // The weight is read live, so a value changed in place is checked at every forward.
   checkFinite(op, 'weight', weight);
+}
+
+/**
+ * nllLoss's sums in the prediction's dtype, for arithmetic with it on the device: they are summed in float64 where the
+ * backend has it (a device with float64 too) and converted once here.
+ */
+export function deviceSums(sums: NDArray, dtype: DType): NDArray {
+  return sums.dtype === dtype ? sums : sums.astype(dtype);
 }

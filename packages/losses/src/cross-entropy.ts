@@ -2,12 +2,16 @@ import {
   DTypeError,
   NDArray,
   ValueError,
+  accumulatorDType,
+  add,
   checkFinite,
   checkNumber,
+  div,
   formatShape,
   logSoftmax,
   logSoftmaxBackward,
   mul,
+  narrow,
   nllLoss,
   nllLossBackward,
   shapesEqual,
@@ -15,7 +19,7 @@ import {
   sum,
   where,
 } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout } from './class-targets';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -90,7 +94,7 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
    * from class probabilities.
    */
   private saved:
-    | { logp: NDArray; divisor: number; layout: ClassLayout; picks: NDArray; a?: undefined }
+    | { logp: NDArray; divisor: number | NDArray; layout: ClassLayout; picks: NDArray; a?: undefined }
     | { logp: NDArray; divisor: number; layout: ClassLayout; a: NDArray; picks?: undefined }
     | undefined;
 
@@ -108,6 +112,52 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
 
   /** The loss of `logits` against class indices or class probabilities. */
   override forward(logits: NDArray, target: CrossEntropyTarget): LossValue<R> {
+    const prepared = this.prepare(logits, target);
+    if (prepared.terms !== undefined) return prepared.terms as LossValue<R>;
+    const { logp, picks, layout } = prepared;
+    const value =
+      picks === undefined
+        ? this.lossOnProbabilities(logp, target as NDArray, layout)
+        : this.lossOnIndices(logp, picks, layout);
+    return (logits.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+  }
+
+  protected override computeOnDevice(logits: NDArray, target: CrossEntropyTarget): NDArray {
+    const prepared = this.prepare(logits, target);
+    if (prepared.terms !== undefined) return prepared.terms;
+    const { logp, picks, layout } = prepared;
+    if (picks === undefined) {
+      const a = this.distribution.fromProbabilities(target as NDArray, layout, this.weight, this.labelSmoothing);
+      const divisor = this.reduction === 'mean' ? layout.rows : 1;
+      this.saved = { logp, a, divisor, layout };
+      // (0 − Σ A·log p) / divisor, the sum taken on the device.
+      const loss = sub(0, sum(this.terms(a, logp)));
+      return divisor === 1 ? loss : div(loss, divisor, loss);
+    }
+    const classes = picks.reshape(layout.targetShape);
+    const sums = deviceSums(nllLoss(logp, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(logp.dtype))), logp.dtype);
+    const eps = this.labelSmoothing;
+    const picked = narrow(sums, 0, 1);
+    const total = eps > 0 ? add(mul(picked, 1 - eps), mul(narrow(sums, 1, 1), eps / layout.classes)) : picked;
+    const loss = sub(0, total).reshape([]);
+    if (this.reduction !== 'mean') {
+      this.saved = { logp, picks: classes, divisor: 1, layout };
+      return loss;
+    }
+    // The divisor Σ w_y stays on the device: backward divides by it there.
+    const divisor = narrow(sums, 2, 1).clone();
+    this.saved = { logp, picks: classes, divisor, layout };
+    return div(loss, divisor.reshape([]), loss);
+  }
+
+  /**
+   * Validates the pair and takes log p; under 'none' returns the terms (and keeps what backward needs), else log p
+   * and the int32 class indices (none for class probabilities).
+   */
+  private prepare(
+    logits: NDArray,
+    target: CrossEntropyTarget,
+  ): { terms: NDArray; logp?: undefined; picks?: undefined; layout?: undefined } | { terms?: undefined; logp: NDArray; picks: NDArray | undefined; layout: ClassLayout } {
     const op = this.op;
     this.saved = undefined;
     checkInput(op, 'prediction', logits);
@@ -146,13 +196,9 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
         picks === undefined
           ? this.termsOnProbabilities(logp, target as NDArray, layout)
           : this.termsOnIndices(logp, picks, layout);
-      return terms as LossValue<R>;
+      return { terms };
     }
-    const value =
-      picks === undefined
-        ? this.lossOnProbabilities(logp, target as NDArray, layout)
-        : this.lossOnIndices(logp, picks, layout);
-    return (logits.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+    return { logp, picks, layout };
   }
 
   /**
@@ -168,12 +214,15 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
     const outputGrad = this.checkOutputGrad(args[0], layout.targetShape, logp.dtype);
     // Under 'none' the factor is per row, laid out to broadcast along the classes.
     const rows = outputGrad instanceof NDArray ? outputGrad.reshape(layout.rowShape) : undefined;
-    const scale = rows === undefined ? this.gradScale(outputGrad as number, divisor) : 1;
+    // On a device the 'mean' divisor Σ w_y was never read: the gradient is divided by it there.
+    const onDevice = divisor instanceof NDArray ? divisor : undefined;
+    const scale = rows === undefined ? this.gradScale(outputGrad as number, onDevice === undefined ? (divisor as number) : 1) : 1;
     const g = this.scratch.like('g', logp);
     if (saved.picks !== undefined) {
       // dLoss/dlog p: −scale·((1 − ε)·w_y·onehot(y) + (ε/C)·w) on counted rows, torch's nll_loss_backward.
       nllLossBackward(logp, saved.picks, scale, { weight: this.weight, labelSmoothing: this.labelSmoothing, axis }, g);
       if (rows !== undefined) mul(g, rows, g);
+      if (onDevice !== undefined) div(g, onDevice, g);
     } else {
       // dLoss/dlog p = 0 − A·scale: +0, as torch's, where A is 0 (−A·scale would give −0).
       const a = saved.a;

@@ -1,4 +1,4 @@
-import { type DType, NDArray, div, mul } from '@backprop/ndarray';
+import { type DType, NDArray, div, mul, sum } from '@backprop/ndarray';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction } from './reduction';
 import { Scratch } from './scratch';
@@ -28,6 +28,22 @@ export abstract class ElementwiseLoss<R extends Reduction = Reduction> extends L
    * reduced by `reduction` (under `'none'`, a new array of the terms).
    */
   override forward(prediction: NDArray, target: NDArray): LossValue<R> {
+    const terms = this.terms(prediction, target);
+    if (this.reduction === 'none') return terms.clone() as LossValue<R>; // the terms live in scratch; hand back a copy
+    const [total] = this.scratch.sumsToHost([terms]);
+    const value = this.reduction === 'mean' ? total / prediction.size : total;
+    return (prediction.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+  }
+
+  protected override computeOnDevice(prediction: NDArray, target: NDArray): NDArray {
+    const terms = this.terms(prediction, target);
+    if (this.reduction === 'none') return terms.clone();
+    const total = sum(terms);
+    return this.reduction === 'mean' ? div(total, prediction.size, total) : total;
+  }
+
+  /** Validates the pair, keeps it for backward, and returns the per-element losses (a scratch array). */
+  private terms(prediction: NDArray, target: NDArray): NDArray {
     this.savedPrediction = undefined;
     this.savedTarget = undefined;
     checkInput(this.op, 'prediction', prediction);
@@ -35,16 +51,9 @@ export abstract class ElementwiseLoss<R extends Reduction = Reduction> extends L
     checkNotEmpty(this.op, prediction, this.reduction);
     this.checkValues(prediction, target);
     const terms = this.elementLosses(prediction, target);
-    if (this.reduction === 'none') {
-      this.savedPrediction = prediction;
-      this.savedTarget = target;
-      return terms.clone() as LossValue<R>; // the terms live in scratch; hand back a copy
-    }
-    const [total] = this.scratch.sumsToHost([terms]);
     this.savedPrediction = prediction;
     this.savedTarget = target;
-    const value = this.reduction === 'mean' ? total / prediction.size : total;
-    return (prediction.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+    return terms;
   }
 
   /**

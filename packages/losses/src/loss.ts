@@ -9,6 +9,8 @@ import {
   checkOptions,
   describe,
   formatShape,
+  full,
+  getBackend,
   shapesEqual,
 } from '@backprop/ndarray';
 import type { ClassIndices } from './class-targets';
@@ -70,6 +72,40 @@ export abstract class Loss<R extends Reduction = ScalarReduction> {
    * `backward()`, so do not change them in between.
    */
   abstract forward(prediction: NDArray, target: LossTarget): LossValue<R>;
+
+  /**
+   * The loss as an array, where the prediction lives, read back by nobody:
+   * under `'mean'` and `'sum'` a 0-d array (`await loss.itemAsync()` reads
+   * it on any backend, `loss.item()` on the host), under `'none'` the terms,
+   * as `forward` returns them. Remembers what `backward()` needs, as
+   * `forward` does. This is the training loop's call on every backend: on a
+   * GPU, `forward`'s number would wait for the device at every step.
+   *
+   * On the host backends the value is `forward`'s, to the bit. On a backend
+   * that keeps arrays off the host the sum is the device's (float32), and
+   * the checks of values that need a read (targets in range, finite
+   * outputs) run on the device and report at the next read; a `'mean'` over
+   * no counted target is NaN there, as in PyTorch, where `forward` throws.
+   */
+  compute(prediction: NDArray, target: LossTarget): NDArray {
+    if (getBackend().allocate === undefined) {
+      const value = this.forward(prediction, target);
+      return typeof value === 'number' ? full([], value, { dtype: prediction.dtype }) : value;
+    }
+    return this.computeOnDevice(prediction, target);
+  }
+
+  /**
+   * {@link compute} on a backend whose arrays live off the host: the same
+   * checks and saved state as `forward`, no read back. Every loss here has
+   * one; a loss of your own without it runs on the host backends only.
+   */
+  protected computeOnDevice(_prediction: NDArray, _target: LossTarget): NDArray {
+    throw new ValueError(
+      `${this.op}.compute: this loss computes its value on the host only, and the active backend '${getBackend().name}' ` +
+        'keeps its arrays elsewhere; override computeOnDevice (the loss as ops, with no read back) to run it there',
+    );
+  }
 
   /**
    * dLoss/dPrediction for the last `forward` call, as a new array of the

@@ -1,5 +1,19 @@
-import { NDArray, ValueError, add, checkNumber, formatShape, mul, nllLoss, nllLossBackward, sum } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout } from './class-targets';
+import {
+  NDArray,
+  ValueError,
+  accumulatorDType,
+  add,
+  checkNumber,
+  div,
+  formatShape,
+  mul,
+  narrow,
+  nllLoss,
+  nllLossBackward,
+  sub,
+  sum,
+} from '@backprop/ndarray';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -43,7 +57,7 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
 
   private readonly scratch = new Scratch();
   /** What backward needs from the last forward: the input, the class indices, the divisor and the layout. */
-  private saved: { input: NDArray; picks: NDArray; divisor: number; layout: ClassLayout } | undefined;
+  private saved: { input: NDArray; picks: NDArray; divisor: number | NDArray; layout: ClassLayout } | undefined;
 
   constructor(options: NLLLossOptions<R> = {}) {
     super('NLLLoss', options, ['reduction', 'weight', 'ignoreIndex']);
@@ -53,6 +67,47 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
 
   /** The loss of log-probabilities `input` against class indices. */
   override forward(input: NDArray, target: NDArray | ClassIndices | number): LossValue<R> {
+    const prepared = this.prepare(input, target);
+    if (prepared.terms !== undefined) return prepared.terms as LossValue<R>;
+    const { classes, layout } = prepared;
+    // [Σ w_y·x_y, (unused), Σ w_y] over the counted rows, read back once.
+    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
+    const total = sums[0];
+    const weightTotal = sums[2];
+    if (this.reduction === 'mean' && weightTotal === 0) {
+      throw new ValueError(
+        `${this.op}: ${layout.rows === 0 ? `prediction of shape ${formatShape(input.shape)} holds no samples` : `every target is ignoreIndex (${this.ignoreIndex}) or has weight 0`}, ` +
+          `so the 'mean' reduction would divide by zero (PyTorch returns NaN); expected at least one counted target, or reduction 'sum'`,
+      );
+    }
+    const divisor = this.reduction === 'mean' ? weightTotal : 1;
+    this.saved = { input, picks: classes, divisor, layout };
+    // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
+    const value = (0 - total) / divisor;
+    return (input.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+  }
+
+  protected override computeOnDevice(input: NDArray, target: NDArray | ClassIndices | number): NDArray {
+    const prepared = this.prepare(input, target);
+    if (prepared.terms !== undefined) return prepared.terms;
+    const { classes, layout } = prepared;
+    const sums = deviceSums(nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(input.dtype))), input.dtype);
+    const loss = sub(0, narrow(sums, 0, 1)).reshape([]);
+    if (this.reduction !== 'mean') {
+      this.saved = { input, picks: classes, divisor: 1, layout };
+      return loss;
+    }
+    // The divisor Σ w_y stays on the device: backward divides by it there.
+    const divisor = narrow(sums, 2, 1).clone();
+    this.saved = { input, picks: classes, divisor, layout };
+    return div(loss, divisor.reshape([]), loss);
+  }
+
+  /** Validates the pair; under 'none' returns the terms (and keeps what backward needs), else the class indices to sum. */
+  private prepare(
+    input: NDArray,
+    target: NDArray | ClassIndices | number,
+  ): { terms: NDArray; classes?: undefined; layout?: undefined } | { terms?: undefined; classes: NDArray; layout: ClassLayout } {
     const op = this.op;
     this.saved = undefined;
     checkInput(op, 'prediction', input);
@@ -64,23 +119,9 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
       // ℓᵢ = Σ_c G·x over the classes, G = −w_y·onehot(y) (0 on ignored rows): nllLossBackward with scale 1.
       const g = nllLossBackward(input, classes, 1, { weight: this.weight, axis: layout.axis }, this.scratch.like('g', input));
       this.saved = { input, picks: classes, divisor: 1, layout };
-      return sum(mul(g, input, g), layout.axis) as LossValue<R>;
+      return { terms: sum(mul(g, input, g), layout.axis) };
     }
-    // [Σ w_y·x_y, (unused), Σ w_y] over the counted rows, read back once.
-    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
-    const total = sums[0];
-    const weightTotal = sums[2];
-    if (this.reduction === 'mean' && weightTotal === 0) {
-      throw new ValueError(
-        `${op}: ${layout.rows === 0 ? `prediction of shape ${formatShape(input.shape)} holds no samples` : `every target is ignoreIndex (${this.ignoreIndex}) or has weight 0`}, ` +
-          `so the 'mean' reduction would divide by zero (PyTorch returns NaN); expected at least one counted target, or reduction 'sum'`,
-      );
-    }
-    const divisor = this.reduction === 'mean' ? weightTotal : 1;
-    this.saved = { input, picks: classes, divisor, layout };
-    // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
-    const value = (0 - total) / divisor;
-    return (input.dtype === 'float32' ? Math.fround(value) : value) as LossValue<R>;
+    return { classes, layout };
   }
 
   /**
@@ -101,6 +142,11 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
       return add(mul(g, outputGrad.reshape(layout.rowShape), g), this.scratch.constant(0, g.dtype), g);
     }
     // −scale·w_y at each counted target, +0 everywhere else (as torch's).
+    if (divisor instanceof NDArray) {
+      // On a device the 'mean' divisor Σ w_y was never read: divide by it there.
+      const g = nllLossBackward(input, picks, this.gradScale(outputGrad, 1), options);
+      return div(g, divisor, g);
+    }
     return nllLossBackward(input, picks, this.gradScale(outputGrad, divisor), options);
   }
 }

@@ -176,6 +176,38 @@ describe('a training step at a steady batch size', () => {
       setBackend(active);
       assertBitwiseEqual(grad.data, expectedGrad.data, 'gradient');
     });
+
+    it.each(['float32', 'float64'] as FloatDType[])('%s: compute() is forward as a 0-d array on the host, and off the host reads nothing back', (dtype) => {
+      const p = problem(5, 16, 5);
+      setBackend('js');
+      const reference = make(p, dtype);
+      const expectedValue = reference.loss.forward(reference.prediction, reference.target as NDArray);
+      const expectedGrad = reference.loss.backward();
+      const onHost = make(p, dtype);
+      const hostLoss = onHost.loss.compute(onHost.prediction, onHost.target as NDArray);
+      expect(hostLoss.shape).toEqual([]);
+      expect(hostLoss.dtype).toBe(dtype);
+      expect(hostLoss.item(), 'the same value as forward, to the bit').toBe(expectedValue);
+      assertBitwiseEqual(onHost.loss.backward().data, expectedGrad.data, 'gradient after compute');
+
+      const boxed = createBoxedBackend();
+      setBackend(boxed);
+      const device = make(p, dtype);
+      boxed.readBacks = 0;
+      const loss = device.loss.compute(device.prediction, device.target as NDArray);
+      const grad = device.loss.backward();
+      expect(boxed.readBacks, 'read-backs in compute + backward').toBe(0);
+      expect(loss.shape).toEqual([]);
+      expect(ArrayBuffer.isView(loss.storage), 'the loss lives in a box').toBe(false);
+      setBackend(active);
+      // The device sums into the dtype and divides after: a rounding or two from forward's double arithmetic.
+      const rtol = dtype === 'float32' ? 4e-7 : 1e-15;
+      expect(Math.abs(loss.data[0] - expectedValue)).toBeLessThanOrEqual(rtol * Math.abs(expectedValue));
+      const got = grad.data;
+      const want = expectedGrad.data;
+      const scale = Array.from(want).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]), `gradient[${i}]`).toBeLessThanOrEqual(rtol * scale);
+    });
   });
 });
 

@@ -77,7 +77,7 @@ export {
   cast,
   type GeluOptions,
 } from './ops/elementwise';
-export type { Operand } from './ops/operand';
+export { type Operand, toBackend } from './ops/operand';
 export { matmul, gemm, type GemmOptions } from './ops/matmul';
 export {
   sum,
@@ -170,6 +170,7 @@ export {
   type Pool2dGeometry,
   type AvgPoolDivisor,
   KernelError,
+  accumulatorDType,
   getBackend,
   setBackend,
   registerBackend,

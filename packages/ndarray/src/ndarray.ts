@@ -103,14 +103,26 @@ export class NDArray {
     this.data[this.offsetOf('set', index)] = value;
   }
 
-  /** The single value of a one-element array, as `tensor.item()`. */
+  /** The single value of a one-element array, as `tensor.item()` (read synchronously: host arrays; see `itemAsync`). */
   item(): number {
-    if (this.size !== 1) {
-      throw new ShapeError(
-        `item: only an array with one element has an item, got shape ${formatShape(this.shape)}`,
-      );
-    }
+    this.checkOneElement('item');
     return this.data[0];
+  }
+
+  /**
+   * The single value of a one-element array, awaited from the device where
+   * the array lives on one (a GPU): `await loss.itemAsync()` reads a loss on
+   * every backend, where `item()` reads only what the host holds.
+   */
+  async itemAsync(): Promise<number> {
+    this.checkOneElement('itemAsync');
+    return (await this.toHost())[0];
+  }
+
+  private checkOneElement(op: string): void {
+    if (this.size !== 1) {
+      throw new ShapeError(`${op}: only an array with one element has an item, got shape ${formatShape(this.shape)}`);
+    }
   }
 
   /**

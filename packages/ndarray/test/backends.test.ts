@@ -3,7 +3,9 @@ import {
   type Backend,
 
   KernelError,
+  NDArray,
   ValueError,
+  accumulatorDType,
   add,
   array,
   createWasmBackend,
@@ -12,11 +14,13 @@ import {
   jsBackend,
   listBackends,
   matmul,
+  nllLoss,
   registerBackend,
   registerKernel,
   relu,
   setBackend,
   sum,
+  toBackend,
   wasmBackend,
   zeros,
 } from '../src/index';
@@ -171,5 +175,46 @@ describe('kernels registered by name', () => {
     expect(Array.from(c.data)).toEqual([0, 19]);
     expect(Array.from(await c.toHost())).toEqual([0, 19]);
     expect(boxed.readBacks).toBe(before + 2);
+  });
+});
+
+describe('moving arrays and reading them on any backend', () => {
+  it('toBackend returns a host array itself on a host backend, and uploads a copy to a backend with its own memory', () => {
+    const x = array([[1, 2], [3, 4]]);
+    expect(toBackend(x)).toBe(x);
+    const boxed = createBoxedBackend('boxed-move');
+    previous = setBackend(boxed);
+    const moved = toBackend(x);
+    expect(ArrayBuffer.isView(moved.storage)).toBe(false);
+    expect(moved.shape).toEqual([2, 2]);
+    x.data[0] = 9; // a copy: later writes to the host array do not reach it
+    expect(Array.from(add(moved, 0).data)).toEqual([1, 2, 3, 4]);
+    expect(toBackend(moved)).toBe(moved);
+    expect(() => add(x, 1)).toThrow("add: first operand lives on the host but the active backend is 'boxed-move'; move it there first with toBackend(array)");
+    setBackend(jsBackend);
+    expect(() => toBackend(moved)).toThrow("toBackend: the array lives on backend 'boxed-move' and the active backend is 'js'");
+    expect(() => toBackend([1, 2] as never)).toThrow('toBackend: expected an NDArray, got');
+  });
+
+  it('toBackend refuses a dtype the backend does not hold, naming both', () => {
+    previous = setBackend({ ...createBoxedBackend('boxed-f32'), dtypes: ['float32', 'int32'] });
+    expect(() => toBackend(new NDArray(new Float64Array(2), [2]))).toThrow("toBackend: backend 'boxed-f32' holds float32 and int32 arrays, got float64");
+  });
+
+  it('itemAsync reads one element on every backend; item() reads it on the host', async () => {
+    expect(await array([2.5]).itemAsync()).toBe(2.5);
+    previous = setBackend(createBoxedBackend('boxed-item'));
+    const total = sum(array([1, 2, 3]));
+    expect(await total.itemAsync()).toBe(6);
+    await expect(array([1, 2]).itemAsync()).rejects.toThrow('itemAsync: only an array with one element has an item, got shape [2]');
+  });
+
+  it('a backend without float64 gets sums in the input dtype where ops accumulate in double elsewhere', () => {
+    expect(accumulatorDType('float32')).toBe('float64');
+    previous = setBackend({ ...createBoxedBackend('boxed-no-f64'), dtypes: ['float32', 'int32'] });
+    expect(accumulatorDType('float32')).toBe('float32');
+    const sums = nllLoss(array([[-1, -2], [-3, -4]]), array([1, 0], { dtype: 'int32' }));
+    expect(sums.dtype).toBe('float32');
+    expect(Array.from(sums.data)).toEqual([-5, -10, 2]);
   });
 });

@@ -12,6 +12,7 @@ export type {
 export {
   type Backend,
   KernelError,
+  accumulatorDType,
   findBackend,
   getBackend,
   kernel,

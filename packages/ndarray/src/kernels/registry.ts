@@ -28,6 +28,8 @@ export interface Backend {
   readonly fallback?: string;
   /** Storage for `size` zero-filled elements of `dtype`, for backends that keep arrays off the host. */
   allocate?(dtype: DType, size: number): Storage;
+  /** The dtypes its arrays may have, where not all three (a GPU has no float64). */
+  readonly dtypes?: readonly DType[];
 }
 
 /** A kernel the active backend cannot run. */
@@ -135,6 +137,15 @@ export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): K
     next = fallback?.fallback;
   }
   return typescript;
+}
+
+/**
+ * The dtype to accumulate `dtype` values in where an op sums in double for
+ * accuracy: float64, or `dtype` itself on a backend without float64.
+ */
+export function accumulatorDType(dtype: DType): DType {
+  const backend = active ?? getBackend();
+  return backend.dtypes === undefined || backend.dtypes.includes('float64') ? 'float64' : dtype;
 }
 
 /** Storage for a new array on the active backend: zero-filled. */

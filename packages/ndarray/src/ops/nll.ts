@@ -5,7 +5,7 @@
  */
 import { DTypeError, ShapeError, ValueError, checkOptions, describe, formatShape } from '../errors';
 import { nllKernels as ts } from '../kernels/js/nll';
-import { kernel } from '../kernels/registry';
+import { accumulatorDType, kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis, shapesEqual } from '../shape';
 import { checkRange } from '../validate';
@@ -46,7 +46,7 @@ function checkNll(op: string, input: NDArray, target: NDArray, options: NllLossO
 /**
  * The sums of the negative log-likelihood of `input` (log-probabilities) at
  * int32 class indices `target` (a negative index marks a row to ignore, as
- * torch's default ignore_index −100 does), in float64: [Σ
+ * torch's default ignore_index −100 does), in float64 (in the input's dtype on a backend without float64): [Σ
  * w_y·x_y, Σ_rows Σ_c w_c·x_c, Σ w_y] over the counted rows. The loss is
  * −(1 − ε)·s0/s2 − (ε/C)·s1/s2 under 'mean' (torch's nll_loss with label
  * smoothing ε; cross-entropy is this after `logSoftmax`). One array, so a
@@ -56,7 +56,7 @@ export function nllLoss(input: NDArray, target: NDArray, options: NllLossOptions
   const op = 'nllLoss';
   checkOptions(op, options, ['weight', 'axis']);
   const axis = checkNll(op, input, target, options);
-  const result = prepareOut(op, out, [3], 'float64');
+  const result = prepareOut(op, out, [3], accumulatorDType(input.dtype));
   kernel(op, ts.nllLoss)({ input, target, weight: options.weight, axis, out: result });
   return result;
 }

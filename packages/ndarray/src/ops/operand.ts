@@ -27,7 +27,7 @@ export function checkArray(op: string, name: string, value: unknown): NDArray {
   if (onHost ? backend.allocate !== undefined : storage.backend !== backend.name) {
     const where = onHost ? 'on the host' : `on backend '${storage.backend}'`;
     throw new ValueError(
-      `${op}: ${name} lives ${where} but the active backend is '${backend.name}'; move it there first`,
+      `${op}: ${name} lives ${where} but the active backend is '${backend.name}'; move it there first${onHost ? ' with toBackend(array)' : ''}`,
     );
   }
   return value;
@@ -43,6 +43,31 @@ export function checkFloatArray(op: string, name: string, value: unknown): NDArr
 /** An array of `shape` and `dtype` on the active backend, zero-filled. */
 export function empty(shape: readonly number[], dtype: DType): NDArray {
   return new NDArray(allocateStorage(dtype, sizeOf(shape)), shape);
+}
+
+/**
+ * `x` on the active backend: `x` itself where it already lives there, else a
+ * copy uploaded from the host (a batch from a data loader, weights read from
+ * a file) to a backend that keeps arrays off the host, as torch's
+ * `x.to(device)`. Coming back is asynchronous on a GPU: `await x.toHost()`.
+ */
+export function toBackend(x: NDArray): NDArray {
+  const op = 'toBackend';
+  if (!(x instanceof NDArray)) throw new ValueError(`${op}: expected an NDArray, got ${describe(x)}`);
+  const backend = getBackend();
+  const storage = x.storage;
+  if (isTypedArray(storage)) {
+    if (backend.allocate === undefined) return x;
+    if (backend.dtypes !== undefined && !backend.dtypes.includes(x.dtype)) {
+      throw new DTypeError(`${op}: backend '${backend.name}' holds ${backend.dtypes.join(' and ')} arrays, got ${x.dtype}; convert it with astype() first`);
+    }
+    return upload(storage.slice(), x.shape);
+  }
+  if (storage.backend === backend.name) return x;
+  throw new ValueError(
+    `${op}: the array lives on backend '${storage.backend}' and the active backend is '${backend.name}'; read it to the host ` +
+      'with `new NDArray(await x.toHost(), x.shape)` (a device cannot be read synchronously), then call toBackend on that',
+  );
 }
 
 /** Host values as an array on the active backend: wrapped as they are on the host, written to the device otherwise. */

@@ -265,4 +265,4 @@ export function dataReads(run: () => void): NDArray[] {
 }
 
 export { type BoxedBackend, createBoxedBackend } from './boxed-backend';
-export { type SuiteApi, conformanceKernels, conformanceSuite } from './conformance';
+export { type ConformanceOptions, type SuiteApi, conformanceKernels, conformanceSuite } from './conformance';
