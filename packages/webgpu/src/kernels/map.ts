@@ -1,0 +1,86 @@
+/**
+ * One generator for every elementwise kernel: out[i] = expression of the
+ * inputs' elements at i, each input broadcast (numpy rules) to out's shape.
+ * An input of out's size is read at i, a one-element input at 0, any other
+ * through its broadcast strides, which the kernel receives as parameters.
+ */
+import type { NDArray } from '@backprop/ndarray';
+import type { GpuRuntime, Param } from '../runtime';
+import { MATH } from '../wgsl';
+
+const GROUP = 256;
+
+function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
+  const out = new Array<number>(target.length).fill(0);
+  const offset = target.length - shape.length;
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i + offset] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return out;
+}
+
+export interface MapSpec {
+  label: string;
+  /** Inputs by name; the expression reads each element as that name. */
+  inputs: Record<string, NDArray>;
+  out: NDArray;
+  /** A WGSL expression of the inputs' names (and `params.<name>`), of out's element type. */
+  expression: string;
+  /** Scalars the expression reads as `params.<name>`. */
+  params?: Record<string, Param>;
+  /** The WGSL type each input is read as, where it differs from its array's (`f32(x)` for an int32 condition). */
+  convert?: Record<string, string>;
+}
+
+/** Encodes out[i] = expression for every element of out. */
+export function map(runtime: GpuRuntime, spec: MapSpec): void {
+  const { out } = spec;
+  const n = out.size;
+  if (n === 0) return;
+  const params: Record<string, Param> = { n: ['u32', n], ...spec.params };
+  const inputs: Record<string, NDArray> = {};
+  const loads: string[] = [];
+  const shape = out.shape;
+  let needsCoordinates = false;
+  for (const [name, array] of Object.entries(spec.inputs)) {
+    const binding = `in_${name}`;
+    inputs[binding] = array;
+    let index: string;
+    if (array.size === n) index = 'i';
+    else if (array.size === 1) index = '0u';
+    else {
+      needsCoordinates = true;
+      const strides = broadcastStrides(array.shape, shape);
+      const terms: string[] = [];
+      strides.forEach((stride, d) => {
+        if (stride === 0) return;
+        params[`${name}_s${d}`] = ['u32', stride];
+        terms.push(`c${d} * params.${name}_s${d}`);
+      });
+      index = terms.length === 0 ? '0u' : terms.join(' + ');
+    }
+    const load = `${binding}[${index}]`;
+    const as = spec.convert?.[name];
+    loads.push(`  let ${name} = ${as === undefined ? load : `${as}(${load})`};`);
+  }
+  const coordinates: string[] = [];
+  if (needsCoordinates) {
+    coordinates.push('  var rest = i;');
+    for (let d = shape.length - 1; d >= 0; d--) {
+      params[`d${d}`] = ['u32', shape[d]];
+      coordinates.push(`  let c${d} = rest % params.d${d};`, `  rest = rest / params.d${d};`);
+    }
+  }
+  const code = `${MATH}
+@compute @workgroup_size(${GROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = groupIndex(wid, nwg) * ${GROUP}u + lid;
+  if (i >= params.n) { return; }
+${coordinates.join('\n')}
+${loads.join('\n')}
+  out[i] = ${spec.expression};
+}`;
+  runtime.run({ label: spec.label, inputs, outputs: { out }, params, code, workgroups: Math.ceil(n / GROUP) });
+}
