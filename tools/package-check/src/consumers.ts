@@ -81,7 +81,64 @@ export const entry = exporter(ReLU, relu);
 // @ts-expect-error: opset 11 is not one this package writes
 export const wrong: ExportOnnxOptions = { inputShape: [4], opset: 11 };
 `,
+  // Type-checked only: nothing here runs (there is no GPU where the checks run). GPU, GPUDevice and
+  // GPUPowerPreference come from @webgpu/types, which the package's .d.ts references.
+  '@backprop/webgpu': `import { setBackend } from '@backprop/ndarray';
+import { type WebGpuBackend, type WebGpuBackendOptions, GPU_CONFORMANCE, createWebGpuBackend } from '@backprop/webgpu';
+
+const options: WebGpuBackendOptions = { powerPreference: 'high-performance', name: 'gpu' };
+export async function start(gpu: GPU): Promise<WebGpuBackend> {
+  const backend = await createWebGpuBackend({ ...options, gpu });
+  setBackend(backend);
+  return backend;
+}
+export const device = (backend: WebGpuBackend): GPUDevice => backend.device;
+export const inUse = async (backend: WebGpuBackend): Promise<number> => {
+  await backend.synchronize();
+  return backend.memory().bytesInUse;
 };
+export const floats: readonly 'float32'[] = GPU_CONFORMANCE.floats;
+// @ts-expect-error: 'fast' is not a GPUPowerPreference
+export const wrong: WebGpuBackendOptions = { powerPreference: 'fast' };
+`,
+};
+
+/**
+ * The libs a package's consumer compiles with besides es2022. WebGPU's types
+ * (`@webgpu/types`) are written against the DOM's (`EventTarget`,
+ * `BufferSource`, `ImageBitmap`), as every project that uses WebGPU has
+ * them: a browser project, or one with TypeScript's default libs.
+ */
+export const consumerLibs: Record<string, readonly string[]> = {
+  '@backprop/webgpu': ['dom'],
+};
+
+/**
+ * What @backprop/webgpu does where there is no WebGPU (Node without the
+ * `webgpu` package): its exports load, and `createWebGpuBackend()`
+ * rejects with @backprop/ndarray's ValueError, saying what to do. Prints it as JSON.
+ */
+const noGpuBody = `
+let error;
+try {
+  await webgpu.createWebGpuBackend();
+} catch (caught) {
+  error = { valueError: caught instanceof ndarray.ValueError, message: caught.message };
+}
+console.log(JSON.stringify({ floats: webgpu.GPU_CONFORMANCE.floats, error }));
+`;
+
+/** That run as an ES module. */
+export const noGpuEsm = `import * as ndarray from '@backprop/ndarray';
+import * as webgpu from '@backprop/webgpu';
+${noGpuBody}`;
+
+/** The same, as CommonJS (in an async function: a .cjs file has no top-level await). */
+export const noGpuCjs = `'use strict';
+const ndarray = require('@backprop/ndarray');
+const webgpu = require('@backprop/webgpu');
+(async () => {${noGpuBody}})();
+`;
 
 /** The body of the training run; `lib` holds the four packages' exports. */
 const trainingBody = `
@@ -183,15 +240,20 @@ console.log(JSON.stringify(names));
 `;
 }
 
-/** tsconfig.json text for a consumer: strict, and the shipped .d.ts checked too (no skipLibCheck). */
-export function consumerTsconfig(resolution: 'node16' | 'bundler', files: readonly string[]): string {
+/**
+ * tsconfig.json text for a consumer: strict, and the shipped .d.ts checked too
+ * (no skipLibCheck). `types: []` loads no global types on its own: a
+ * package's declarations must reference the ones they need; `libs` are added
+ * to es2022.
+ */
+export function consumerTsconfig(resolution: 'node16' | 'bundler', files: readonly string[], libs: readonly string[] = []): string {
   const module = resolution === 'node16' ? { module: 'node16', moduleResolution: 'node16' } : { module: 'esnext', moduleResolution: 'bundler' };
   return `${JSON.stringify(
     {
       compilerOptions: {
         ...module,
         target: 'es2022',
-        lib: ['es2022'],
+        lib: ['es2022', ...libs],
         types: [],
         strict: true,
         noEmit: true,

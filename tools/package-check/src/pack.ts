@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cleanEnv, run } from './exec';
-import type { Manifest, WorkspacePackage } from './repo';
+import { type Manifest, TYPE_DEPENDENCIES, type WorkspacePackage, readJson } from './repo';
 import { readTarball } from './tar';
 
 /** One packed package: its tarball and the manifest inside it. */
@@ -58,4 +58,52 @@ export async function packPackages(
   );
   const packed = new Map(entries);
   return packed;
+}
+
+/** The directory of `name` as `from` resolves it: the nearest node_modules/<name> above it. */
+function installedDir(name: string, from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) throw new Error(`${name} is not installed where ${from} resolves it: run \`pnpm install\``);
+  }
+}
+
+/**
+ * Packs the third-party TYPE_DEPENDENCIES of `packages` (`@webgpu/types`)
+ * from the copies the workspace installed, with `npm pack`, so that a consumer
+ * project installs them offline beside our tarballs, as the registry would
+ * serve them.
+ */
+export async function packTypeDependencies(
+  packages: readonly WorkspacePackage[],
+  destination: string,
+): Promise<Map<string, PackedPackage>> {
+  const sources = new Map<string, string>();
+  for (const pkg of packages) {
+    for (const dep of TYPE_DEPENDENCIES[pkg.name] ?? []) {
+      if (!pkg.manifest.dependencies?.[dep]) throw new Error(`${pkg.name}: TYPE_DEPENDENCIES names ${dep}, which is not one of its dependencies`);
+      if (!sources.has(dep)) sources.set(dep, installedDir(dep, pkg.dir));
+    }
+  }
+  const entries = await Promise.all(
+    [...sources].map(async ([name, dir]): Promise<[string, PackedPackage]> => {
+      const out = join(destination, 'third-party', name.replace(/^@/, '').replace('/', '-'));
+      mkdirSync(out, { recursive: true });
+      await run('npm', ['pack', dir, '--pack-destination', out, '--ignore-scripts', '--offline'], {
+        cwd: out,
+        env: cleanEnv({ npm_config_cache: join(out, '.npm-cache'), npm_config_update_notifier: 'false' }),
+      });
+      const tarballs = readdirSync(out).filter((f) => f.endsWith('.tgz'));
+      if (tarballs.length !== 1) throw new Error(`npm pack of ${name} wrote ${tarballs.join(', ') || 'nothing'}`);
+      const tarball = join(out, tarballs[0]);
+      const contents = readTarball(tarball);
+      const manifest = readJson<Manifest>(join(dir, 'package.json'));
+      return [
+        name,
+        { name, version: manifest.version, tarball, manifest, files: [...contents.keys()].map((f) => f.replace(/^package\//, '')).sort() },
+      ];
+    }),
+  );
+  return new Map(entries);
 }

