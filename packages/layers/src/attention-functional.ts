@@ -32,6 +32,7 @@ import {
   checkOptions,
   checkRange,
   describe,
+  accumulatorDType,
   fillUniform,
   firstNonFinite,
   formatShape,
@@ -337,7 +338,8 @@ function drawDropoutMask(shape: readonly number[], dtype: DType, p: number, rng:
   if (p === 1) return mask.fill(0); // torch draws nothing for p = 1
   const keep = 1 - p;
   const scale = dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
-  const u = fillUniform(scratch.uniform.take(shape, 'float64'), 0, 1, rng);
+  // Double uniforms, as torch draws; float32 ones on a backend without float64 (another mask for a seed).
+  const u = fillUniform(scratch.uniform.take(shape, accumulatorDType(dtype)), 0, 1, rng);
   less(u, keep, mask);
   return mul(mask, scale, mask);
 }

@@ -6,6 +6,7 @@ import {
   ValueError,
   checkOptions,
   describe,
+  accumulatorDType,
   fillUniform,
   less,
   mul,
@@ -100,8 +101,10 @@ export class Dropout extends NeuralLayer {
     if (this.p === 1) {
       mask.fill(0); // torch draws nothing for p = 1: the output is x · 0
     } else {
-      const u = fillUniform(this.#uniforms.take(input.shape, 'float64'), 0, 1, this.rng);
-      less(u, this.#keep.take([], 'float64').fill(keep), mask); // 1 where kept
+      // Double uniforms, as torch's bernoulli_ draws; float32 ones on a backend without float64 (another mask for a seed).
+      const uniformDType = accumulatorDType(input.dtype);
+      const u = fillUniform(this.#uniforms.take(input.shape, uniformDType), 0, 1, this.rng);
+      less(u, this.#keep.take([], uniformDType).fill(keep), mask); // 1 where kept
       mul(mask, this.#scale.take([], input.dtype).fill(scale), mask);
     }
     return mul(input, mask, this.output(options, input.shape, input.dtype));

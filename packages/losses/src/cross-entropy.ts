@@ -257,7 +257,7 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
   private lossOnIndices(logp: NDArray, picks: NDArray, layout: ClassLayout): number {
     // [Σ w_y·log p_y, Σ Σ_c w_c·log p_c, Σ w_y] over the counted rows, read back once.
     const target = picks.reshape(layout.targetShape);
-    const sums = nllLoss(logp, target, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
+    const sums = nllLoss(logp, target, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(logp.dtype))).data;
     const eps = this.labelSmoothing;
     const total = eps > 0 ? (1 - eps) * sums[0] + (eps / layout.classes) * sums[1] : sums[0];
     const weightTotal = sums[2];

@@ -71,7 +71,7 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
     if (prepared.terms !== undefined) return prepared.terms as LossValue<R>;
     const { classes, layout } = prepared;
     // [Σ w_y·x_y, (unused), Σ w_y] over the counted rows, read back once.
-    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], 'float64')).data;
+    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(input.dtype))).data;
     const total = sums[0];
     const weightTotal = sums[2];
     if (this.reduction === 'mean' && weightTotal === 0) {

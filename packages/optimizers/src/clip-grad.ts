@@ -1,15 +1,18 @@
 import {
+  type NDArray,
   add,
   checkBoolean,
   checkOptions,
   clip,
   describe,
   div,
+  firstNonFinite,
   mul,
   Parameter,
   stack,
   ValueError,
   vectorNorm,
+  zeros,
 } from '@backprop/ndarray';
 import { checkInterval } from './checks';
 
@@ -19,6 +22,12 @@ export interface ClipGradNormOptions {
   normType?: number | 'inf';
   /** Throw if the total norm is NaN or infinite, instead of scaling the gradients by it (default false). */
   errorIfNonfinite?: boolean;
+  /**
+   * `false` returns the total norm as a 0-d array where the gradients are,
+   * read by nobody (`await norm.itemAsync()` reads it): what a GPU needs,
+   * which cannot be read synchronously. Default `true`: a number.
+   */
+  read?: boolean;
 }
 
 /** The parameters as a list, checked: one Parameter or an iterable of them. */
@@ -44,7 +53,8 @@ function parameterList(op: string, parameters: unknown): Parameter[] {
  * min(maxNorm / (total + 1e-6), 1), always, as torch does, so a total below
  * `maxNorm` leaves them as they are. The arithmetic is torch's, in the
  * gradients' dtype: the coefficient is maxNorm · (1 / (total + 1e-6)).
- * Returns the total norm before clipping.
+ * Returns the total norm before clipping: a number, or with `{ read: false }`
+ * a 0-d array where the gradients are, read by nobody (for a GPU).
  *
  * A NaN or infinite total propagates as in torch (the gradients become NaN
  * or zero) unless `errorIfNonfinite` is set; then it throws before changing
@@ -60,19 +70,22 @@ function parameterList(op: string, parameters: unknown): Parameter[] {
 export function clipGradNorm(
   parameters: Iterable<Parameter> | Parameter,
   maxNorm: number,
-  options: ClipGradNormOptions = {},
-): number {
+  options?: ClipGradNormOptions & { read?: true },
+): number;
+export function clipGradNorm(parameters: Iterable<Parameter> | Parameter, maxNorm: number, options: ClipGradNormOptions & { read: false }): NDArray;
+export function clipGradNorm(parameters: Iterable<Parameter> | Parameter, maxNorm: number, options: ClipGradNormOptions = {}): number | NDArray {
   const op = 'clipGradNorm';
   const params = parameterList(op, parameters);
   checkInterval(op, 'maxNorm', maxNorm, { min: 0 });
-  checkOptions(op, options, ['normType', 'errorIfNonfinite']);
-  const { normType: rawNormType = 2, errorIfNonfinite = false } = options ?? {};
+  checkOptions(op, options, ['normType', 'errorIfNonfinite', 'read']);
+  const { normType: rawNormType = 2, errorIfNonfinite = false, read = true } = options ?? {};
+  checkBoolean(op, 'read', read);
   const normType = rawNormType === 'inf' ? Number.POSITIVE_INFINITY : rawNormType;
   if (typeof normType !== 'number' || !(normType > 0)) {
     throw new ValueError(`${op}: normType must be a number > 0, Infinity or 'inf', got ${describe(rawNormType)}`);
   }
   checkBoolean(op, 'errorIfNonfinite', errorIfNonfinite);
-  if (params.length === 0) return 0;
+  if (params.length === 0) return read ? 0 : zeros([]);
   const grads = params.map((p) => p.grad);
   // torch stacks the norms, promoting float32 to float64 if the gradients mix them.
   const dtype = grads.some((g) => g.dtype === 'float64') ? 'float64' : grads[0].dtype;
@@ -81,8 +94,10 @@ export function clipGradNorm(
     return norm.dtype === dtype ? norm : norm.astype(dtype);
   });
   const total = norms.length === 1 ? norms[0] : vectorNorm(stack(norms), normType);
-  const totalNorm = total.item();
-  if (errorIfNonfinite && !Number.isFinite(totalNorm)) {
+  // Unread, the check runs where the norm is (on a GPU: reported at the next read, after the gradients were scaled).
+  const totalNorm = read ? total.item() : undefined;
+  const nonFinite = totalNorm === undefined ? errorIfNonfinite && firstNonFinite(total) >= 0 : !Number.isFinite(totalNorm);
+  if (errorIfNonfinite && nonFinite) {
     throw new ValueError(
       `${op}: the total norm of order ${normType} of the gradients of ${params.length} parameters is ${totalNorm}, ` +
         'so it cannot be clipped; no gradient was changed. Pass { errorIfNonfinite: false } to scale them by it anyway',
@@ -91,7 +106,7 @@ export function clipGradNorm(
   // torch: clip_coef = max_norm / (total_norm + 1e-6), a Python float divided by a tensor, which is reciprocal() * max_norm.
   const coef = clip(mul(div(1, add(total, 1e-6)), maxNorm), Number.NEGATIVE_INFINITY, 1);
   for (const g of grads) mul(g, coef.dtype === g.dtype ? coef : coef.astype(g.dtype), g);
-  return totalNorm;
+  return totalNorm ?? total;
 }
 
 /**

@@ -4,8 +4,8 @@
  * and their edge cases: the always-applied coefficient, non-finite totals,
  * and bad arguments.
  */
-import { type FloatDType, Parameter, ValueError, array, zeros } from '@backprop/ndarray';
-import { type FixtureTensor, assertClose, assertNumberClose, countDataReads, fromFixture, worstSeen } from '@backprop/ndarray/test';
+import { type FloatDType, Parameter, ValueError, array, copyInto, getBackend, setBackend, toBackend, zeros } from '@backprop/ndarray';
+import { type FixtureTensor, assertClose, assertNumberClose, countDataReads, createBoxedBackend, fromFixture, worstSeen } from '@backprop/ndarray/test';
 import { afterAll, describe, expect, test } from 'vitest';
 import { clipGradNorm, clipGradValue } from '../src/clip-grad';
 import { loadFixture } from './helpers';
@@ -189,3 +189,47 @@ afterAll(() => {
     );
   }
 });
+
+describe('clipGradNorm with { read: false }: the total norm left where the gradients are', () => {
+  test.each(DTYPES)('%s: the same total, as a 0-d array, and the same clipped gradients; off the host nothing is read back', (dtype) => {
+    const c = fixture.norm[0];
+    const reference = withGrads(c.grads, dtype);
+    const total = clipGradNorm(reference, c.maxNorm, { normType: c.normType });
+    const params = withGrads(c.grads, dtype);
+    const norm = clipGradNorm(params, c.maxNorm, { normType: c.normType, read: false });
+    expect(norm.shape).toEqual([]);
+    expect(norm.item()).toBe(total);
+    params.forEach((p, i) => expect(Array.from(p.grad.data)).toEqual(Array.from(reference[i].grad.data)));
+    expect(clipGradNorm([], 1, { read: false }).item()).toBe(0);
+
+    const previous = setBackend(createBoxedBackend('boxed-clip'));
+    try {
+      const onDevice = c.grads.map((g, i) => {
+        const p = new Parameter(zeros(g.shape, { dtype }), `p${i}`);
+        copyInto(p.grad, toBackend(fromHost(g, dtype)));
+        return p;
+      });
+      const boxed = getBackend() as ReturnType<typeof createBoxedBackend>;
+      boxed.readBacks = 0;
+      const deviceNorm = clipGradNorm(onDevice, c.maxNorm, { normType: c.normType, read: false });
+      expect(boxed.readBacks).toBe(0);
+      expect(deviceNorm.item()).toBe(total);
+    } finally {
+      setBackend(previous);
+    }
+  });
+
+  test('read must be a boolean', () => {
+    expect(() => clipGradNorm(withGrads(fixture.norm[0].grads, 'float32'), 1, { read: 'no' as never })).toThrow(ValueError);
+  });
+});
+
+/** A fixture tensor as a host array of `dtype`, made with a host backend active. */
+function fromHost(g: FixtureTensor, dtype: FloatDType) {
+  const previous = setBackend('js');
+  try {
+    return fromFixture(g, dtype);
+  } finally {
+    setBackend(previous);
+  }
+}
