@@ -60,9 +60,10 @@ export class GpuStorage implements DeviceStorage {
 
   readSync(): TypedArray {
     throw new Error(
-      `webgpu: an array on the GPU is read with \`await x.toHost()\` (a ${this.dtype} array of ${this.length} ` +
-        'elements here); `.data`, `item()`, `toArray()` and `get()` read synchronously, which a browser cannot do ' +
-        'with a GPU buffer',
+      `webgpu: a ${this.dtype} array of ${this.length} elements lives on the GPU, which a browser cannot read ` +
+        'synchronously (`.data`, `item()`, `toArray()`, `get()`, a loss\'s `forward`): read it with `await x.toHost()` ' +
+        'or `await x.itemAsync()`; for a loss, `lossFn.compute(prediction, target)` leaves the loss on the GPU as a 0-d array, ' +
+        'and clipGradNorm(..., { read: false }) the total norm',
     );
   }
 

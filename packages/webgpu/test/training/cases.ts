@@ -24,7 +24,7 @@ import {
 } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type Backend, type NDArray, TorchGenerator, add, arange, array, getBackend, jsBackend, setBackend, sum, toBackend, wasmBackend } from '@backprop/ndarray';
-import { Adam, SGD } from '@backprop/optimizers';
+import { Adam, SGD, clipGradNorm } from '@backprop/optimizers';
 
 export interface TrainingApi {
   describe(name: string, body: () => void): void;
@@ -44,8 +44,8 @@ interface Problem {
   optimizer(model: NeuralLayer): { step(): void; zeroGrad(): void };
   /** A batch: inputs and int32 class targets, built on the host from `rng`. */
   batch(rng: TorchGenerator): [NDArray, NDArray];
-  /** The logits of `forward`'s output as [rows, classes] for the loss. */
-  logits?(output: NDArray): NDArray;
+  /** The largest total gradient norm, clipped to before each step (none when absent). */
+  clip?: number;
 }
 
 /** Token ids [B, T] → logits [B·T, V]: embeddings, a pre-norm causal encoder block, a final norm and a linear head. */
@@ -99,9 +99,10 @@ const PROBLEMS: Record<string, Problem> = {
   },
   // SGD, not Adam: the key projection's bias has a gradient of exactly 0 in theory (softmax ignores a shift of every
   // score), which Adam would turn from rounding noise into full steps that differ between any two backends.
-  'a causal transformer (embeddings, a pre-norm encoder block with GELU, LayerNorm, a linear head) with SGD': {
+  'a causal transformer (embeddings, a pre-norm encoder block with GELU, LayerNorm, a linear head) with SGD and clipGradNorm': {
     model: (rng) => new TinyLM(7, 6, 8, rng),
     optimizer: (model) => new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }),
+    clip: 0.5,
     batch: (rng) => [classes(rng, 3 * 6, 7).reshape([3, 6]), classes(rng, 3 * 6, 7)],
   },
 };
@@ -134,6 +135,7 @@ async function train(problem: Problem, backend: Backend): Promise<Run> {
     for (let step = 0; step < STEPS; step++) {
       const loss = lossFn.compute(model.forward(toBackend(x)), toBackend(y));
       model.backward(lossFn.backward());
+      if (problem.clip !== undefined) clipGradNorm(model.parameters(), problem.clip, { read: false });
       optimizer.step();
       optimizer.zeroGrad();
       losses.push(await loss.itemAsync());
