@@ -9,6 +9,7 @@ import {
   describe,
   formatShape,
   shapesEqual,
+  toBackend,
   zeros,
 } from '@backprop/ndarray';
 import { checkBoolean } from './checks';
@@ -374,8 +375,9 @@ export abstract class NeuralLayer {
     for (const [name, entry] of own) {
       const value = stateDict[name];
       const target = arrayOf(entry);
-      // A copy (astype rounds float64 → float32 to nearest, as param.copy_ does).
-      if (value instanceof NDArray) copyInto(target, value.dtype === target.dtype ? value : value.astype(target.dtype));
+      // A copy (astype rounds float64 → float32 to nearest, as param.copy_ does), uploaded first where the model
+      // lives on a GPU and the state dict on the host (read from a file, or another model's).
+      if (value instanceof NDArray) copyInto(target, toBackend(value.dtype === target.dtype ? value : value.astype(target.dtype)));
     }
     return { missingKeys, unexpectedKeys };
   }

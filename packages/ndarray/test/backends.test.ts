@@ -218,3 +218,21 @@ describe('moving arrays and reading them on any backend', () => {
     expect(Array.from(sums.data)).toEqual([-5, -10, 2]);
   });
 });
+
+describe('copies stay where their array is', () => {
+  it('clone, astype and fill of a host array run on the host while a backend with its own memory is active', () => {
+    const x = array([1.5, -2.5], { dtype: 'float64' });
+    previous = setBackend(createBoxedBackend('boxed-copies'));
+    const copy = x.clone();
+    const cast = x.astype('float32');
+    expect(ArrayBuffer.isView(copy.storage) && ArrayBuffer.isView(cast.storage)).toBe(true);
+    expect(Array.from(cast.data)).toEqual([1.5, -2.5]);
+    expect(cast.dtype).toBe('float32');
+    expect(Array.from(x.astype('int32').data)).toEqual([1, -2]);
+    copy.fill(7);
+    expect(Array.from(copy.data)).toEqual([7, 7]);
+    expect(Array.from(x.data)).toEqual([1.5, -2.5]);
+    const onDevice = toBackend(cast);
+    expect(ArrayBuffer.isView(onDevice.clone().storage)).toBe(false);
+  });
+});

@@ -1,4 +1,4 @@
-import { checkChoice, checkOptions, checkSameShape, describe, DTypeError, firstNonFinite, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError, unravelIndex } from '@backprop/ndarray';
+import { checkChoice, checkOptions, checkSameShape, describe, DTypeError, firstNonFinite, formatShape, isNDArray, type NDArray, Parameter, ShapeError, ValueError, toBackend, unravelIndex } from '@backprop/ndarray';
 import { checkInterval, checkLr } from './checks';
 
 /** The option every optimizer has: its learning rate. */
@@ -455,7 +455,8 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
               `${where}: ${name} has shape ${formatShape(value.shape)}; expected the parameter's shape ${formatShape(param.shape)}`,
             );
           }
-          loaded[name] = value.dtype === param.dtype ? value.clone() : value.astype(param.dtype);
+          // A copy of the parameter's dtype, where the parameter lives (uploaded when it is on a GPU).
+          loaded[name] = toBackend(value.dtype === param.dtype ? value.clone() : value.astype(param.dtype));
         }
       }
       for (const name of this.spec.required(groups[target.group])) {

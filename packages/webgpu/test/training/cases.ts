@@ -24,7 +24,7 @@ import {
 } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
 import { type Backend, type NDArray, TorchGenerator, add, arange, array, getBackend, jsBackend, setBackend, sum, toBackend, wasmBackend } from '@backprop/ndarray';
-import { Adam, SGD, clipGradNorm } from '@backprop/optimizers';
+import { Adam, type AnyOptimizer, SGD, clipGradNorm } from '@backprop/optimizers';
 
 export interface TrainingApi {
   describe(name: string, body: () => void): void;
@@ -41,7 +41,7 @@ interface Problem {
   /** The model, its weights drawn from `rng`. */
   model(rng: TorchGenerator): NeuralLayer;
   /** The optimizer over its parameters. */
-  optimizer(model: NeuralLayer): { step(): void; zeroGrad(): void };
+  optimizer(model: NeuralLayer): AnyOptimizer;
   /** A batch: inputs and int32 class targets, built on the host from `rng`. */
   batch(rng: TorchGenerator): [NDArray, NDArray];
   /** The largest total gradient norm, clipped to before each step (none when absent). */
@@ -132,14 +132,7 @@ async function train(problem: Problem, backend: Backend): Promise<Run> {
     const losses: number[] = [];
     // One batch, made on the host as a data loader makes it, learnt step after step (the loss must fall).
     const [x, y] = hostBatch(() => problem.batch(data));
-    for (let step = 0; step < STEPS; step++) {
-      const loss = lossFn.compute(model.forward(toBackend(x)), toBackend(y));
-      model.backward(lossFn.backward());
-      if (problem.clip !== undefined) clipGradNorm(model.parameters(), problem.clip, { read: false });
-      optimizer.step();
-      optimizer.zeroGrad();
-      losses.push(await loss.itemAsync());
-    }
+    for (let step = 0; step < STEPS; step++) losses.push(await step1(problem, model, optimizer, lossFn, x, y));
     const weights = new Map<string, Float32Array>();
     for (const [name, param] of model.namedParameters()) weights.set(name, (await param.value.toHost()) as Float32Array);
     return { losses, weights };
@@ -173,7 +166,61 @@ function expectNear(actual: ArrayLike<number>, expected: ArrayLike<number>, tole
   return worst / (scale || 1);
 }
 
+/**
+ * Trains `problem` `before` steps on the CPU, then moves the model and its optimizer's state to `backend` (a model
+ * built there loads the CPU model's state dict, its optimizer the CPU optimizer's) and trains `after` more steps.
+ */
+async function trainThenMove(problem: Problem, backend: Backend, before: number, after: number): Promise<Run> {
+  const cpu = wasmBackend ?? jsBackend;
+  const previous = setBackend(cpu);
+  try {
+    const lossFn = new CrossEntropyLoss();
+    const [x, y] = problem.batch(new TorchGenerator(11));
+    const model = problem.model(new TorchGenerator(7));
+    const optimizer = problem.optimizer(model);
+    const losses: number[] = [];
+    for (let step = 0; step < before; step++) losses.push(await step1(problem, model, optimizer, lossFn, x, y));
+    setBackend(backend);
+    const moved = problem.model(new TorchGenerator(99)); // other weights: the state dict must replace them all
+    moved.loadStateDict(model.stateDict());
+    const movedOptimizer = problem.optimizer(moved);
+    movedOptimizer.loadStateDict(optimizer.stateDict());
+    const gpuLoss = new CrossEntropyLoss();
+    for (let step = 0; step < after; step++) losses.push(await step1(problem, moved, movedOptimizer, gpuLoss, x, y));
+    const weights = new Map<string, Float32Array>();
+    for (const [name, param] of moved.namedParameters()) weights.set(name, (await param.value.toHost()) as Float32Array);
+    return { losses, weights };
+  } finally {
+    setBackend(previous);
+  }
+}
+
+/** One step of the loop every backend runs; resolves to the loss. */
+async function step1(
+  problem: Problem,
+  model: NeuralLayer,
+  optimizer: AnyOptimizer,
+  lossFn: CrossEntropyLoss,
+  x: NDArray,
+  y: NDArray,
+): Promise<number> {
+  const loss = lossFn.compute(model.forward(toBackend(x)), toBackend(y));
+  model.backward(lossFn.backward());
+  if (problem.clip !== undefined) clipGradNorm(model.parameters(), problem.clip, { read: false });
+  optimizer.step();
+  optimizer.zeroGrad();
+  return loss.itemAsync();
+}
+
 export function trainingSuite(gpu: Backend, api: TrainingApi): void {
+  api.it('a model and its optimizer trained on the CPU move to the GPU by their state dicts and train on as on the CPU', async () => {
+    const problem = PROBLEMS['a CNN (Conv2d, ReLU, MaxPool2d, Flatten, Linear) with Adam'];
+    const cpu = await trainThenMove(problem, wasmBackend ?? jsBackend, 2, 2);
+    const moved = await trainThenMove(problem, gpu, 2, 2);
+    expectNear(moved.losses, cpu.losses, 1e-5, 'losses');
+    for (const [weight, values] of cpu.weights) expectNear(moved.weights.get(weight) ?? [], values, 1e-4, `weight '${weight}'`);
+  });
+
   api.describe(`${STEPS} training steps equal the CPU backend's`, () => {
     for (const [name, problem] of Object.entries(PROBLEMS)) {
       api.it(name, async () => {
