@@ -16,35 +16,16 @@ import {
   col2im,
   conv2dGeometry,
   im2col,
-  jsBackend,
   maxPool2d,
   maxPool2dBackward,
   pool2dGeometry,
   setBackend,
 } from '@backprop/ndarray';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebGpuBackend } from '../src/index';
-import { webgpu } from './gpu';
+import { testRandom } from '@backprop/ndarray/test';
+import { describe, expect, it } from 'vitest';
+import { gpu, onGpu, onHost, useGpu } from './reference';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await webgpu();
-});
-afterAll(() => {
-  setBackend(jsBackend);
-});
-
-/** A seeded generator of floats in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+useGpu();
 
 function uniform(n: number, next: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => next() * 4 - 2);
@@ -52,18 +33,6 @@ function uniform(n: number, next: () => number): Float32Array {
 
 function size(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
-}
-
-/** The op's result on host copies with the TypeScript kernels. */
-function onHost<T>(run: (...arrays: NDArray[]) => T, ...inputs: [Float32Array | Int32Array, readonly number[]][]): T {
-  setBackend(jsBackend);
-  return run(...inputs.map(([values, shape]) => new NDArray(values.slice(), [...shape])));
-}
-
-/** The op's result on uploads to the GPU. */
-function onGpu<T>(run: (...arrays: NDArray[]) => T, ...inputs: [Float32Array | Int32Array, readonly number[]][]): T {
-  setBackend(gpu);
-  return run(...inputs.map(([values, shape]) => array(values, { shape: [...shape] })));
 }
 
 /** Every element equal, NaN to NaN and −0 to −0; the first mismatches listed. */
@@ -101,18 +70,18 @@ const convCases: { shape: number[]; window: Conv2dWindow }[] = [
 describe('im2col and col2im', () => {
   for (const { shape, window } of convCases) {
     it(`${JSON.stringify(shape)} ${JSON.stringify(window)}`, async () => {
-      const next = random(shape.reduce((s, d) => s * 31 + d, 7));
+      const next = testRandom(shape.reduce((s, d) => s * 31 + d, 7));
       const g = conv2dGeometry('test', shape, window);
       const colsShape = [g.batch, g.channels * g.kernelH * g.kernelW, g.outH * g.outW];
-      const x = uniform(size(shape), next);
-      const cols = uniform(size(colsShape), next);
+      const x = new NDArray(uniform(size(shape), next), shape);
+      const cols = new NDArray(uniform(size(colsShape), next), colsShape);
 
-      const unfolded = onHost((a) => im2col(a, g), [x, shape]);
-      expectSame(await onGpu((a) => im2col(a, g), [x, shape]).toHost(), unfolded.data, 'im2col');
+      const unfolded = onHost([x], (a) => im2col(a, g));
+      expectSame(await onGpu([x], (a) => im2col(a, g)).toHost(), unfolded.data, 'im2col');
 
-      const folded = onHost((c) => col2im(c, g), [cols, colsShape]);
+      const folded = onHost([cols], (c) => col2im(c, g));
       // The overlaps make this a sum of several columns at most pixels.
-      expectSame(await onGpu((c) => col2im(c, g), [cols, colsShape]).toHost(), folded.data, 'col2im');
+      expectSame(await onGpu([cols], (c) => col2im(c, g)).toHost(), folded.data, 'col2im');
     });
   }
 
@@ -120,11 +89,11 @@ describe('im2col and col2im', () => {
     const shape = [1, 2, 4, 4];
     const g = conv2dGeometry('test', shape, { kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] });
     const colsShape = [1, 2 * 9, 16];
-    const cols = uniform(size(colsShape), random(3));
+    const cols = uniform(size(colsShape), testRandom(3));
     cols[5] = Number.NaN;
     cols[16 * 13 + 2] = Number.POSITIVE_INFINITY; // channel 1, the centre tap: always inside
-    const expected = onHost((c) => col2im(c, g), [cols, colsShape]).data;
-    setBackend(gpu);
+    const expected = onHost([new NDArray(cols, colsShape)], (c) => col2im(c, g)).data;
+    setBackend(gpu());
     const out = array(new Float32Array(32).fill(7), { shape });
     col2im(array(cols, { shape: colsShape }), g, out);
     const actual = await out.toHost();
@@ -165,18 +134,18 @@ describe('maxPool2d and maxPool2dBackward', () => {
   for (const { shape, window } of poolCases) {
     for (const special of [false, true]) {
       it(`${JSON.stringify(shape)} ${JSON.stringify(window)}${special ? ' with NaN, ±∞, −0' : ''}`, async () => {
-        const next = random(shape.reduce((s, d) => s * 37 + d, special ? 11 : 5));
+        const next = testRandom(shape.reduce((s, d) => s * 37 + d, special ? 11 : 5));
         const g = pool2dGeometry('test', shape, window);
-        const x = poolInput(size(shape), next, special);
+        const x = new NDArray(poolInput(size(shape), next, special), shape);
 
-        const host = onHost((a) => maxPool2d(a, g), [x, shape]);
-        const device = onGpu((a) => maxPool2d(a, g), [x, shape]);
+        const host = onHost([x], (a) => maxPool2d(a, g));
+        const device = onGpu([x], (a) => maxPool2d(a, g));
         expectSame(await device.output.toHost(), host.output.data, 'maxPool2d');
         expectSame(await device.indices.toHost(), host.indices.data, 'maxPool2d indices');
 
         const grad = uniform(host.output.size, next);
-        const dx = onHost((gr, idx) => maxPool2dBackward(gr, idx, g, shape), [grad, host.output.shape], [host.indices.data as Int32Array, host.indices.shape]);
-        setBackend(gpu);
+        const dx = onHost([new NDArray(grad, host.output.shape), host.indices], (gr, idx) => maxPool2dBackward(gr, idx, g, shape));
+        setBackend(gpu());
         const back = maxPool2dBackward(array(grad, { shape: device.output.shape }), device.indices, g, shape);
         expectSame(await back.toHost(), dx.data, 'maxPool2dBackward');
       });
@@ -186,8 +155,8 @@ describe('maxPool2d and maxPool2dBackward', () => {
   it('an all −∞ window points at its first pixel; a NaN takes over from −∞', async () => {
     const shape = [1, 1, 2, 4];
     const g = pool2dGeometry('test', shape, { kernelSize: [2, 2], stride: [2, 2], padding: [0, 0], ceilMode: false });
-    const x = Float32Array.from([-Infinity, -Infinity, -Infinity, Number.NaN, -Infinity, -Infinity, 1, Number.NaN]);
-    const { output, indices } = onGpu((a) => maxPool2d(a, g), [x, shape]);
+    const x = new NDArray(Float32Array.from([-Infinity, -Infinity, -Infinity, Number.NaN, -Infinity, -Infinity, 1, Number.NaN]), shape);
+    const { output, indices } = onGpu([x], (a) => maxPool2d(a, g));
     expectSame(await output.toHost(), [Number.NEGATIVE_INFINITY, Number.NaN], 'values');
     expectSame(await indices.toHost(), [0, 7], 'indices');
   });
@@ -203,17 +172,17 @@ const divisors: AvgPoolDivisor[] = [
 describe('avgPool2d and avgPool2dBackward', () => {
   for (const { shape, window } of poolCases) {
     it(`${JSON.stringify(shape)} ${JSON.stringify(window)}`, async () => {
-      const next = random(shape.reduce((s, d) => s * 41 + d, 13));
+      const next = testRandom(shape.reduce((s, d) => s * 41 + d, 13));
       const g = pool2dGeometry('test', shape, window);
       const outShape = [...shape.slice(0, -2), g.outH, g.outW];
-      const x = uniform(size(shape), next);
-      const grad = uniform(size(outShape), next);
+      const x = new NDArray(uniform(size(shape), next), shape);
+      const grad = new NDArray(uniform(size(outShape), next), outShape);
       for (const divisor of divisors) {
         const label = JSON.stringify(divisor);
-        const host = onHost((a) => avgPool2d(a, g, divisor), [x, shape]);
-        expectClose(await onGpu((a) => avgPool2d(a, g, divisor), [x, shape]).toHost(), host.data, `avgPool2d ${label}`);
-        const dx = onHost((gr) => avgPool2dBackward(gr, g, divisor, shape), [grad, outShape]);
-        expectClose(await onGpu((gr) => avgPool2dBackward(gr, g, divisor, shape), [grad, outShape]).toHost(), dx.data, `avgPool2dBackward ${label}`);
+        const host = onHost([x], (a) => avgPool2d(a, g, divisor));
+        expectClose(await onGpu([x], (a) => avgPool2d(a, g, divisor)).toHost(), host.data, `avgPool2d ${label}`);
+        const dx = onHost([grad], (gr) => avgPool2dBackward(gr, g, divisor, shape));
+        expectClose(await onGpu([grad], (gr) => avgPool2dBackward(gr, g, divisor, shape)).toHost(), dx.data, `avgPool2dBackward ${label}`);
       }
     });
   }
@@ -225,8 +194,8 @@ describe('avgPool2d and avgPool2dBackward', () => {
     x[0] = Number.NaN;
     x[7] = Number.POSITIVE_INFINITY;
     const divisor = { countIncludePad: true, divisorOverride: null };
-    expectSame(await onGpu((a) => avgPool2d(a, g, divisor), [x, shape]).toHost(), [Number.NaN, Number.POSITIVE_INFINITY, 10.5, 12.5], 'forward');
-    const back = await onGpu((gr) => avgPool2dBackward(gr, g, divisor, shape), [Float32Array.from([Number.NaN, 4, 8, -2]), [1, 1, 2, 2]]).toHost();
+    expectSame(await onGpu([new NDArray(x, shape)], (a) => avgPool2d(a, g, divisor)).toHost(), [Number.NaN, Number.POSITIVE_INFINITY, 10.5, 12.5], 'forward');
+    const back = await onGpu([new NDArray(Float32Array.from([Number.NaN, 4, 8, -2]), [1, 1, 2, 2])], (gr) => avgPool2dBackward(gr, g, divisor, shape)).toHost();
     expectSame(back.slice(0, 4), [Number.NaN, Number.NaN, 1, 1], 'backward');
   });
 });

@@ -16,16 +16,11 @@ import {
   typescriptKernels,
 } from '@backprop/ndarray';
 import { testRandom } from '@backprop/ndarray/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebGpuBackend } from '../src/index';
+import { describe, expect, it } from 'vitest';
 import { planGemm } from '../src/kernels/gemm';
-import { webgpu } from './gpu';
+import { both, gpu, onGpu, onHost, useGpu } from './reference';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await webgpu();
-});
-afterAll(() => setBackend(jsBackend));
+useGpu();
 
 const EPS = 2 ** -24;
 
@@ -104,10 +99,10 @@ async function check(spec: Case, seed = 1): Promise<ArrayLike<number>> {
   typescriptKernels.gemm(problem(host, expectedC));
   const expected = expectedC.data;
 
-  setBackend(gpu);
+  setBackend(gpu());
   const upload = (data: Float32Array, shape = [data.length]) => array(data, { shape });
   const C = upload(cHost);
-  gpu.kernels.gemm?.(problem(upload, C));
+  gpu().kernels.gemm?.(problem(upload, C));
   const got = await C.toHost();
   setBackend(jsBackend);
 
@@ -298,15 +293,11 @@ describe('webgpu gemm', () => {
 
   it('small integer products are exact', async () => {
     const integers = (next: () => number) => Math.floor(next() * 9) - 4;
-    setBackend(jsBackend);
     const next = testRandom(21);
-    const a = Float32Array.from({ length: 37 * 300 }, () => integers(next));
-    const b = Float32Array.from({ length: 300 * 41 }, () => integers(next));
-    const expected = gemm(new NDArray(a, [37, 300]), new NDArray(b, [300, 41])).data;
-    setBackend(gpu);
-    const got = await gemm(array(a, { shape: [37, 300] }), array(b, { shape: [300, 41] })).toHost();
-    setBackend(jsBackend);
-    expect(Array.from(got)).toEqual(Array.from(expected));
+    const a = new NDArray(Float32Array.from({ length: 37 * 300 }, () => integers(next)), [37, 300]);
+    const b = new NDArray(Float32Array.from({ length: 300 * 41 }, () => integers(next)), [300, 41]);
+    const { expected, actual } = await both([a, b], (x, y) => gemm(x, y));
+    expect(Array.from(actual)).toEqual(Array.from(expected));
   });
 
   it('matmul of 3-D and broadcast batches, and the gemm op, on GPU arrays', async () => {
@@ -329,28 +320,21 @@ describe('webgpu gemm', () => {
     ];
     for (const [aShape, bShape] of pairs) {
       const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
-      const a = random(next, size(aShape));
-      const b = random(next, size(bShape));
-      setBackend(jsBackend);
-      const expected = matmul(new NDArray(a, aShape), new NDArray(b, bShape));
-      setBackend(gpu);
-      const got = matmul(array(a, { shape: aShape }), array(b, { shape: bShape }));
+      const a = new NDArray(random(next, size(aShape)), aShape);
+      const b = new NDArray(random(next, size(bShape)), bShape);
+      const expected = onHost([a, b], (x, y) => matmul(x, y));
+      const got = onGpu([a, b], (x, y) => matmul(x, y));
       const values = await got.toHost();
-      setBackend(jsBackend);
       expect(got.shape).toEqual(expected.shape);
       const k = aShape[aShape.length - 1];
       expectClose(values, expected.data, (k + 4) * EPS * 4 * k);
     }
     // Linear's forward: x·Wᵀ + bias, then relu.
-    const x = random(next, 6 * 10);
-    const w = random(next, 4 * 10);
-    const bias = random(next, 4);
-    setBackend(jsBackend);
-    const expected = gemm(new NDArray(x, [6, 10]), new NDArray(w, [4, 10]), { transB: true, bias: new NDArray(bias, [4]), activation: 'relu' }).data;
-    setBackend(gpu);
-    const got = await gemm(array(x, { shape: [6, 10] }), array(w, { shape: [4, 10] }), { transB: true, bias: array(bias), activation: 'relu' }).toHost();
-    setBackend(jsBackend);
-    expectClose(got, expected, 1e-5);
+    const x = new NDArray(random(next, 6 * 10), [6, 10]);
+    const w = new NDArray(random(next, 4 * 10), [4, 10]);
+    const bias = new NDArray(random(next, 4), [4]);
+    const { expected, actual } = await both([x, w, bias], (a, b, c) => gemm(a, b, { transB: true, bias: c, activation: 'relu' }));
+    expectClose(actual, expected, 1e-5);
     expect(expected.some((e) => e === 0) && expected.some((e) => e > 0)).toBe(true);
   });
 });

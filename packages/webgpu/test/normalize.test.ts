@@ -7,7 +7,6 @@
  */
 import {
   type NDArray,
-  type TypedArray,
   array,
   jsBackend,
   layerNorm,
@@ -21,61 +20,15 @@ import {
   softmaxBackward,
   zeros,
 } from '@backprop/ndarray';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { WebGpuBackend } from '../src/index';
-import { webgpu } from './gpu';
+import { testRandom } from '@backprop/ndarray/test';
+import { describe, expect, test } from 'vitest';
+import { both, expectWithin, gpu, host, useGpu } from './reference';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await webgpu();
-});
-afterEach(() => {
-  setBackend(jsBackend);
-});
-
-/** A seeded stream of floats in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** A host float32 array of `shape` with values in [-scale, scale), or from `values` (called with the flat index). */
-function host(shape: readonly number[], seed = 1, values?: (i: number, r: () => number) => number, scale = 1): NDArray {
-  const r = random(seed);
-  const size = shape.reduce((n, d) => n * d, 1);
-  return array(
-    Float32Array.from({ length: size }, (_, i) => (values === undefined ? scale * (2 * r() - 1) : values(i, r))),
-    { shape: [...shape] },
-  );
-}
-
-/** `op` on copies of the host arrays with the TypeScript kernels and on their uploads with the GPU's: the results' elements. */
-async function both(inputs: NDArray[], op: (...xs: NDArray[]) => NDArray[]): Promise<{ expected: TypedArray[]; actual: TypedArray[] }> {
-  // Copies on both sides: an op may add into its arguments.
-  const copies = () => inputs.map((x) => array(x.data, { shape: x.shape, dtype: x.dtype }));
-  setBackend(jsBackend);
-  const expected = op(...copies()).map((a) => a.data);
-  setBackend(gpu);
-  const results = op(...copies());
-  setBackend(jsBackend);
-  const actual = await Promise.all(results.map((a) => a.toHost()));
-  return { expected, actual };
-}
+useGpu();
 
 /** Each element within rtol·|e| + atol of the reference (NaN where it is NaN, the same infinity where infinite). */
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let j = 0; j < expected.length; j++) {
-    const [a, e] = [actual[j], expected[j]];
-    if (Number.isNaN(e)) expect(a, `element ${j}`).toBeNaN();
-    else if (!Number.isFinite(e)) expect(a, `element ${j}`).toBe(e);
-    else if (!(Math.abs(a - e) <= rtol * Math.abs(e) + atol)) expect.fail(`element ${j}: ${a}, expected ${e}`);
-  }
+  expectWithin(actual, expected, (j) => rtol * Math.abs(expected[j]) + atol);
 }
 
 /** Shapes with empty and size-1 axes, long rows (one workgroup each) and many short rows side by side. */
@@ -123,7 +76,7 @@ describe('softmax, logSoftmax and their backward passes', () => {
     const x = host([4, 50], 3, undefined, 3);
     setBackend(jsBackend);
     const expected = softmax(x, 1).data;
-    setBackend(gpu);
+    setBackend(gpu());
     const a = array(x.data, { shape: x.shape });
     softmax(a, 1, a);
     setBackend(jsBackend);
@@ -196,7 +149,7 @@ describe('layerNorm and its backward pass', () => {
 describe('nllLoss and its backward pass', () => {
   /** Class targets for rows of `classes`: every fifth ignored (−100 or −1). */
   function targets(shape: number[], classes: number, seed: number): NDArray {
-    const r = random(seed);
+    const r = testRandom(seed);
     const size = shape.reduce((n, d) => n * d, 1);
     return array(
       Int32Array.from({ length: size }, (_, i) => (i % 5 === 3 ? (i % 2 === 0 ? -100 : -1) : Math.floor(r() * classes))),

@@ -4,46 +4,14 @@
  * gradients (one of them NaN), comparing the parameter and every state buffer
  * within float32 rounding (WGSL's sqrt and division are within a few ulp).
  */
-import {
-  type Backend,
-  NDArray,
-  adagradStep,
-  adamStep,
-  array,
-  getBackend,
-  jsBackend,
-  narrow,
-  rmspropStep,
-  setBackend,
-  sgdStep,
-} from '@backprop/ndarray';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webgpu } from './gpu';
+import { NDArray, adagradStep, adamStep, array, jsBackend, narrow, rmspropStep, setBackend, sgdStep } from '@backprop/ndarray';
+import { testRandom } from '@backprop/ndarray/test';
+import { describe, expect, it } from 'vitest';
+import { both, gpu, useGpu } from './reference';
 
-let gpu: Backend;
-let previous: Backend;
+useGpu();
 
-beforeAll(async () => {
-  previous = getBackend();
-  gpu = await webgpu();
-});
-afterAll(() => {
-  setBackend(previous);
-});
-
-/** A seeded stream of floats in [0, 1) (mulberry32). */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const random = stream(1513);
+const random = testRandom(1513);
 const STEPS = 3;
 
 function uniform(n: number, low: number, high: number): Float32Array {
@@ -58,7 +26,7 @@ type Arrays = Record<string, NDArray>;
  * (element 1 of the second gradient NaN), and returns every array's final
  * elements, expected and actual.
  */
-async function both(
+async function steps(
   n: number,
   states: Record<string, number>,
   step: (arrays: Arrays, grad: NDArray, t: number) => void,
@@ -67,21 +35,15 @@ async function both(
   for (const [name, value] of Object.entries(states)) initial[name] = new Float32Array(n).fill(value);
   const grads = Array.from({ length: STEPS }, () => uniform(n, -1, 1));
   if (n > 1) grads[1][1] = Number.NaN;
-  const results: Record<string, Float32Array>[] = [];
-  for (const [backend, upload] of [
-    [jsBackend, (data: Float32Array) => new NDArray(data.slice(), [n])],
-    [gpu, (data: Float32Array) => array(data, { shape: [n] })],
-  ] as const) {
-    setBackend(backend);
-    const arrays: Arrays = {};
-    for (const [name, data] of Object.entries(initial)) arrays[name] = upload(data);
-    for (let t = 1; t <= STEPS; t++) step(arrays, upload(grads[t - 1]), t);
-    const out: Record<string, Float32Array> = {};
-    for (const [name, x] of Object.entries(arrays)) out[name] = (await x.toHost()) as Float32Array;
-    results.push(out);
-    setBackend(jsBackend);
-  }
-  return [results[0], results[1]];
+  const names = Object.keys(initial);
+  const inputs = [...Object.values(initial), ...grads].map((data) => new NDArray(data, [n]));
+  const { expected, actual } = await both(inputs, (...xs) => {
+    const arrays: Arrays = Object.fromEntries(names.map((name, i) => [name, xs[i]]));
+    for (let t = 1; t <= STEPS; t++) step(arrays, xs[names.length + t - 1], t);
+    return names.map((name) => arrays[name]);
+  });
+  const byName = (elements: ArrayLike<number>[]) => Object.fromEntries(names.map((name, i) => [name, elements[i] as Float32Array]));
+  return [byName(expected), byName(actual)];
 }
 
 /**
@@ -117,7 +79,7 @@ describe('webgpu sgdStep', () => {
   const cases = combinations({ momentum: [0, 0.9], dampening: [0, 0.25], nesterov: [false, true], weightDecay: [0, 0.05], maximize: [false, true] });
   for (const o of cases) {
     it(JSON.stringify(o), async () => {
-      const [expected, actual] = await both(N, o.momentum === 0 ? {} : { momentumBuffer: 0 }, (x, grad, t) =>
+      const [expected, actual] = await steps(N, o.momentum === 0 ? {} : { momentumBuffer: 0 }, (x, grad, t) =>
         sgdStep({ param: x.param, grad, momentumBuffer: x.momentumBuffer, first: t === 1, lr: 0.1, ...o }),
       );
       expectClose(expected, actual);
@@ -131,7 +93,7 @@ describe('webgpu adamStep', () => {
     it(JSON.stringify({ amsgrad, ...o }), async () => {
       const beta1 = 0.9;
       const beta2 = 0.999;
-      const [expected, actual] = await both(N, { expAvg: 0, expAvgSq: 0, ...(amsgrad ? { maxExpAvgSq: 0 } : {}) }, (x, grad, t) =>
+      const [expected, actual] = await steps(N, { expAvg: 0, expAvgSq: 0, ...(amsgrad ? { maxExpAvgSq: 0 } : {}) }, (x, grad, t) =>
         adamStep({
           param: x.param,
           grad,
@@ -157,7 +119,7 @@ describe('webgpu rmspropStep', () => {
   for (const { centered, ...o } of cases) {
     it(JSON.stringify({ centered, ...o }), async () => {
       const states = { squareAvg: 0, ...(centered ? { gradAvg: 0 } : {}), ...(o.momentum > 0 ? { momentumBuffer: 0 } : {}) };
-      const [expected, actual] = await both(N, states, (x, grad) =>
+      const [expected, actual] = await steps(N, states, (x, grad) =>
         rmspropStep({ param: x.param, grad, squareAvg: x.squareAvg, gradAvg: x.gradAvg, momentumBuffer: x.momentumBuffer, lr: 0.01, alpha: 0.99, eps: 1e-8, ...o }),
       );
       expectClose(expected, actual);
@@ -169,7 +131,7 @@ describe('webgpu adagradStep', () => {
   const cases = combinations({ weightDecay: [0, 0.1], maximize: [false, true] });
   for (const o of cases) {
     it(JSON.stringify(o), async () => {
-      const [expected, actual] = await both(N, { sum: 0.1 }, (x, grad, t) =>
+      const [expected, actual] = await steps(N, { sum: 0.1 }, (x, grad, t) =>
         adagradStep({ param: x.param, grad, sum: x.sum, clr: 0.05 / (1 + (t - 1) * 0.01), eps: 1e-10, ...o }),
       );
       expectClose(expected, actual);
@@ -180,7 +142,7 @@ describe('webgpu adagradStep', () => {
 describe('webgpu optimizer steps on edge sizes', () => {
   for (const n of [0, 1, 1025]) {
     it(`Adam with amsgrad and SGD with Nesterov momentum on ${n} elements`, async () => {
-      const [e1, a1] = await both(n, { expAvg: 0, expAvgSq: 0, maxExpAvgSq: 0 }, (x, grad, t) =>
+      const [e1, a1] = await steps(n, { expAvg: 0, expAvgSq: 0, maxExpAvgSq: 0 }, (x, grad, t) =>
         adamStep({
           param: x.param,
           grad,
@@ -199,7 +161,7 @@ describe('webgpu optimizer steps on edge sizes', () => {
         }),
       );
       expectClose(e1, a1);
-      const [e2, a2] = await both(n, { momentumBuffer: 0 }, (x, grad, t) =>
+      const [e2, a2] = await steps(n, { momentumBuffer: 0 }, (x, grad, t) =>
         sgdStep({ param: x.param, grad, momentumBuffer: x.momentumBuffer, first: t === 1, lr: 0.1, momentum: 0.5, dampening: 0, nesterov: true, weightDecay: 0.01, maximize: true }),
       );
       expectClose(e2, a2);
@@ -207,7 +169,7 @@ describe('webgpu optimizer steps on edge sizes', () => {
   }
 
   it('updates a parameter that is a view into a larger buffer, and only it', async () => {
-    setBackend(gpu);
+    setBackend(gpu());
     const whole = array(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [3, 2] });
     const param = narrow(whole, 1, 1);
     sgdStep({

@@ -22,63 +22,12 @@ import {
   vectorNorm,
   zeros,
 } from '@backprop/ndarray';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { scanOutside } from '../src/kernels/reduce';
 import type { GpuStorage } from '../src/storage';
-import type { WebGpuBackend } from '../src/index';
-import { webgpu } from './gpu';
+import { both, expectWithin, gpu, host, useGpu } from './reference';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await webgpu();
-});
-afterEach(() => {
-  setBackend(jsBackend);
-});
-
-/** A seeded stream of floats in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** A host float32 array of `shape` with values in [-1, 1), or from `values` (called with the flat index). */
-function host(shape: number[], seed = 1, values?: (i: number, r: () => number) => number): NDArray {
-  const r = random(seed);
-  const size = shape.reduce((n, d) => n * d, 1);
-  const data = Float32Array.from({ length: size }, (_, i) => (values === undefined ? 2 * r() - 1 : values(i, r)));
-  return array(data, { shape });
-}
-
-/** `op` on the host arrays with the TypeScript kernels, and on their uploads with the GPU's: both results' elements. */
-async function both(inputs: NDArray[], op: (...xs: NDArray[]) => NDArray): Promise<{ expected: TypedArray; actual: TypedArray }> {
-  setBackend(jsBackend);
-  const expected = op(...inputs).data;
-  setBackend(gpu);
-  const result = op(...inputs.map((x) => array(x.data, { shape: x.shape, dtype: x.dtype })));
-  const actual = await result.toHost();
-  setBackend(jsBackend);
-  return { expected, actual };
-}
-
-/**
- * Each element within `bound[j]` of the reference (NaN where it is NaN, the
- * same infinity where it is infinite).
- */
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: (j: number) => number): void {
-  expect(actual.length).toBe(expected.length);
-  for (let j = 0; j < expected.length; j++) {
-    const [a, e] = [actual[j], expected[j]];
-    if (Number.isNaN(e)) expect(a, `element ${j}`).toBeNaN();
-    else if (!Number.isFinite(e)) expect(a, `element ${j}`).toBe(e);
-    else if (!(Math.abs(a - e) <= bound(j))) expect.fail(`element ${j}: ${a}, expected ${e} within ${bound(j)}`);
-  }
-}
+useGpu();
 
 /** float32's unit roundoff. */
 const EPS = 2 ** -24;
@@ -121,7 +70,7 @@ describe('sum, max, min, logSumExp, variance', () => {
     setBackend(jsBackend);
     const absSums = sum(abs(x), axes).data;
     const { expected, actual } = await both([x], (a) => sum(a, axes));
-    expectClose(actual, expected, sumBound(absSums));
+    expectWithin(actual, expected, sumBound(absSums));
 
     // max and min have no value over an empty axis (the op refuses); the others do.
     const empty = (axes ?? shape.map((_, d) => d)).some((d) => shape[d] === 0);
@@ -134,11 +83,11 @@ describe('sum, max, min, logSumExp, variance', () => {
 
     // Σ exp(x − max) of terms in (0, 1]: relative error of the sum, plus exp's and log's few ulps.
     const lse = await both([x], (a) => logSumExp(a, axes));
-    expectClose(lse.actual, lse.expected, (j) => 1e-6 * Math.max(1, Math.abs(lse.expected[j])) + 64 * EPS);
+    expectWithin(lse.actual, lse.expected, (j) => 1e-6 * Math.max(1, Math.abs(lse.expected[j])) + 64 * EPS);
 
     for (const correction of [0, 1]) {
       const v = await both([x], (a) => variance(a, axes, { correction }));
-      expectClose(v.actual, v.expected, (j) => 1e-5 * Math.abs(v.expected[j]) + 1e-7);
+      expectWithin(v.actual, v.expected, (j) => 1e-5 * Math.abs(v.expected[j]) + 1e-7);
     }
   });
 
@@ -163,13 +112,13 @@ describe('sum, max, min, logSumExp, variance', () => {
 
   test('an int32 sum is exact (the kernel, as the op sums int32 in float64)', async () => {
     const values = Int32Array.from({ length: 5000 }, (_, i) => ((i * 7919) % 20001) - 10000);
-    setBackend(gpu);
+    setBackend(gpu());
     const x = array(values, { shape: [50, 100] });
     const out = zeros([50, 1], { dtype: 'int32' });
-    gpu.kernels.sum!({ x, axes: [1], out });
+    gpu().kernels.sum!({ x, axes: [1], out });
     const rows = await out.toHost();
     const all = zeros([1, 1], { dtype: 'int32' });
-    gpu.kernels.sum!({ x, axes: [0, 1], out: all });
+    gpu().kernels.sum!({ x, axes: [0, 1], out: all });
     const expected = Array.from({ length: 50 }, (_, r) => values.slice(r * 100, r * 100 + 100).reduce((s, v) => s + v, 0));
     expect(Array.from(rows)).toEqual(expected);
     expect((await all.toHost())[0]).toBe(values.reduce((s, v) => s + v, 0));
@@ -186,7 +135,7 @@ describe('sum, max, min, logSumExp, variance', () => {
     ];
     const x = array(Float32Array.from(rows.flat()), { shape: [5, 3] });
     const r = await both([x], (a) => logSumExp(a, 1));
-    expectClose(r.actual, r.expected, (j) => 1e-6 * Math.abs(r.expected[j]) + 1e-6);
+    expectWithin(r.actual, r.expected, (j) => 1e-6 * Math.abs(r.expected[j]) + 1e-6);
     expect([r.actual[0], r.actual[2]]).toEqual([-inf, inf]);
     expect(r.actual[3]).toBeNaN();
   });
@@ -200,7 +149,7 @@ describe('sum, max, min, logSumExp, variance', () => {
     ] as const) {
       const x = host([...shape], 5);
       const r = await both([x], (a) => variance(a, null, { correction }));
-      expectClose(r.actual, r.expected, () => 0);
+      expectWithin(r.actual, r.expected, () => 0);
     }
   });
 });
@@ -252,7 +201,7 @@ describe('vectorNorm', () => {
     const x = host(shape, 4);
     for (const ord of [1, 2, 3, 0.5, Number.POSITIVE_INFINITY]) {
       const r = await both([x], (a) => vectorNorm(a, ord));
-      expectClose(r.actual, r.expected, (j) => 1e-5 * Math.abs(r.expected[j]) + 1e-30);
+      expectWithin(r.actual, r.expected, (j) => 1e-5 * Math.abs(r.expected[j]) + 1e-30);
     }
   });
 
@@ -263,9 +212,9 @@ describe('vectorNorm', () => {
     const negative = host([5], 6, (i) => i - 7);
     for (const ord of [1, 2, 3, Number.POSITIVE_INFINITY]) expect((await both([withNaN], (a) => vectorNorm(a, ord))).actual[0]).toBeNaN();
     const norm = async (a: NDArray, ord: number) => {
-      setBackend(gpu);
+      setBackend(gpu());
       const out = zeros([]);
-      gpu.kernels.vectorNorm!({ x: array(a.data, { shape: a.shape }), ord, out });
+      gpu().kernels.vectorNorm!({ x: array(a.data, { shape: a.shape }), ord, out });
       setBackend(jsBackend);
       return (await out.toHost())[0];
     };
@@ -298,7 +247,7 @@ describe('scanOutside (firstOutside on the device)', () => {
   test.each(cases)('%s', async (_, data, low, high) => {
     setBackend(jsBackend);
     const expected = firstOutside(array(data), low, high);
-    setBackend(gpu);
+    setBackend(gpu());
     const x = array(data);
     const found = scanOutside((x.storage as GpuStorage).runtime, x, low, high);
     expect(found.dtype).toBe('int32');

@@ -5,16 +5,13 @@
  * bit for bit too (each output element sums its sources in the same order).
  */
 import {
-  type Backend,
   type DType,
   NDArray,
   TorchGenerator,
-  array,
   concat,
   fillNormal,
   fillUniform,
   gather,
-  getBackend,
   indexAdd,
   jsBackend,
   narrow,
@@ -24,33 +21,13 @@ import {
   transpose,
   zeros,
 } from '@backprop/ndarray';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webgpu } from './gpu';
+import { testRandom } from '@backprop/ndarray/test';
+import { describe, expect, it } from 'vitest';
+import { both, gpu, useGpu } from './reference';
 
-let gpu: Backend;
-let previous: Backend;
+useGpu();
 
-beforeAll(async () => {
-  previous = getBackend();
-  gpu = await webgpu();
-});
-afterAll(() => {
-  setBackend(previous);
-});
-
-/** A seeded stream of floats in [0, 1) (mulberry32), so a failure repeats. */
-function stream(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const random = stream(15);
+const random = testRandom(15);
 
 function size(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
@@ -63,30 +40,14 @@ function values(shape: readonly number[], dtype: DType = 'float32'): Float32Arra
   return Float32Array.from({ length: n }, () => random() * 4 - 2);
 }
 
-/** Int32 indices in [−n, n) (negative ones count from the end). */
-function indicesIn(n: number, shape: readonly number[], negative = true): Int32Array {
-  return Int32Array.from({ length: size(shape) }, () => Math.floor(random() * (negative ? 2 * n : n)) - (negative ? n : 0));
+/** Int32 indices in [−n, n) (negative ones count from the end), as a host array of `shape`. */
+function indicesIn(n: number, shape: readonly number[], negative = true): NDArray {
+  const data = Int32Array.from({ length: size(shape) }, () => Math.floor(random() * (negative ? 2 * n : n)) - (negative ? n : 0));
+  return new NDArray(data, shape);
 }
 
-type Host = Float32Array | Int32Array;
-
-/**
- * Runs `op` on the TypeScript backend with host copies of `inputs`, then on the
- * GPU with uploads of them, and returns both results' elements (the op's
- * return value, or the array it names as its result).
- */
-async function both(inputs: { data: Host; shape: readonly number[] }[], op: (...xs: NDArray[]) => NDArray): Promise<[Host, Host]> {
-  setBackend(jsBackend);
-  const expected = op(...inputs.map(({ data, shape }) => new NDArray(data.slice(), shape))).data as Host;
-  setBackend(gpu);
-  const result = op(...inputs.map(({ data, shape }) => array(data, { shape })));
-  const actual = (await result.toHost()) as Host;
-  setBackend(jsBackend);
-  return [expected, actual];
-}
-
-function input(shape: readonly number[], dtype: DType = 'float32'): { data: Host; shape: readonly number[] } {
-  return { data: values(shape, dtype), shape };
+function input(shape: readonly number[], dtype: DType = 'float32'): NDArray {
+  return new NDArray(values(shape, dtype), shape);
 }
 
 describe('webgpu permute', () => {
@@ -110,20 +71,20 @@ describe('webgpu permute', () => {
   ];
   for (const [shape, axes] of cases) {
     it(`[${shape}] by (${axes})`, async () => {
-      const [expected, actual] = await both([input(shape)], (x) => transpose(x, axes));
+      const { expected, actual } = await both([input(shape)], (x) => transpose(x, axes));
       expect(actual).toEqual(expected);
     });
   }
 
   it('moves int32 elements and reads a view', async () => {
-    const [expected, actual] = await both([input([9, 40, 3], 'int32')], (x) => transpose(x, [1, 2, 0]));
+    const { expected, actual } = await both([input([9, 40, 3], 'int32')], (x) => transpose(x, [1, 2, 0]));
     expect(actual).toEqual(expected);
-    const [e2, a2] = await both([input([5, 6, 7])], (x) => transpose(narrow(x.reshape([30, 7]), 3, 26), [1, 0]));
+    const { expected: e2, actual: a2 } = await both([input([5, 6, 7])], (x) => transpose(narrow(x.reshape([30, 7]), 3, 26), [1, 0]));
     expect(a2).toEqual(e2);
   });
 
   it('transposes a batch of tiles spread over several workgroups', async () => {
-    const [expected, actual] = await both([input([3, 70, 97])], (x) => transpose(x, [0, 2, 1]));
+    const { expected, actual } = await both([input([3, 70, 97])], (x) => transpose(x, [0, 2, 1]));
     expect(actual).toEqual(expected);
   });
 });
@@ -140,7 +101,7 @@ describe('webgpu concat', () => {
   ];
   for (const [shapes, axis] of cases) {
     it(`${shapes.map((s) => `[${s}]`).join(' ')} along ${axis}`, async () => {
-      const [expected, actual] = await both(
+      const { expected, actual } = await both(
         shapes.map((s) => input(s)),
         (...xs) => concat(xs, axis),
       );
@@ -149,14 +110,14 @@ describe('webgpu concat', () => {
   }
 
   it('joins views into larger buffers, by buffer copies and by dispatches', async () => {
-    const [e0, a0] = await both([input([5, 4]), input([7, 4])], (a, b) => concat([narrow(a, 1, 3), narrow(b, 2, 5), narrow(a, 4, 1)], 0));
+    const { expected: e0, actual: a0 } = await both([input([5, 4]), input([7, 4])], (a, b) => concat([narrow(a, 1, 3), narrow(b, 2, 5), narrow(a, 4, 1)], 0));
     expect(a0).toEqual(e0);
-    const [e1, a1] = await both([input([5, 4]), input([7, 3])], (a, b) => concat([narrow(a, 1, 3), narrow(b, 3, 3)], 1));
+    const { expected: e1, actual: a1 } = await both([input([5, 4]), input([7, 3])], (a, b) => concat([narrow(a, 1, 3), narrow(b, 3, 3)], 1));
     expect(a1).toEqual(e1);
   });
 
   it('joins int32 arrays', async () => {
-    const [expected, actual] = await both([input([4, 3], 'int32'), input([4, 2], 'int32')], (a, b) => concat([a, b], 1));
+    const { expected, actual } = await both([input([4, 3], 'int32'), input([4, 2], 'int32')], (a, b) => concat([a, b], 1));
     expect(actual).toEqual(expected);
   });
 });
@@ -173,13 +134,13 @@ describe('webgpu take', () => {
   for (const [shape, axis, idxShape] of cases) {
     it(`[${shape}] along ${axis} at [${idxShape}] indices`, async () => {
       const idx = indicesIn(shape[axis], idxShape);
-      const [expected, actual] = await both([input(shape), { data: idx, shape: idxShape }], (x, i) => take(x, i, axis));
+      const { expected, actual } = await both([input(shape), idx], (x, i) => take(x, i, axis));
       expect(actual).toEqual(expected);
     });
   }
 
   it('picks int32 rows', async () => {
-    const [expected, actual] = await both([input([8, 3], 'int32'), { data: indicesIn(8, [5]), shape: [5] }], (x, i) => take(x, i, 0));
+    const { expected, actual } = await both([input([8, 3], 'int32'), indicesIn(8, [5])], (x, i) => take(x, i, 0));
     expect(actual).toEqual(expected);
   });
 });
@@ -197,7 +158,7 @@ describe('webgpu indexAdd', () => {
     it(`into [${shape}] along ${axis} from ${count} indices`, async () => {
       const idx = indicesIn(shape[axis], [count]);
       const sourceShape = shape.map((d, i) => (i === axis ? count : d));
-      const [expected, actual] = await both([input(shape), { data: idx, shape: [count] }, input(sourceShape)], (out, i, s) =>
+      const { expected, actual } = await both([input(shape), idx, input(sourceShape)], (out, i, s) =>
         indexAdd(out, axis, i, s),
       );
       expect(actual).toEqual(expected);
@@ -205,14 +166,14 @@ describe('webgpu indexAdd', () => {
   }
 
   it('sums one repeated row many times over', async () => {
-    const idx = new Int32Array(700).fill(-2);
-    const [expected, actual] = await both([input([3, 4]), { data: idx, shape: [700] }, input([700, 4])], (out, i, s) => indexAdd(out, 0, i, s));
+    const idx = new NDArray(new Int32Array(700).fill(-2), [700]);
+    const { expected, actual } = await both([input([3, 4]), idx, input([700, 4])], (out, i, s) => indexAdd(out, 0, i, s));
     expect(actual).toEqual(expected);
   });
 
   it('adds int32 rows', async () => {
-    const [expected, actual] = await both(
-      [input([6, 2], 'int32'), { data: indicesIn(6, [9]), shape: [9] }, input([9, 2], 'int32')],
+    const { expected, actual } = await both(
+      [input([6, 2], 'int32'), indicesIn(6, [9]), input([9, 2], 'int32')],
       (out, i, s) => indexAdd(out, 0, i, s),
     );
     expect(actual).toEqual(expected);
@@ -233,12 +194,12 @@ describe('webgpu gather and scatterAdd', () => {
   for (const [shape, axis, idxShape] of cases) {
     it(`gather from [${shape}] along ${axis} at [${idxShape}]`, async () => {
       const idx = indicesIn(shape[axis], idxShape);
-      const [expected, actual] = await both([input(shape), { data: idx, shape: idxShape }], (x, i) => gather(x, axis, i));
+      const { expected, actual } = await both([input(shape), idx], (x, i) => gather(x, axis, i));
       expect(actual).toEqual(expected);
     });
     it(`scatterAdd into [${shape}] along ${axis} from [${idxShape}]`, async () => {
       const idx = indicesIn(shape[axis], idxShape);
-      const [expected, actual] = await both([input(shape), { data: idx, shape: idxShape }, input(idxShape)], (out, i, s) =>
+      const { expected, actual } = await both([input(shape), idx, input(idxShape)], (out, i, s) =>
         scatterAdd(out, axis, i, s),
       );
       expect(actual).toEqual(expected);
@@ -248,7 +209,7 @@ describe('webgpu gather and scatterAdd', () => {
   it('scatterAdd with indices smaller than out in other dimensions', async () => {
     const idxShape = [2, 3, 6];
     const idx = indicesIn(4, idxShape);
-    const [expected, actual] = await both([input([3, 5, 4]), { data: idx, shape: idxShape }, input(idxShape)], (out, i, s) =>
+    const { expected, actual } = await both([input([3, 5, 4]), idx, input(idxShape)], (out, i, s) =>
       scatterAdd(out, 2, i, s),
     );
     expect(actual).toEqual(expected);
@@ -257,7 +218,7 @@ describe('webgpu gather and scatterAdd', () => {
   it('scatterAdd sums thousands of colliding sources in order', async () => {
     const idxShape = [2, 3000];
     const idx = indicesIn(3, idxShape);
-    const [expected, actual] = await both([input([2, 3]), { data: idx, shape: idxShape }, input(idxShape)], (out, i, s) =>
+    const { expected, actual } = await both([input([2, 3]), idx, input(idxShape)], (out, i, s) =>
       scatterAdd(out, 1, i, s),
     );
     expect(actual).toEqual(expected);
@@ -270,7 +231,7 @@ describe('webgpu random fills', () => {
       setBackend(jsBackend);
       const hostU = fillUniform(zeros([n]), -1, 3, new TorchGenerator(7));
       const hostN = fillNormal(zeros([n]), 0.5, 2, new TorchGenerator(8));
-      setBackend(gpu);
+      setBackend(gpu());
       const u = fillUniform(zeros([n]), -1, 3, new TorchGenerator(7));
       const v = fillNormal(zeros([n]), 0.5, 2, new TorchGenerator(8));
       const [actualU, actualN] = [await u.toHost(), await v.toHost()];
@@ -282,7 +243,7 @@ describe('webgpu random fills', () => {
   }
 
   it('fills a view in place, leaving the rest of its buffer', async () => {
-    setBackend(gpu);
+    setBackend(gpu());
     const whole = zeros([4, 3]);
     fillNormal(narrow(whole, 1, 2), 0, 1, new TorchGenerator(1));
     const result = await whole.toHost();
