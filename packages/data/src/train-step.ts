@@ -107,7 +107,7 @@ export function trainStep<T>(
   const where = `training diverged at epoch ${epoch}, step ${step}`;
   const output = model.forward(x);
   // A kernel of the active backend: the output is read back to the host only when it holds a bad value.
-  const bad = firstNonFinite(output);
+  const bad = firstNonFinite(output, `${where}: the model's output`);
   if (bad >= 0) {
     throw new DivergedError(
       `${where}: the model's output is ${output.data[bad]} at index ${bad} of the batch (learning rate ${optimizer.lr}); try a smaller ${lrName}`,

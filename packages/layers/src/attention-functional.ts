@@ -322,7 +322,7 @@ function checkAttentionInputs(
 
 /** Throws if a softmax row is not finite: every key of that query masked (or a NaN/Infinity in the inputs). */
 function checkRowsAttend(op: string, weights: NDArray): void {
-  const i = firstNonFinite(weights);
+  const i = firstNonFinite(weights, `${op}: the attention weights (a query whose every key is masked, or NaN or Infinity in the inputs)`);
   if (i < 0) return;
   const at = unravelIndex(i, weights.shape);
   throw new ValueError(
@@ -332,7 +332,7 @@ function checkRowsAttend(op: string, weights: NDArray): void {
   );
 }
 
-/** A dropout mask of 0 and 1/(1 − p), drawn exactly as `Dropout` draws its own (u < 1 − p, uniforms in float64). */
+/** A dropout mask of 0 and 1/(1 − p), drawn exactly as `Dropout` draws its own (u < 1 − p, uniforms in accumulatorDType). */
 function drawDropoutMask(shape: readonly number[], dtype: DType, p: number, rng: Generator, scratch: AttentionScratch): NDArray {
   const mask = scratch.dropoutMask.take(shape, dtype);
   if (p === 1) return mask.fill(0); // torch draws nothing for p = 1

@@ -6,6 +6,7 @@ import {
   type DType,
   defaultGenerator,
   describe,
+  accumulatorDType,
   fillUniform,
   formatShape,
   type Generator,
@@ -592,7 +593,8 @@ export abstract class RecurrentBase<HX extends NDArray | LSTMState> extends Neur
     if (this.dropout === 1) return mask.fill(0); // torch draws nothing for p = 1
     const keep = 1 - this.dropout;
     const scale = this.dtype === 'float32' ? Math.fround(1 / Math.fround(keep)) : 1 / keep;
-    const u = fillUniform(slots.uniforms.take(shape, 'float64'), 0, 1, this.rng);
+    // Double uniforms, as torch draws; float32 ones on a backend without float64 (another mask for a seed).
+    const u = fillUniform(slots.uniforms.take(shape, accumulatorDType(this.dtype)), 0, 1, this.rng);
     less(u, keep, mask);
     return mul(mask, scale, mask);
   }

@@ -4,6 +4,7 @@ import {
   NDArray,
   ShapeError,
   ValueError,
+  add,
   array,
   checkFinite,
   describe,
@@ -11,6 +12,7 @@ import {
   firstOutside,
   formatShape,
   getBackend,
+  narrow,
   shapesEqual,
   unravelIndex,
   where,
@@ -119,7 +121,7 @@ export function classIndexArray(
     // Every value must be a class once ignored entries stand in as class 0.
     const classes =
       ignored === undefined ? target : where(ignored, scratch.constant(0, 'int32'), target, scratch.take('classes', target.shape, 'int32'));
-    if (firstOutside(classes, 0, C - 1) >= 0) {
+    if (firstOutside(classes, 0, C - 1, `${op}: target (class indices${ignoreIndex === (ignoreIndex | 0) ? ` other than ignoreIndex ${ignoreIndex}` : ''})`) >= 0) {
       // Read on the host only to name the bad value (this throws).
       readClassIndices(op, target, prediction, layout, ignoreIndex, new Int32Array(layout.rows), probabilitiesAllowed);
     }
@@ -230,4 +232,15 @@ export function checkClassWeight(op: string, weight: NDArray | undefined, predic
  */
 export function deviceSums(sums: NDArray, dtype: DType): NDArray {
   return sums.dtype === dtype ? sums : sums.astype(dtype);
+}
+
+/**
+ * The 'mean' divisor Σ w_y of nllLoss's sums, kept on the device (a 0-d
+ * array): as it is for the loss, which is then NaN when nothing was counted
+ * (every target ignored), as torch's; and with 0 read as 1 for the gradient,
+ * which is then 0 there, as torch's (it writes nothing for ignored rows).
+ */
+export function meanDivisor(sums: NDArray): { forLoss: NDArray; forGradient: NDArray } {
+  const forLoss = narrow(sums, 2, 1).clone().reshape([]);
+  return { forLoss, forGradient: add(forLoss, equal(forLoss, 0)) };
 }

@@ -19,7 +19,7 @@ import {
   sum,
   where,
 } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums } from './class-targets';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums, meanDivisor } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -144,10 +144,9 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
       this.saved = { logp, picks: classes, divisor: 1, layout };
       return loss;
     }
-    // The divisor Σ w_y stays on the device: backward divides by it there.
-    const divisor = narrow(sums, 2, 1).clone();
-    this.saved = { logp, picks: classes, divisor, layout };
-    return div(loss, divisor.reshape([]), loss);
+    const divisor = meanDivisor(sums);
+    this.saved = { logp, picks: classes, divisor: divisor.forGradient, layout };
+    return div(loss, divisor.forLoss, loss);
   }
 
   /**

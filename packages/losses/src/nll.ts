@@ -13,7 +13,7 @@ import {
   sub,
   sum,
 } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums } from './class-targets';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums, meanDivisor } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -97,10 +97,9 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
       this.saved = { input, picks: classes, divisor: 1, layout };
       return loss;
     }
-    // The divisor Σ w_y stays on the device: backward divides by it there.
-    const divisor = narrow(sums, 2, 1).clone();
-    this.saved = { input, picks: classes, divisor, layout };
-    return div(loss, divisor.reshape([]), loss);
+    const divisor = meanDivisor(sums);
+    this.saved = { input, picks: classes, divisor: divisor.forGradient, layout };
+    return div(loss, divisor.forLoss, loss);
   }
 
   /** Validates the pair; under 'none' returns the terms (and keeps what backward needs), else the class indices to sum. */

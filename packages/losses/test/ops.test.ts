@@ -299,3 +299,15 @@ describe("reduction 'none' at a steady batch size", () => {
     });
   });
 });
+
+describe('compute() off the host when nothing is counted', () => {
+  it.each(['CrossEntropyLoss', 'NLLLoss'])("%s under 'mean' with every target ignored: a NaN loss and a zero gradient, as torch's", (name) => {
+    setBackend(createBoxedBackend('boxed-ignored'));
+    const loss = name === 'CrossEntropyLoss' ? new CrossEntropyLoss() : new NLLLoss();
+    const value = loss.compute(array([[0.5, -1, 2], [1, 1, 1]]), array([-100, -100], { dtype: 'int32' }));
+    const grad = loss.backward();
+    setBackend(active);
+    expect(value.data[0]).toBeNaN();
+    expect(Array.from(grad.data).every((g) => Object.is(g, 0))).toBe(true);
+  });
+});

@@ -19,7 +19,7 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
  * and the first bad position: nothing should train silently on NaN.
  */
 export function checkFinite(op: string, name: string, array: NDArray): void {
-  const i = firstNonFinite(array);
+  const i = firstNonFinite(array, `${op}: ${name}`);
   if (i >= 0) {
     throw new ValueError(
       `${op}: ${name} holds ${array.data[i]} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
@@ -33,7 +33,7 @@ export function checkFinite(op: string, name: string, array: NDArray): void {
  * naming the first one outside; `hint` is added to the message.
  */
 export function checkRange(op: string, name: string, array: NDArray, low: number, high: number, hint = ''): void {
-  const i = firstOutside(array, low, high);
+  const i = firstOutside(array, low, high, `${op}: ${name}${hint}`);
   if (i >= 0) {
     throw new ValueError(
       `${op}: ${name} holds ${array.data[i]} at index [${unravelIndex(i, array.shape).join(', ')}] ` +
@@ -42,14 +42,17 @@ export function checkRange(op: string, name: string, array: NDArray, low: number
   }
 }
 
-/** The flat index of the first NaN or ±Infinity in `array`, or −1: one pass, no branch per element on the host. */
-export function firstNonFinite(array: NDArray): number {
-  return firstOutside(array, -Number.MAX_VALUE, Number.MAX_VALUE);
+/**
+ * The flat index of the first NaN or ±Infinity in `array`, or −1: one pass, no branch per element on the host.
+ * `what` names the array for a backend that checks on its device and reports at the next read (−1 meanwhile).
+ */
+export function firstNonFinite(array: NDArray, what?: string): number {
+  return firstOutside(array, -Number.MAX_VALUE, Number.MAX_VALUE, what);
 }
 
-/** The flat index of the first value of `array` outside [low, high] (NaN is always outside), or −1. */
-export function firstOutside(array: NDArray, low: number, high: number): number {
-  return kernel('firstOutside', reduceKernels.firstOutside)({ x: array, low, high });
+/** The flat index of the first value of `array` outside [low, high] (NaN is always outside), or −1; `what` as for {@link firstNonFinite}. */
+export function firstOutside(array: NDArray, low: number, high: number, what?: string): number {
+  return kernel('firstOutside', reduceKernels.firstOutside)({ x: array, low, high, what });
 }
 
 /** Throws unless two arrays have the same shape, naming both. */

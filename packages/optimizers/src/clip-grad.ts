@@ -96,7 +96,7 @@ export function clipGradNorm(parameters: Iterable<Parameter> | Parameter, maxNor
   const total = norms.length === 1 ? norms[0] : vectorNorm(stack(norms), normType);
   // Unread, the check runs where the norm is (on a GPU: reported at the next read, after the gradients were scaled).
   const totalNorm = read ? total.item() : undefined;
-  const nonFinite = totalNorm === undefined ? errorIfNonfinite && firstNonFinite(total) >= 0 : !Number.isFinite(totalNorm);
+  const nonFinite = totalNorm === undefined ? errorIfNonfinite && firstNonFinite(total, `${op}: the total norm of the gradients (errorIfNonfinite)`) >= 0 : !Number.isFinite(totalNorm);
   if (errorIfNonfinite && nonFinite) {
     throw new ValueError(
       `${op}: the total norm of order ${normType} of the gradients of ${params.length} parameters is ${totalNorm}, ` +

@@ -310,7 +310,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
       for (const param of group.params) {
         // A kernel (branch-free on a healthy gradient), so a gradient that
         // lives on a device is scanned there and nothing is read back.
-        const flat = firstNonFinite(param.grad);
+        const flat = firstNonFinite(param.grad, `${this.name}.step: the grad of '${param.name}' (parameter ${index})`);
         if (flat >= 0) return { param, index, flat };
         index++;
       }

@@ -80,8 +80,10 @@ async function requestDevice(op: string, gpu: GPU | undefined, options: WebGpuBa
 
 /**
  * What the `webgpu` backend promises, as options of `conformanceSuite` (from
- * `@backprop/ndarray/test`): float32 only; results within a relative 2⁻¹⁹
- * of the host backends' (which are exact to the bit); subnormals and
+ * `@backprop/ndarray/test`): float32 only; results within 2⁻¹⁹·(1 + |r|)
+ * of the host backends' r (absolute below 1, relative above; they are
+ * exact to the bit), test/accuracy.test.ts holding the tails of the smooth
+ * activations to a relative 1e-5; subnormals and
  * infinities inside built-in functions left to the GPU; checks of values
  * (`firstOutside`) run on the device and report at the next read.
  */

@@ -7,7 +7,7 @@
  * parameters, its WGSL body and how many workgroups to launch; `run` declares
  * the bindings, binds the arrays and encodes it.
  */
-import { type DType, type NDArray, type TypedArray, ValueError } from '@backprop/ndarray';
+import { type DType, DTypeError, type NDArray, type TypedArray, ValueError } from '@backprop/ndarray';
 import { BYTES, GpuStorage, type PooledBuffer, checkGpuDType, hostArray } from './storage';
 
 // GPUBufferUsage and GPUMapMode by value, so nothing here needs the WebGPU globals installed.
@@ -20,6 +20,8 @@ const MAP_MODE_READ = 0x0001;
 
 /** The most workgroups one dimension of a dispatch may have (WebGPU's guaranteed limit). */
 const MAX_GROUPS_PER_DIMENSION = 65535;
+/** Checks left for the next read before their answers are read in the background. */
+const CHECKS_PER_ANSWER = 256;
 /** Dispatches collected before the encoder is submitted without being asked. */
 const BATCH = 64;
 
@@ -66,7 +68,8 @@ export interface GpuMemory {
   buffersPooled: number;
 }
 
-function wgslType(dtype: DType): string {
+/** The WGSL scalar an array of `dtype` holds on the GPU. */
+export function wgslType(dtype: DType): 'i32' | 'f32' {
   return dtype === 'int32' ? 'i32' : 'f32';
 }
 
@@ -81,6 +84,12 @@ export function spreadGroups(count: number): [number, number, number] {
 /** Workgroups of `size` invocations that cover `n` items, at least one. */
 export function groupsFor(n: number, size: number): number {
   return Math.max(1, Math.ceil(n / size));
+}
+
+/** A check's answer on the device (−1, or the index of the first bad value) and the error it makes. */
+interface PendingCheck {
+  result: GpuStorage;
+  message: (index: number) => string;
 }
 
 interface Bound {
@@ -98,7 +107,9 @@ export class GpuRuntime {
   private batched = 0;
   private uniforms: GPUBuffer[] = [];
   private deviceError: Error | undefined;
-  private checks: { result: GpuStorage; message: (index: number) => string }[] = [];
+  private checks: PendingCheck[] = [];
+  /** Answers of earlier batches of checks, read in the background, awaited by the next read. */
+  private answers: Promise<string | undefined>[] = [];
   private readonly stats = { bytesInUse: 0, buffersInUse: 0, bytesPooled: 0, buffersPooled: 0 };
 
   constructor(
@@ -108,6 +119,9 @@ export class GpuRuntime {
     readonly gpu?: GPU,
   ) {
     this.collected = new FinalizationRegistry((pooled) => this.release(pooled));
+    device.lost.then((info) => {
+      this.deviceError ??= new Error(`webgpu: the device was lost (${info.reason}): ${info.message}; create a new backend`);
+    });
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
       this.deviceError ??= new Error(`webgpu: the device reported an error: ${error.message}`);
@@ -190,7 +204,17 @@ export class GpuRuntime {
   /** Copies `length` elements between two storages (a view's range included). */
   copy(from: GpuStorage, to: GpuStorage): void {
     if (from.length === 0) return;
-    this.commands().copyBufferToBuffer(from.buffer, from.offset * BYTES, to.buffer, to.offset * BYTES, from.length * BYTES);
+    const bytes = from.length * BYTES;
+    const encoder = this.commands();
+    if (from.pooled !== to.pooled) {
+      encoder.copyBufferToBuffer(from.buffer, from.offset * BYTES, to.buffer, to.offset * BYTES, bytes);
+      return;
+    }
+    // A copy may not read and write one buffer, even between ranges apart: through a scratch buffer.
+    const scratch = this.acquire(bytes);
+    encoder.copyBufferToBuffer(from.buffer, from.offset * BYTES, scratch.buffer, 0, bytes);
+    encoder.copyBufferToBuffer(scratch.buffer, 0, to.buffer, to.offset * BYTES, bytes);
+    this.release(scratch);
   }
 
   /** Submits the dispatches collected so far. */
@@ -212,6 +236,8 @@ export class GpuRuntime {
    */
   deferCheck(result: GpuStorage, message: (index: number) => string): void {
     this.checks.push({ result, message });
+    // A loop that reads rarely would keep every answer alive: past a batch of them, they are read in the background.
+    if (this.checks.length >= CHECKS_PER_ANSWER) this.answers.push(this.answer(this.takeChecks()));
   }
 
   /** Waits until the GPU has finished everything submitted; rethrows an error the device reported or a failed check. */
@@ -227,30 +253,46 @@ export class GpuRuntime {
   read(storage: GpuStorage): Promise<TypedArray>;
   read(storage: undefined): Promise<undefined>;
   async read(storage: GpuStorage | undefined): Promise<TypedArray | undefined> {
-    const checks = this.checks;
-    this.checks = [];
+    const answers = [...this.answers, this.answer(this.takeChecks())];
+    this.answers = [];
     const bytes = (storage?.length ?? 0) * BYTES;
     const staging = bytes === 0 ? undefined : this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
-    const answers = checks.length === 0 ? undefined : this.device.createBuffer({ size: checks.length * BYTES, usage: MAP_READ | COPY_DST });
-    const encoder = this.commands();
-    if (storage !== undefined && staging !== undefined) encoder.copyBufferToBuffer(storage.buffer, storage.offset * BYTES, staging, 0, bytes);
-    checks.forEach(({ result }, i) => {
-      if (answers !== undefined) encoder.copyBufferToBuffer(result.buffer, result.offset * BYTES, answers, i * BYTES, BYTES);
-    });
+    if (storage !== undefined && staging !== undefined) this.commands().copyBufferToBuffer(storage.buffer, storage.offset * BYTES, staging, 0, bytes);
     this.flush();
     const out = storage === undefined ? undefined : hostArray(storage.dtype, storage.length);
     try {
-      await Promise.all([staging?.mapAsync(MAP_MODE_READ), answers?.mapAsync(MAP_MODE_READ), this.device.queue.onSubmittedWorkDone()]);
+      const [failures] = await Promise.all([Promise.all(answers), staging?.mapAsync(MAP_MODE_READ), this.device.queue.onSubmittedWorkDone()]);
       if (out !== undefined && staging !== undefined) new Uint8Array(out.buffer).set(new Uint8Array(staging.getMappedRange()));
-      const found = answers === undefined ? [] : Array.from(new Int32Array(answers.getMappedRange().slice(0)));
       this.throwDeviceError();
-      const failed = found.findIndex((index) => index >= 0);
-      if (failed >= 0) throw new DeviceCheckError(checks[failed].message(found[failed]));
+      const failure = failures.find((message) => message !== undefined);
+      if (failure !== undefined) throw new DeviceCheckError(failure);
     } finally {
       staging?.destroy();
-      answers?.destroy();
     }
     return out;
+  }
+
+  private takeChecks(): PendingCheck[] {
+    const checks = this.checks;
+    this.checks = [];
+    return checks;
+  }
+
+  /** Reads the answers of `checks` (in the order of the work): the message of the first that found a value, if any. */
+  private async answer(checks: PendingCheck[]): Promise<string | undefined> {
+    if (checks.length === 0) return undefined;
+    const staging = this.device.createBuffer({ size: checks.length * BYTES, usage: MAP_READ | COPY_DST });
+    const encoder = this.commands();
+    checks.forEach(({ result }, i) => encoder.copyBufferToBuffer(result.buffer, result.offset * BYTES, staging, i * BYTES, BYTES));
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_MODE_READ);
+      const found = new Int32Array(staging.getMappedRange());
+      const failed = found.findIndex((index) => index >= 0);
+      return failed < 0 ? undefined : checks[failed].message(found[failed]);
+    } finally {
+      staging.destroy();
+    }
   }
 
   /** Overwrites a storage's elements with host values, after every kernel encoded before this call. */
@@ -258,8 +300,8 @@ export class GpuRuntime {
     if (storage.length === 0) return;
     // queue.writeBuffer runs before anything not yet submitted, so submit first to keep the program's order.
     this.flush();
-    const source = values instanceof Float64Array ? Float32Array.from(values) : values;
-    this.device.queue.writeBuffer(storage.buffer, storage.offset * BYTES, source.buffer, source.byteOffset, storage.length * BYTES);
+    if (values instanceof Float64Array) throw new DTypeError('webgpu: float64 values cannot be written to the GPU; convert them to float32 first');
+    this.device.queue.writeBuffer(storage.buffer, storage.offset * BYTES, values.buffer, values.byteOffset, storage.length * BYTES);
   }
 
   /** Throws the first error the device reported since the last one thrown (each is reported once). */

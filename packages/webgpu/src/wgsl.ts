@@ -16,27 +16,44 @@ fn isFinite(x: f32) -> bool {
 fn nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 fn infinity() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 fn tanh32(x: f32) -> f32 {
-  // tanh rounds to ±1 in float32 past |x| = 9.01; clamping keeps exp-based implementations from inf/inf.
-  return select(tanh(clamp(x, -10.0, 10.0)), x, isNan(x));
+  // Not the built-in, which implementations may compute as (e^2x − 1)/(e^2x + 1) (inf/inf past 44, cancellation
+  // near 0): the series near 0, then from e = exp(−2|x|), which underflows to ±1 cleanly.
+  let a = abs(x);
+  if (a < 0.1) {
+    let s = x * x;
+    return x * (1.0 + s * (-1.0 / 3.0 + s * (2.0 / 15.0 + s * (-17.0 / 315.0))));
+  }
+  let e = exp(-2.0 * a);
+  return select(sign(x) * (1.0 - e) / (1.0 + e), x, isNan(x));
 }
 fn sigmoid32(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 fn log1p32(y: f32) -> f32 {
-  if (abs(y) < 1e-4) { return y * (1.0 - y * (0.5 - y / 3.0)); }
+  // The series for small y, where log(1 + y) would lose y's digits to 1 + y's rounding (and a compiler may fold
+  // Kahan's (1 + y) − 1 back into y): y − y²/2 + y³/3 − … to y⁹, below 1e-9 relative for |y| < 0.1.
+  if (abs(y) < 0.1) {
+    return y * (1.0 + y * (-1.0 / 2.0 + y * (1.0 / 3.0 + y * (-1.0 / 4.0 + y * (1.0 / 5.0 + y * (-1.0 / 6.0
+      + y * (1.0 / 7.0 + y * (-1.0 / 8.0 + y / 9.0))))))));
+  }
   return log(1.0 + y);
 }
+fn erfc32(x: f32) -> f32 {
+  // Numerical Recipes' erfcc: a Chebyshev fit with a relative error below 1.2e-7 on the whole line, so the tail
+  // erfc(x) for large x (a GELU's far negative side) keeps its digits, where 1 − erf(x) cancels.
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
+    + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  let tail = t * exp(-z * z + p);
+  return select(select(tail, 2.0 - tail, x < 0.0), x, isNan(x));
+}
 fn erf32(x: f32) -> f32 {
-  let a = abs(x);
-  if (a < 0.5) {
+  if (abs(x) < 0.5) {
     // Taylor series of erf, 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320)
     let s = x * x;
     let p = 1.0 + s * (-1.0 / 3.0 + s * (0.1 + s * (-1.0 / 42.0 + s * (1.0 / 216.0 - s / 1320.0))));
     return 1.1283791670955126 * x * p;
   }
-  if (a >= 4.0) { return select(sign(x), x, isNan(x)); }
-  // Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, where erf is above 0.52).
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign(x) * (1.0 - poly * exp(-a * a));
+  return select(sign(x) * (1.0 - erfc32(abs(x))), x, isNan(x));
 }
 // 1 + tanh(u) and 1 − tanh²(u) from e = exp(−2|u|), without the cancellation of 1 + t where t is near −1.
 fn onePlusTanh(u: f32) -> f32 {

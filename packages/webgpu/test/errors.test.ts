@@ -5,7 +5,7 @@
  */
 import { Linear } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { DTypeError, Parameter, array, copyInto, full, setBackend, zeros } from '@backprop/ndarray';
+import { DTypeError, Parameter, array, clip, copyInto, full, jsBackend, setBackend, zeros } from '@backprop/ndarray';
 import { SGD } from '@backprop/optimizers';
 import { create } from 'webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,13 +57,17 @@ describe('checks of values run on the GPU and report at the next read', () => {
     const param = new Parameter(array([1, 2, 3, 4]), 'w');
     copyInto(param.grad, array([0, 0, Number.NaN, 0]));
     new SGD([param], { lr: 0.1 }).step();
-    await expect(param.value.toHost()).rejects.toThrow('holds a value that is not finite at flat index 2');
+    await expect(param.value.toHost()).rejects.toThrow(
+      "SGD.step: the grad of 'w' (parameter 0) (a float32 array of shape [4]) holds a value that is not finite at flat index 2",
+    );
     expect((await param.value.toHost()).length).toBe(4); // reported once
   });
 
   it('a class index out of range in a loss reports at the next read', async () => {
     const loss = new CrossEntropyLoss().compute(array([[1, 2, 3]]), array([5], { dtype: 'int32' }));
-    await expect(loss.itemAsync()).rejects.toThrow(/not in \[0, 2\] at flat index 0/);
+    await expect(loss.itemAsync()).rejects.toThrow(
+      'CrossEntropyLoss: target (class indices other than ignoreIndex -100) (an int32 array of shape [1]) holds a value that is not in [0, 2] at flat index 0',
+    );
   });
 });
 
@@ -75,5 +79,18 @@ describe('the pool', () => {
     expect(after.bytesInUse - before.bytesInUse).toBe(4000);
     expect(after.buffersInUse - before.buffersInUse).toBe(1);
     expect(kept.size).toBe(1000);
+  });
+});
+
+describe('int32 clip', () => {
+  it('clips as the host does with infinite, fractional and out-of-range bounds', async () => {
+    const values = [-(2 ** 31), -7, -1, 0, 1, 2, 7, 2 ** 31 - 1];
+    for (const [low, high] of [[0, Number.POSITIVE_INFINITY], [Number.NEGATIVE_INFINITY, 1.5], [-1.5, 2.5], [-1e12, 1e12], [3, 3]]) {
+      setBackend(jsBackend);
+      const expected = Array.from(clip(array(values, { dtype: 'int32' }), low, high).data);
+      setBackend(gpu);
+      const got = Array.from(await clip(array(values, { dtype: 'int32' }), low, high).toHost());
+      expect(got, `clip to [${low}, ${high}]`).toEqual(expected);
+    }
   });
 });

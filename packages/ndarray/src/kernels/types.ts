@@ -342,7 +342,13 @@ export interface Kernels {
   /** (Σ|x|^ord)^(1/ord) over all of x into a 0-d out; ord ∞ is max|x|. */
   vectorNorm(args: { x: NDArray; ord: number; out: NDArray }): void;
   /** The first flat index whose value is not in [low, high] (NaN never is), or −1. */
-  firstOutside(args: { x: NDArray; low: number; high: number }): number;
+  firstOutside(args: {
+    x: NDArray;
+    low: number;
+    high: number;
+    /** What is checked, for a backend that reports later (`"CrossEntropyLoss: target"`); unused by the host backends. */
+    what?: string;
+  }): number;
 
   // Softmax and kin, along one axis.
   softmax(args: AxisArgs): void;

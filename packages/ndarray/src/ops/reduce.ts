@@ -4,10 +4,10 @@
  * once, however many axes there are. Pass `out` (of the result's shape and
  * dtype) to write into an existing array.
  */
-import { ValueError, checkOptions, formatShape } from '../errors';
+import { DTypeError, ValueError, checkOptions, formatShape } from '../errors';
 import { elementwiseKernels } from '../kernels/js/elementwise';
 import { reduceKernels as ts } from '../kernels/js/reduce';
-import { kernel } from '../kernels/registry';
+import { accumulatorDType, getBackend, kernel } from '../kernels/registry';
 import type { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
 import { checkArray, checkFloatArray, constant, empty, prepareOut } from './operand';
@@ -71,6 +71,12 @@ function reduce(op: Reduction, a: NDArray, axis: Axis, keepDims: boolean, out: N
  * int32 cannot hold is an error, never a wrapped number.
  */
 function sumInt32(a: NDArray, axes: readonly number[], out: NDArray): void {
+  if (accumulatorDType('int32') !== 'float64') {
+    throw new DTypeError(
+      `sum: an int32 sum is summed in float64 to stay exact, which backend '${getBackend().name}' does not have; ` +
+        "sum a float32 copy (sum(x.astype('float32')), exact below 2^24) or sum on the host",
+    );
+  }
   const wide = empty(out.shape, 'float64');
   kernel('sum', ts.sum)({ x: a.astype('float64'), axes, out: wide });
   checkRange('sum', 'the int32 sum', wide, -(2 ** 31), 2 ** 31 - 1, " (int32's range; torch gives int64): sum a float64 copy, astype('float64')");

@@ -15,16 +15,15 @@ function range(low: number, high: number): string {
 
 export function checkKernels(gpu: GpuRuntime): Partial<Kernels> {
   return {
-    firstOutside: ({ x, low, high }) => {
+    firstOutside: ({ x, low, high, what }) => {
       if (x.size === 0) return -1;
       const result = scanOutside(gpu, x, low, high);
-      const shape = formatShape(x.shape);
+      const array = `${x.dtype === 'int32' ? 'an' : 'a'} ${x.dtype} array of shape ${formatShape(x.shape)}`;
       gpu.deferCheck(
         result.storage as GpuStorage,
         (index) =>
-          `webgpu: a ${x.dtype} array of shape ${shape} holds a value that is not ${range(low, high)} at flat index ${index} ` +
-          '(a NaN or infinite gradient, loss or output, or a class or embedding index out of range); the check ran on the GPU ' +
-          'and is reported at this read, the first after it',
+          `${what === undefined ? array : `${what} (${array})`} holds a value that is not ${range(low, high)} at flat index ${index}; ` +
+          'the check ran on the GPU and is reported at this read, the first after it',
       );
       return -1;
     },

@@ -5,7 +5,7 @@
  * throughout (int32 where the op allows it), with torch's formulas.
  */
 import type { Kernels } from '@backprop/ndarray';
-import type { GpuRuntime } from '../runtime';
+import { type GpuRuntime, wgslType } from '../runtime';
 import { map } from './map';
 
 /** The element type's literal: `1` reads as f32 or i32 as the array is. */
@@ -79,13 +79,30 @@ export function elementwiseKernels(gpu: GpuRuntime): Partial<Kernels> {
     leakyRelu: ({ x, negativeSlope, out }) =>
       map(gpu, { label: 'leakyRelu', inputs: { x }, out, params: { slope: ['f32', negativeSlope] }, expression: 'select(x * params.slope, x, x > 0.0)' }),
     clip: ({ x, min, max, out }) => {
-      const t = out.dtype === 'int32' ? 'i32' : 'f32';
+      if (out.dtype !== 'int32') {
+        map(gpu, {
+          label: 'clip',
+          inputs: { x },
+          out,
+          params: { low: ['f32', min], high: ['f32', max] },
+          expression: 'select(select(x, params.high, x > params.high), params.low, x < params.low)',
+        });
+        return;
+      }
+      // int32, as the host writes it: x < min ⟺ x < ⌈min⌉ and the element becomes min as an Int32Array stores it
+      // (truncated); a bound past int32's range (±Infinity included) becomes its end, which no element passes.
+      const I32 = 2 ** 31;
       map(gpu, {
         label: 'clip',
         inputs: { x },
         out,
-        params: { low: [t, min], high: [t, max] },
-        expression: 'select(select(x, params.high, x > params.high), params.low, x < params.low)',
+        params: {
+          below: ['i32', Math.max(-I32, Math.min(I32 - 1, Math.ceil(min)))],
+          low: ['i32', Number.isFinite(min) ? min | 0 : 0],
+          above: ['i32', Math.max(-I32, Math.min(I32 - 1, Math.floor(max)))],
+          high: ['i32', Number.isFinite(max) ? max | 0 : 0],
+        },
+        expression: 'select(select(x, params.high, x > params.above), params.low, x < params.below)',
       });
     },
     gelu: ({ x, approximate, out }) =>
@@ -96,7 +113,7 @@ export function elementwiseKernels(gpu: GpuRuntime): Partial<Kernels> {
         expression:
           approximate === 'tanh'
             ? 'geluTanh(x)'
-            : `x * 0.5 * (1.0 + erf32(x * ${Math.SQRT1_2}))`,
+            : `x * 0.5 * erfc32(x * ${-Math.SQRT1_2})`, // Φ(x) = erfc(−x/√2)/2: no cancellation on the far negative side
       }),
     elu: ({ x, alpha, out }) =>
       map(gpu, { label: 'elu', inputs: { x }, out, params: { alpha: ['f32', alpha] }, expression: 'select(x, (exp(x) - 1.0) * params.alpha, x <= 0.0)' }),
@@ -130,7 +147,7 @@ export function elementwiseKernels(gpu: GpuRuntime): Partial<Kernels> {
         expression:
           approximate === 'tanh'
             ? `g * geluTanhGrad(x)`
-            : `g * (0.5 * (1.0 + erf32(x * ${Math.SQRT1_2})) + x * ${GELU_PDF} * exp(x * x * -0.5))`,
+            : `g * (0.5 * erfc32(x * ${-Math.SQRT1_2}) + x * ${GELU_PDF} * exp(x * x * -0.5))`,
       }),
     siluBackward: ({ grad, input, out }) =>
       map(gpu, { label: 'siluBackward', inputs: { g: grad, x: input }, out, expression: 'g * sigmoid32(x) * (1.0 + x * (1.0 - sigmoid32(x)))' }),
@@ -158,7 +175,7 @@ export function elementwiseKernels(gpu: GpuRuntime): Partial<Kernels> {
         expression: 'g * (tanh32(log1p32(exp(x))) + x * sigmoid32(x) * (1.0 - tanh32(log1p32(exp(x))) * tanh32(log1p32(exp(x)))))',
       }),
     fill: ({ out, value }) =>
-      map(gpu, { label: 'fill', inputs: {}, out, params: { value: [out.dtype === 'int32' ? 'i32' : 'f32', value] }, expression: 'params.value' }),
+      map(gpu, { label: 'fill', inputs: {}, out, params: { value: [wgslType(out.dtype), value] }, expression: 'params.value' }),
     copy: ({ x, out }) => map(gpu, { label: 'copy', inputs: { x }, out, expression: 'x' }),
     // float32 → int32 truncates toward zero, as torch's .to(torch.int32); int32 → float32 rounds to nearest.
     cast: ({ x, out }) =>

@@ -30,8 +30,6 @@ export interface MapSpec {
   expression: string;
   /** Scalars the expression reads as `params.<name>`. */
   params?: Record<string, Param>;
-  /** The WGSL type each input is read as, where it differs from its array's (`f32(x)` for an int32 condition). */
-  convert?: Record<string, string>;
 }
 
 /** Encodes out[i] = expression for every element of out. */
@@ -61,9 +59,7 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
       });
       index = terms.length === 0 ? '0u' : terms.join(' + ');
     }
-    const load = `${binding}[${index}]`;
-    const as = spec.convert?.[name];
-    loads.push(`  let ${name} = ${as === undefined ? load : `${as}(${load})`};`);
+    loads.push(`  let ${name} = ${binding}[${index}];`);
   }
   const coordinates: string[] = [];
   if (needsCoordinates) {

@@ -20,8 +20,8 @@
  * the same way. An invocation folds at most 16 elements in sequence, the rest
  * is a tree, so a float32 sum errs by about (16 + log2 n) ulps, not n.
  */
-import { type Kernels, NDArray } from '@backprop/ndarray';
-import type { GpuRuntime, Param } from '../runtime';
+import { type DType, type Kernels, NDArray } from '@backprop/ndarray';
+import { type GpuRuntime, type Param, wgslType } from '../runtime';
 import { MATH } from '../wgsl';
 
 const GROUP = 256;
@@ -125,11 +125,6 @@ export interface Fold {
   words: number;
 }
 
-/** The WGSL type of a dtype's elements. */
-function scalar(dtype: string): 'f32' | 'i32' {
-  return dtype === 'int32' ? 'i32' : 'f32';
-}
-
 /** Σ in float32 (or vec2f, vec4f: several sums at once), or int32 (wrapping past its range). */
 export function sumFold(type: 'f32' | 'i32' | 'vec2f' | 'vec4f'): Fold {
   const words = type === 'vec2f' ? 2 : type === 'vec4f' ? 4 : 1;
@@ -144,8 +139,8 @@ export function sumFold(type: 'f32' | 'i32' | 'vec2f' | 'vec4f'): Fold {
 }
 
 /** max or min; a NaN wins, as torch.max. */
-export function extremumFold(isMax: boolean, dtype: string): Fold {
-  const t = scalar(dtype);
+export function extremumFold(isMax: boolean, dtype: DType): Fold {
+  const t = wgslType(dtype);
   const name = `${isMax ? 'max' : 'min'}_${t}`;
   const body =
     t === 'f32'
@@ -160,8 +155,8 @@ export function extremumFold(isMax: boolean, dtype: string): Fold {
  * greater (smaller) value, then the smaller index, which is the first
  * occurrence whatever order the tree meets the candidates in.
  */
-function argFold(isMax: boolean, dtype: string): Fold {
-  const t = scalar(dtype);
+function argFold(isMax: boolean, dtype: DType): Fold {
+  const t = wgslType(dtype);
   const nan =
     t === 'f32'
       ? '  let an = isNan(a.v);\n  if (an != isNan(b.v)) { if (an) { return a; } return b; }\n  if (an || a.v == b.v) {'
@@ -220,6 +215,7 @@ export function runRows(gpu: GpuRuntime, program: RowProgram, segment?: number):
     rows: ['u32', layout.rows],
     len: ['u32', layout.len],
     blocks: ['u32', blocks],
+    groups: ['u32', blocks * segments],
     segment: ['u32', segment ?? layout.len],
     ...program.params,
   };
@@ -276,7 +272,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let part = lid / LANES;
   let r = (group % params.blocks) * LANES + lane;
   let seg = group / params.blocks;
-  let live = r < params.rows;
+  // Past 65535 workgroups the dispatch is a grid whose last row overshoots: those groups do nothing.
+  let live = r < params.rows && group < params.groups;
   let k0 = seg * params.segment;
   let k1 = min(params.len, k0 + params.segment);
 ${body.join('\n')}
@@ -317,7 +314,7 @@ export function reduceRows(gpu: GpuRuntime, reduction: Reduction): void {
   const { label, fold, params } = reduction;
   const rows = reduction.layout.rows;
   if (rows === 0) return;
-  const natural = fold.type === scalar(fold.dtype);
+  const natural = fold.type === wgslType(fold.dtype);
   const typed = (name: string) => (natural ? undefined : { [name]: fold.type });
   let layout = reduction.layout;
   let inputs = reduction.inputs;
@@ -409,7 +406,7 @@ export function scanOutside(gpu: GpuRuntime, x: NDArray, low: number, high: numb
     layout: layoutOf([x.size], [0]),
     fold: FIRST,
     inputs: { x },
-    helpers: `fn outside(v: ${scalar(x.dtype)}) -> bool { return ${outside}; }`,
+    helpers: `fn outside(v: ${wgslType(x.dtype)}) -> bool { return ${outside}; }`,
     load: 'select(0xffffffffu, k, outside(x[i]))',
     finish: 'out[0] = select(i32(acc), -1, acc == 0xffffffffu);',
     outputs: { out: result },
@@ -424,9 +421,9 @@ function normTerms(ord: number): { fold: Fold; load: string; finish: string; par
     // max |x|; the norm of nothing is 0.
     return { fold: extremumFold(true, 'float32'), load: 'abs(x[i])', finish: 'out[0] = select(acc, 0.0, acc < 0.0);' };
   }
+  // The op takes ord > 0; the kernel, as the TypeScript one, also has −Infinity (min |x|) and 0 (a count of non-zeros, NaN too).
   if (ord === Number.NEGATIVE_INFINITY) return { fold: extremumFold(false, 'float32'), load: 'abs(x[i])', finish: 'out[0] = acc;' };
   const sum = sumFold('f32');
-  // ord 0 counts the elements that are not 0 (NaN included).
   if (ord === 0) return { fold: sum, load: 'select(0.0, 1.0, x[i] != 0.0 || isNan(x[i]))', finish: 'out[0] = acc;' };
   if (ord === 1) return { fold: sum, load: 'abs(x[i])', finish: 'out[0] = acc;' };
   if (ord === 2) return { fold: sum, load: 'x[i] * x[i]', finish: 'out[0] = sqrt(acc);' };
@@ -440,7 +437,7 @@ function normTerms(ord: number): { fold: Fold; load: string; finish: string; par
 
 export function reduceKernels(gpu: GpuRuntime): Partial<Kernels> {
   return {
-    sum: (args) => reduceInto(gpu, 'sum', sumFold(scalar(args.x.dtype)), args),
+    sum: (args) => reduceInto(gpu, 'sum', sumFold(wgslType(args.x.dtype)), args),
     max: (args) => reduceInto(gpu, 'max', extremumFold(true, args.x.dtype), args),
     min: (args) => reduceInto(gpu, 'min', extremumFold(false, args.x.dtype), args),
     argmax: ({ x, axis, out }) =>

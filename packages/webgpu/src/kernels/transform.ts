@@ -6,7 +6,7 @@
  * so that each output element sums its sources in order, with no atomics.
  */
 import { type Kernels, NDArray } from '@backprop/ndarray';
-import { type GpuRuntime, type Param, groupsFor } from '../runtime';
+import { type GpuRuntime, type Param, groupsFor, wgslType } from '../runtime';
 import type { GpuStorage } from '../storage';
 
 /** Invocations of a workgroup, and the elements each covers, in {@link forEach}. */
@@ -56,9 +56,7 @@ ${spec.body}
   });
 }
 
-function wgslType(array: NDArray): string {
-  return array.dtype === 'int32' ? 'i32' : 'f32';
-}
+
 
 function stridesOf(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -176,7 +174,7 @@ function permute(gpu: GpuRuntime, x: NDArray, order: readonly number[], out: NDA
     { inBase: batchDims.map((d) => inStrides[axes[d]]), outBase: batchDims.map((d) => outStrides[d]) },
     params,
   );
-  const type = wgslType(out);
+  const type = wgslType(out.dtype);
   const code = `
 var<workgroup> tile: array<${type}, ${TILE * (TILE + 1)}>;
 @compute @workgroup_size(${TILE}, ${TILE_ROWS})
