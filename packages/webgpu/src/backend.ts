@@ -27,6 +27,11 @@ export interface WebGpuBackend extends Backend {
   memory(): GpuMemory;
   /** Resolves when the GPU has finished the work submitted so far (to time it); rethrows a device error. */
   synchronize(): Promise<void>;
+  /**
+   * Frees the pooled buffers (kept for new arrays of their sizes), e.g. after
+   * the batch or sequence length changes for good; returns the bytes freed.
+   */
+  releasePool(): number;
 }
 
 const OPTIONS = ['device', 'gpu', 'powerPreference', 'name'] as const;
@@ -58,6 +63,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     allocate: (dtype: DType, size: number) => runtime.allocate(dtype, size),
     memory: () => runtime.memory(),
     synchronize: () => runtime.synchronize(),
+    releasePool: () => runtime.releasePool(),
   };
   registerBackend(backend);
   return backend;

@@ -144,6 +144,18 @@ export class GpuRuntime {
     return { ...this.stats };
   }
 
+  /** Destroys the pooled buffers; returns the bytes freed. */
+  releasePool(): number {
+    const freed = this.stats.bytesPooled;
+    // Buffers of the pending batch's scratch may be among them: submit it first.
+    this.flush();
+    for (const free of this.pool.values()) for (const buffer of free) buffer.destroy();
+    this.pool.clear();
+    this.stats.bytesPooled = 0;
+    this.stats.buffersPooled = 0;
+    return freed;
+  }
+
   /** Runs one kernel: binds its arrays (all of this runtime's storage), its parameters, and encodes the dispatch. */
   run(spec: KernelSpec): void {
     const bound: Bound[] = [];
@@ -283,7 +295,9 @@ export class GpuRuntime {
     if (checks.length === 0) return undefined;
     const staging = this.device.createBuffer({ size: checks.length * BYTES, usage: MAP_READ | COPY_DST });
     const encoder = this.commands();
-    checks.forEach(({ result }, i) => encoder.copyBufferToBuffer(result.buffer, result.offset * BYTES, staging, i * BYTES, BYTES));
+    checks.forEach(({ result }, i) => {
+      encoder.copyBufferToBuffer(result.buffer, result.offset * BYTES, staging, i * BYTES, BYTES);
+    });
     this.flush();
     try {
       await staging.mapAsync(MAP_MODE_READ);

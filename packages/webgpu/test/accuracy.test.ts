@@ -4,7 +4,7 @@
  * suite's tolerance is absolute below 1, so this checks relative errors.
  */
 import { NDArray, gelu, geluBackward, mish, ones, softplus, tanh } from '@backprop/ndarray';
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { both, expectWithin, useGpu } from './reference';
 
 useGpu();

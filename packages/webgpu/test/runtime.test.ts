@@ -1,5 +1,5 @@
 /** The runtime's own mechanics, below the kernels. */
-import { add, array, firstNonFinite, narrow, setBackend } from '@backprop/ndarray';
+import { add, array, firstNonFinite, mul, narrow, relu, setBackend } from '@backprop/ndarray';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GpuStorage } from '../src/storage';
 import { webgpu } from './gpu';
@@ -32,4 +32,17 @@ it('answers more deferred checks than one batch holds, and reports the first bad
   for (let i = 0; i < 300; i++) firstNonFinite(good, `check ${600 + i}`);
   await expect(good.toHost()).rejects.toThrow('the bad one (a float32 array of shape [2]) holds a value that is not finite at flat index 1');
   expect(Array.from(await good.toHost())).toEqual([1, 2]);
+});
+
+it('computes in place through the output binding, and frees the pool on request', async () => {
+  const x = array([-1, 2, -3, 4]);
+  relu(x, x);
+  mul(x, 2, x);
+  expect(Array.from(await x.toHost())).toEqual([0, 4, 0, 8]);
+  for (let i = 0; i < 5; i++) add(x, i); // results dropped: pooled once collected
+  await gpu.synchronize();
+  const pooled = gpu.memory().bytesPooled;
+  expect(gpu.releasePool()).toBe(pooled);
+  expect(gpu.memory()).toMatchObject({ bytesPooled: 0, buffersPooled: 0 });
+  expect(Array.from(await add(x, 1).toHost())).toEqual([1, 5, 1, 9]);
 });

@@ -6,6 +6,7 @@
  */
 import type { NDArray } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
+import type { GpuStorage } from '../storage';
 import { MATH } from '../wgsl';
 
 const GROUP = 256;
@@ -43,6 +44,11 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
   const shape = out.shape;
   let needsCoordinates = false;
   for (const [name, array] of Object.entries(spec.inputs)) {
+    // In place (out is this input, element for element): read it through out's binding, not a copy of it.
+    if (array.storage === out.storage || (array.size === n && (array.storage as GpuStorage).sameElements(out.storage as GpuStorage))) {
+      loads.push(`  let ${name} = out[i];`);
+      continue;
+    }
     const binding = `in_${name}`;
     inputs[binding] = array;
     let index: string;
