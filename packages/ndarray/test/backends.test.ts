@@ -7,6 +7,7 @@ import {
   ValueError,
   accumulatorDType,
   add,
+  concat,
   array,
   createWasmBackend,
   findBackend,
@@ -19,7 +20,9 @@ import {
   registerKernel,
   relu,
   setBackend,
+  stack,
   sum,
+  take,
   toBackend,
   wasmBackend,
   zeros,
@@ -234,5 +237,19 @@ describe('copies stay where their array is', () => {
     expect(Array.from(x.data)).toEqual([1.5, -2.5]);
     const onDevice = toBackend(cast);
     expect(ArrayBuffer.isView(onDevice.clone().storage)).toBe(false);
+  });
+
+  it('take, concat and stack of host arrays move data on the host; arithmetic on them is refused', () => {
+    const rows = array([[1, 2], [3, 4], [5, 6]]);
+    previous = setBackend(createBoxedBackend('boxed-gather'));
+    const batch = take(rows, [2, 0]);
+    expect(ArrayBuffer.isView(batch.storage)).toBe(true);
+    expect(batch.toArray()).toEqual([[5, 6], [1, 2]]);
+    expect(concat([rows, batch]).shape).toEqual([5, 2]);
+    expect(ArrayBuffer.isView(stack([batch, batch]).storage)).toBe(true);
+    expect(() => add(rows, 1)).toThrow('move it there first with toBackend(array)');
+    const onDevice = take(toBackend(rows), [1]);
+    expect(ArrayBuffer.isView(onDevice.storage)).toBe(false);
+    expect(() => concat([rows, onDevice])).toThrow("concat: arrays[0] lives on the host but the active backend is 'boxed-gather'");
   });
 });

@@ -148,6 +148,25 @@ export function accumulatorDType(dtype: DType): DType {
   return backend.dtypes === undefined || backend.dtypes.includes('float64') ? 'float64' : dtype;
 }
 
+/**
+ * `body` run with the host backend (WebAssembly, or TypeScript) active when
+ * every array of `arrays` lives on the host while a backend with memory of
+ * its own (a GPU) is active; as it is otherwise. Ops that move data (a
+ * gather, a concatenation) run where their data is, as `clone()` does: a
+ * data loader cuts its batches on the host, and `toBackend` moves them.
+ */
+export function whereTheyLive<T>(arrays: readonly unknown[], body: () => T): T {
+  const backend = active ?? getBackend();
+  const onHost = (a: unknown) => typeof a === 'object' && a !== null && ArrayBuffer.isView((a as { storage?: unknown }).storage);
+  if (backend.allocate === undefined || !arrays.every(onHost)) return body();
+  active = wasmBackend ?? jsBackend;
+  try {
+    return body();
+  } finally {
+    active = backend;
+  }
+}
+
 /** Storage for a new array on the active backend: zero-filled. */
 export function allocateStorage(dtype: DType, size: number): Storage {
   const backend = active ?? getBackend();

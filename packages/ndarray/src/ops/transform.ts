@@ -1,7 +1,7 @@
 import { commonDType } from '../dtype';
 import { DTypeError, ShapeError, ValueError, describe, formatShape } from '../errors';
 import { indexingKernels as ts } from '../kernels/js/indexing';
-import { KernelError, kernel } from '../kernels/registry';
+import { KernelError, kernel, whereTheyLive } from '../kernels/registry';
 import { NDArray } from '../ndarray';
 import { normalizeAxis } from '../shape';
 import { firstOutside } from '../validate';
@@ -157,6 +157,11 @@ function checkBounds(op: string, indices: NDArray, n: number, axis: number, shap
  * from the end.
  */
 export function take(a: NDArray, indices: NDArray | ArrayLike<number>, axis = 0, out?: NDArray): NDArray {
+  const arrays = [a, ...(indices instanceof NDArray ? [indices] : []), ...(out === undefined ? [] : [out])];
+  return whereTheyLive(arrays, () => takeHere(a, indices, axis, out));
+}
+
+function takeHere(a: NDArray, indices: NDArray | ArrayLike<number>, axis: number, out: NDArray | undefined): NDArray {
   const op = 'take';
   checkArray(op, 'input', a);
   const ax = normalizeAxis(op, axis, a.ndim);
@@ -264,6 +269,11 @@ function checkList(op: string, arrays: readonly NDArray[]): void {
 
 /** Joins arrays along an existing axis; every other dimension must agree. */
 export function concat(arrays: readonly NDArray[], axis = 0, out?: NDArray): NDArray {
+  if (!Array.isArray(arrays)) checkList('concat', arrays);
+  return whereTheyLive(out === undefined ? arrays : [...arrays, out], () => concatHere(arrays, axis, out));
+}
+
+function concatHere(arrays: readonly NDArray[], axis: number, out: NDArray | undefined): NDArray {
   checkList('concat', arrays);
   const first = arrays[0];
   const ax = normalizeAxis('concat', axis, first.ndim);
@@ -289,6 +299,11 @@ export function concat(arrays: readonly NDArray[], axis = 0, out?: NDArray): NDA
 
 /** Joins arrays of one shape along a new axis. */
 export function stack(arrays: readonly NDArray[], axis = 0): NDArray {
+  if (!Array.isArray(arrays)) checkList('stack', arrays);
+  return whereTheyLive(arrays, () => stackHere(arrays, axis));
+}
+
+function stackHere(arrays: readonly NDArray[], axis: number): NDArray {
   checkList('stack', arrays);
   const first = arrays[0];
   for (const [i, x] of arrays.entries()) {
