@@ -9,7 +9,8 @@
  */
 import { Linear, ReLU, Sequential } from '@backprop/layers';
 import { CrossEntropyLoss } from '@backprop/losses';
-import { TorchGenerator, array, setBackend, toBackend, wasmBackend, jsBackend } from '@backprop/ndarray';
+import { DataLoader, TensorDataset } from '@backprop/data';
+import { NDArray, TorchGenerator, setBackend, toBackend } from '@backprop/ndarray';
 import { SGD } from '@backprop/optimizers';
 import { expect, it } from 'vitest';
 import { webgpu } from './gpu';
@@ -27,14 +28,12 @@ async function collect(): Promise<void> {
 
 it('holds the same GPU memory at every collection of 600 MLP steps after the first, with nothing disposed', async () => {
   const gpu = await webgpu();
-  const host = wasmBackend ?? jsBackend;
   const rng = new TorchGenerator(3);
-  const batches = Array.from({ length: 8 }, () => {
-    const x = new Float32Array(64 * 32);
-    rng.normal(x, 0, 1);
-    const y = Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 10);
-    return [x, y] as const;
-  });
+  // 512 samples in host memory, as a dataset is: the loader cuts batches of 64 there, toBackend moves each.
+  const inputs = new Float32Array(512 * 32);
+  rng.normal(inputs, 0, 1);
+  const dataset = new TensorDataset(new NDArray(inputs, [512, 32]), Int32Array.from({ length: 512 }, (_, i) => (i * 7) % 10));
+  const loader = new DataLoader(dataset, { batchSize: 64 });
   const previous = setBackend(gpu);
   try {
     const model = new Sequential(new Linear(32, 64, { rng }), new ReLU(), new Linear(64, 10, { rng }));
@@ -44,24 +43,24 @@ it('holds the same GPU memory at every collection of 600 MLP steps after the fir
     const inUse: number[] = [];
     let first = 0;
     let last = 0;
-    for (let step = 0; step < 600; step++) {
-      const [xs, ys] = batches[step % batches.length];
-      setBackend(host);
-      const x = array(xs, { shape: [64, 32] });
-      const y = array(ys);
-      setBackend(gpu);
-      const loss = lossFn.compute(model.forward(toBackend(x)), toBackend(y));
-      model.backward(lossFn.backward());
-      optimizer.step();
-      optimizer.zeroGrad();
-      if (step % 50 === 49) {
-        const value = await loss.itemAsync();
-        if (step === 49) first = value;
-        last = value;
-        await collect();
-        const { bytesInUse, bytesPooled } = gpu.memory();
-        held.push(bytesInUse + bytesPooled);
-        inUse.push(bytesInUse);
+    let step = 0;
+    while (step < 600) {
+      for (const { x, y } of loader) {
+        // y: the batch's labels, an Int32Array the loss uploads with the targets' check.
+        const loss = lossFn.compute(model.forward(toBackend(x)), y);
+        model.backward(lossFn.backward());
+        optimizer.step();
+        optimizer.zeroGrad();
+        if (step % 50 === 49) {
+          const value = await loss.itemAsync();
+          if (step === 49) first = value;
+          last = value;
+          await collect();
+          const { bytesInUse, bytesPooled } = gpu.memory();
+          held.push(bytesInUse + bytesPooled);
+          inUse.push(bytesInUse);
+        }
+        step++;
       }
     }
     // One line of what the run held, for the README's figure.
