@@ -4,6 +4,7 @@
  * here, between frames).
  */
 import './style.css';
+import { BACKEND_NAMES, type BackendChoice, kernelsLabel, showOffer, speedsHtml } from './backends';
 import { type Series, chartWidth, redrawOnResize, renderChart } from './chart';
 import { formatNumber, renderNetworkSvg } from './diagram';
 import { grayFromRgba, toMnistInput } from './preprocess';
@@ -25,6 +26,7 @@ const section = $('#mnist');
 const trainButton = $<HTMLButtonElement>('#train');
 const resetButton = $<HTMLButtonElement>('#reset');
 const epochsSelect = $<HTMLSelectElement>('#epochs');
+const backendSelect = $<HTMLSelectElement>('#backend');
 const status = $('#status');
 
 /** What the chart and the stats show, rebuilt from the worker's messages. */
@@ -38,7 +40,12 @@ const run = {
   step: 0,
   /** How long the digits took to load, shown until training starts. */
   loaded: '',
+  /** The backend the run trains on (from the worker's 'ready'). */
+  backend: 'cpu' as BackendChoice,
 };
+
+/** The last speed measured on each backend in this tab, kept across resets so the two can be compared. */
+const speeds = new Map<BackendChoice, number>();
 
 const config = (): RunConfig => ({ epochs: Number(epochsSelect.value), lr: 0.05, batchSize: 64, seed: 0 });
 
@@ -72,6 +79,10 @@ function showProgress(p: Progress): void {
   $('#stat-loss').textContent = p.loss.toFixed(4);
   $('#stat-lr').textContent = p.lr.toFixed(4);
   $('#stat-speed').textContent = Math.round(p.samplesPerSecond).toLocaleString('en-US');
+  if (p.samplesPerSecond > 0) {
+    speeds.set(run.backend, p.samplesPerSecond);
+    $('#speeds').innerHTML = `${speedsHtml(speeds)} digits/s`;
+  }
   drawChart();
 }
 
@@ -98,14 +109,20 @@ worker.onmessage = ({ data: message }: MessageEvent<FromWorker>) => {
       run.trainAccuracy = [];
       run.testAccuracy = [];
       $('#summary').textContent = message.summary;
-      $('#stat-backend').textContent =
-        (message.backend === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript') + (message.threads > 1 ? `, ${message.threads} threads` : '');
+      run.backend = message.choice;
+      section.dataset.backend = message.choice;
+      backendSelect.value = message.choice;
+      $('#stat-backend').textContent = kernelsLabel(message.backend, message.threads, message.adapter);
+      $('#stat-speed-on').textContent = `${BACKEND_NAMES[message.choice]}:`;
       $('#stat-step').textContent = `0 / ${message.totalSteps.toLocaleString('en-US')}`;
       for (const id of ['#stat-epoch', '#stat-loss', '#stat-lr', '#stat-speed']) $(id).textContent = '–';
       if (message.loadMs > 0) run.loaded = `: ${(message.trainSize + message.testSize).toLocaleString('en-US')} digits loaded in ${(message.loadMs / 1000).toFixed(1)} s`;
       drawChart();
       showState();
       predictDrawing(); // the drawing, if any, read by the fresh model
+      break;
+    case 'backends':
+      showOffer(backendSelect, message.webgpu);
       break;
     case 'progress':
       showProgress(message.progress);
@@ -125,6 +142,7 @@ worker.onmessage = ({ data: message }: MessageEvent<FromWorker>) => {
       if (message.id === predictionId) showProbabilities(message.probabilities);
       break;
     case 'error':
+      backendSelect.value = run.backend; // a backend that could not start leaves the choice as it was
       status.textContent = `Error: ${message.message}`;
       status.classList.add('error');
       console.error(`playground worker: ${message.message}`);
@@ -137,8 +155,12 @@ worker.onerror = (event) => {
 };
 
 trainButton.addEventListener('click', () => send({ type: run.running ? 'pause' : 'start' }));
-resetButton.addEventListener('click', () => send({ type: 'reset', config: config() }));
-epochsSelect.addEventListener('change', () => send({ type: 'reset', config: config() }));
+const reset = () => send({ type: 'reset', config: config(), backend: backendSelect.value as BackendChoice });
+resetButton.addEventListener('click', reset);
+epochsSelect.addEventListener('change', reset);
+// Another backend: a new run, its model built there.
+backendSelect.addEventListener('change', reset);
+showOffer(backendSelect, undefined);
 
 send({ type: 'init', dataUrl: new URL('mnist-digits.bin', document.baseURI).href, config: config() });
 drawChart();

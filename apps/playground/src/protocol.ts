@@ -1,4 +1,5 @@
 /** The messages between the page and the training worker (src/worker.ts). */
+import type { BackendChoice, WebGpuOffer } from './backends';
 
 /** How a run trains: apps/mnist's MLP recipe, with the run's length chosen on the page. */
 export interface RunConfig {
@@ -15,8 +16,8 @@ export type ToWorker =
   | { type: 'init'; dataUrl: string; config: RunConfig }
   | { type: 'start' }
   | { type: 'pause' }
-  /** A fresh model (and optimizer, schedule, shuffling) from `config`. */
-  | { type: 'reset'; config: RunConfig }
+  /** A fresh model (and optimizer, schedule, shuffling) from `config`, on `backend` (the CPU's at init). */
+  | { type: 'reset'; config: RunConfig; backend: BackendChoice }
   /** Class probabilities of one 28×28 image, pixels in [0, 1] (the worker standardizes them as the training digits). */
   | { type: 'predict'; id: number; pixels: Float32Array };
 
@@ -47,8 +48,12 @@ export type FromWorker =
       type: 'ready';
       /** `summary(model, [batchSize, 784])` from @backprop/layers. */
       summary: string;
-      /** The ndarray backend gemm runs on: `wasm` (WebAssembly SIMD) or `js`. */
+      /** The choice the run trains on. */
+      choice: BackendChoice;
+      /** The ndarray backend it runs on: `wasm` (WebAssembly SIMD), `js`, or `webgpu`. */
       backend: string;
+      /** The GPU's adapter, as its info describes it (WebGPU only; may be empty). */
+      adapter: string;
       /** Threads the large products run on (`setNumThreads`): 2 on a cross-origin-isolated page, else 1. */
       threads: number;
       trainSize: number;
@@ -58,6 +63,8 @@ export type FromWorker =
       /** Milliseconds to fetch, inflate and decode the digits (0 after a reset). */
       loadMs: number;
     }
+  /** Whether WebGPU can be chosen here, sent once the worker has asked for an adapter. */
+  | { type: 'backends'; webgpu: WebGpuOffer }
   | { type: 'progress'; progress: Progress }
   | { type: 'evaluation'; evaluation: Evaluation }
   | { type: 'state'; running: boolean; done: boolean }

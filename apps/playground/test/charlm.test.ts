@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { StateDictError } from '@backprop/layers';
-import { TorchGenerator, encodeSafetensors } from '@backprop/ndarray';
+import { TorchGenerator, encodeSafetensors, getBackend } from '@backprop/ndarray';
 import { type FixtureTensor, assertClose, fromFixture, readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
 import { NamesDataError, Vocabulary, blockSizeFor, encodeNames, sampleNames, splitNames } from '@backprop/data/names';
@@ -15,7 +15,9 @@ import { loadNames } from '@backprop/data/names/node';
 import { NAMES_FILE, packBabyNames } from '../plugins/baby-names';
 import { packNames, unpackNames } from '../src/charlm/names-pack';
 import { TransformerModel, ModelFileError, decodeModel, parseTransformerConfig } from '../src/charlm/model';
+import { sampleNamesAsync } from '../src/charlm/sample';
 import { LIVE_MODEL, NamesTrainer, VAL_NAMES, lrFactor } from '../src/charlm/trainer';
+import { createStrictBackend } from './strict-backend';
 
 interface Fixture {
   config: { model: 'transformer'; vocabSize: number; blockSize: number; embedDim: number; heads: number; layers: number };
@@ -133,30 +135,73 @@ describe('the live run', () => {
     expect(lrFactor(549.5, 1000)).toBeCloseTo(0.55, 12);
   });
 
-  it('trains in slices, lowers the loss, and its seeded samples repeat', () => {
+  it('trains in slices, lowers the loss, and its seeded samples repeat', async () => {
     const trainer = new NamesTrainer(names, { steps: 40, seed: 0 });
     expect(trainer.trainSize).toBe(fixture.split.counts[0]);
     expect(trainer.valSize).toBe(VAL_NAMES);
-    const before = trainer.valLoss();
+    const before = await trainer.valLoss();
     expect(before).toBeGreaterThan(Math.log(27) - 0.5); // an untrained model: about uniform over 27 characters
-    const first = trainer.train(60_000, 10);
+    const first = await trainer.train(60_000, 10);
     expect(first.step).toBe(10);
-    const samples = trainer.samples(8);
+    const samples = await trainer.samples(8);
     expect(samples).toHaveLength(8);
     expect(samples.every((name) => /^[a-z]*$/.test(name) && name.length <= 15)).toBe(true);
-    expect(trainer.samples(8)).toEqual(samples); // the same draws each time
-    const rest = trainer.train(60_000);
+    expect(await trainer.samples(8)).toEqual(samples); // the same draws each time
+    const rest = await trainer.train(60_000);
     expect(rest.step).toBe(40);
     expect(trainer.done).toBe(true);
-    expect(trainer.train(60_000).step).toBe(40); // nothing left to do
+    expect((await trainer.train(60_000)).step).toBe(40); // nothing left to do
     expect(rest.loss).toBeLessThan(first.loss);
-    expect(trainer.valLoss()).toBeLessThan(before - 0.2);
-    expect(trainer.samples(8)).not.toEqual(samples);
+    expect(await trainer.valLoss()).toBeLessThan(before - 0.2);
+    expect(await trainer.samples(8)).not.toEqual(samples);
     // The same seed gives the same run whatever the slices.
     const again = new NamesTrainer(names, { steps: 40, seed: 0 });
-    again.train(60_000, 3);
-    again.train(60_000, 10);
-    expect(again.samples(8)).toEqual(samples);
+    await again.train(60_000, 3);
+    await again.train(60_000, 10);
+    expect(await again.samples(8)).toEqual(samples);
     expect(() => new NamesTrainer(names, { steps: 0, seed: 0 })).toThrow(/steps must be an integer >= 1, got 0/);
+  });
+});
+
+describe('names sampled on any backend', () => {
+  it('are sampleNames’ own on the CPU, name for name, at every temperature and prefix', async () => {
+    const { model, vocab } = decodeModel(modelFile);
+    for (const temperature of [0, 0.5, 1, 1.2]) {
+      for (const prefix of ['', 'ma', 'jo']) {
+        const options = { count: 12, temperature, prefix };
+        const sync = sampleNames(model, vocab, { ...options, rng: new TorchGenerator(7) });
+        expect(await sampleNamesAsync(model, vocab, { ...options, rng: new TorchGenerator(7) })).toEqual(sync);
+      }
+    }
+    expect(model.training).toBe(false);
+    await expect(sampleNamesAsync(model, vocab, { count: 0, temperature: 1, rng: new TorchGenerator(0) })).rejects.toThrow(/count must be a positive integer/);
+    await expect(sampleNamesAsync(model, vocab, { count: 1, temperature: 1, rng: new TorchGenerator(0), prefix: 'abcdefghijklmnopq' })).rejects.toThrow(
+      /leaves no room in a block/,
+    );
+  });
+
+  it('the live run trains, measures and samples on a backend that keeps its arrays off the host, with no synchronous read', async () => {
+    const active = getBackend();
+    const device = createStrictBackend();
+    const gpuLike = new NamesTrainer(names, { steps: 20, seed: 0 }, { backend: device });
+    const cpu = new NamesTrainer(names, { steps: 20, seed: 0 });
+    expect(String(gpuLike.model)).toBe(String(cpu.model));
+    const before = await gpuLike.valLoss();
+    expect(before).toBeCloseTo(await cpu.valLoss(), 4);
+    // Greedy names from the same weights: the same on either backend.
+    const greedy = (t: NamesTrainer) => sampleNamesAsync(t.model, t.vocab, { count: 5, temperature: 0, rng: new TorchGenerator(0) }, t.backend);
+    expect(await greedy(gpuLike)).toEqual(await greedy(cpu));
+    const first = await gpuLike.train(60_000, 10);
+    const rest = await gpuLike.train(60_000);
+    const cpuFirst = await cpu.train(60_000, 10);
+    expect(first.loss).toBeCloseTo(cpuFirst.loss, 4);
+    expect(rest.step).toBe(20);
+    expect(rest.loss).toBeLessThan(first.loss);
+    expect(rest.namesPerSecond).toBeGreaterThan(0);
+    expect(await gpuLike.valLoss()).toBeLessThan(before - 0.2);
+    const sampled = await gpuLike.samples(8);
+    expect(sampled.every((name) => /^[a-z]*$/.test(name))).toBe(true);
+    expect(device.syncReads).toBe(0);
+    expect(getBackend()).toBe(active);
   });
 });

@@ -5,6 +5,7 @@
  */
 import '../style.css';
 import './charlm.css';
+import { BACKEND_NAMES, type BackendChoice, kernelsLabel, showOffer, speedsHtml } from '../backends';
 import { type Series, chartWidth, redrawOnResize, renderChart } from '../chart';
 import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesProgress, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
 
@@ -21,6 +22,7 @@ const section = $('#charlm');
 const trainButton = $<HTMLButtonElement>('#train');
 const resetButton = $<HTMLButtonElement>('#reset');
 const stepsSelect = $<HTMLSelectElement>('#steps');
+const backendSelect = $<HTMLSelectElement>('#backend');
 const status = $('#status');
 
 const run = {
@@ -31,7 +33,12 @@ const run = {
   trainLoss: [] as [number, number][],
   valLoss: [] as [number, number][],
   loaded: '',
+  /** The backend the run trains on (from the worker's 'ready'). */
+  backend: 'cpu' as BackendChoice,
 };
+
+/** The last speed measured on each backend in this tab, kept across resets so the two can be compared. */
+const speeds = new Map<BackendChoice, number>();
 
 const config = (): NamesRunConfig => ({ steps: Number(stepsSelect.value), seed: 0 });
 const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -60,6 +67,10 @@ function showProgress(p: NamesProgress): void {
   $('#stat-loss').textContent = p.loss.toFixed(4);
   $('#stat-lr').textContent = p.lr.toExponential(2);
   $('#stat-speed').textContent = Math.round(p.namesPerSecond).toLocaleString('en-US');
+  if (p.namesPerSecond > 0) {
+    speeds.set(run.backend, p.namesPerSecond);
+    $('#speeds').innerHTML = `${speedsHtml(speeds)} names/s`;
+  }
   drawChart();
 }
 
@@ -128,7 +139,11 @@ worker.onmessage = ({ data: message }: MessageEvent<FromNamesWorker>) => {
       Object.assign(run, { totalSteps: message.totalSteps, step: 0, running: false, done: false, trainLoss: [], valLoss: [] });
       $('#summary').textContent = message.summary;
       $('#param-count').textContent = message.parameters.toLocaleString('en-US');
-      $('#stat-backend').textContent = message.backend === 'wasm' ? 'WebAssembly SIMD' : 'TypeScript';
+      run.backend = message.choice;
+      section.dataset.backend = message.choice;
+      backendSelect.value = message.choice;
+      $('#stat-backend').textContent = kernelsLabel(message.backend, 1, message.adapter);
+      $('#stat-speed-on').textContent = `${BACKEND_NAMES[message.choice]}:`;
       $('#stat-step').textContent = `0 / ${message.totalSteps.toLocaleString('en-US')}`;
       for (const id of ['#stat-loss', '#stat-val', '#stat-lr', '#stat-speed']) $(id).textContent = '–';
       $('#history').innerHTML = '';
@@ -137,6 +152,9 @@ worker.onmessage = ({ data: message }: MessageEvent<FromNamesWorker>) => {
       }
       drawChart();
       showState();
+      break;
+    case 'backends':
+      showOffer(backendSelect, message.webgpu);
       break;
     case 'progress':
       showProgress(message.progress);
@@ -179,6 +197,7 @@ worker.onmessage = ({ data: message }: MessageEvent<FromNamesWorker>) => {
       showLoadStatus(message.message, true);
       break;
     case 'error':
+      backendSelect.value = run.backend; // a backend that could not start leaves the choice as it was
       status.textContent = `Error: ${message.message}`;
       status.classList.add('error');
       console.error(`playground names worker: ${message.message}`);
@@ -191,8 +210,12 @@ worker.onerror = (event) => {
 };
 
 trainButton.addEventListener('click', () => send({ type: run.running ? 'pause' : 'start' }));
-resetButton.addEventListener('click', () => send({ type: 'reset', config: config() }));
-stepsSelect.addEventListener('change', () => send({ type: 'reset', config: config() }));
+const reset = () => send({ type: 'reset', config: config(), backend: backendSelect.value as BackendChoice });
+resetButton.addEventListener('click', reset);
+stepsSelect.addEventListener('change', reset);
+// Another backend: a new run, its model built there.
+backendSelect.addEventListener('change', reset);
+showOffer(backendSelect, undefined);
 
 send({ type: 'init', dataUrl: new URL('baby-names.bin', document.baseURI).href, config: config() });
 drawChart();

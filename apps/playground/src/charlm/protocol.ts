@@ -1,4 +1,5 @@
 /** The messages between the character-LM page and its worker (src/charlm/worker.ts). */
+import type { BackendChoice, WebGpuOffer } from '../backends';
 
 /** The largest model file the page reads (the app's default transformer is 0.4 MB). */
 export const MAX_MODEL_FILE_BYTES = 64 * 1024 * 1024;
@@ -24,7 +25,8 @@ export type ToNamesWorker =
   | { type: 'init'; dataUrl: string; config: NamesRunConfig }
   | { type: 'start' }
   | { type: 'pause' }
-  | { type: 'reset'; config: NamesRunConfig }
+  /** A fresh run from `config`, its model on `backend` (the CPU's at init). */
+  | { type: 'reset'; config: NamesRunConfig; backend: BackendChoice }
   /** Read a model file written by `pnpm charlm` (safetensors bytes) and sample from it. */
   | { type: 'load'; name: string; bytes: ArrayBuffer; request: SampleRequest }
   /** Sample again from the loaded model. */
@@ -46,7 +48,12 @@ export type FromNamesWorker =
       /** The layer table (`summary` from @backprop/layers) of the live model. */
       summary: string;
       parameters: number;
+      /** The choice the run trains on. */
+      choice: BackendChoice;
+      /** The ndarray backend it runs on: `wasm`, `js` or `webgpu`. */
       backend: string;
+      /** The GPU's adapter (WebGPU only; may be empty). */
+      adapter: string;
       names: number;
       trainSize: number;
       valSize: number;
@@ -54,6 +61,8 @@ export type FromNamesWorker =
       /** Milliseconds to fetch, inflate and decode the names (0 after a reset). */
       loadMs: number;
     }
+  /** Whether WebGPU can be chosen here, sent once the worker has asked for an adapter. */
+  | { type: 'backends'; webgpu: WebGpuOffer }
   | { type: 'progress'; progress: NamesProgress }
   /** Every few steps: the validation loss and fresh names from the same seeded draws. */
   | { type: 'samples'; step: number; valLoss: number; names: string[] }

@@ -5,10 +5,15 @@
  * slice; every 50 steps it posts the validation loss and names drawn with the
  * same seeded draws, so the page shows them improving. Between slices it
  * answers pause, reset, and model files to sample from; a bad file is
- * answered with a message, never a crash.
+ * answered with a message, never a crash. The live run trains on the CPU or
+ * on the worker's WebGPU backend, as the page chose (a reset builds the model
+ * there); a model file is read and sampled on the CPU.
  */
-import { TorchGenerator, getBackend } from '@backprop/ndarray';
+import { TorchGenerator } from '@backprop/ndarray';
 import { NamesDataError, sampleNames } from '@backprop/data/names';
+import type { BackendChoice } from '../backends';
+import { hostBackend, onHost } from '../run-on';
+import { webGpu } from '../webgpu';
 import { unpackNames } from './names-pack';
 import { type LoadedModel, ModelFileError, type TransformerModel, decodeModel } from './model';
 import { type FromNamesWorker, MAX_MODEL_FILE_BYTES, type NamesRunConfig, type SampleRequest, type ToNamesWorker } from './protocol';
@@ -31,7 +36,7 @@ let trainer: NamesTrainer | null = null;
 let loaded: LoadedModel | null = null;
 let running = false;
 const tick = new MessageChannel();
-tick.port1.onmessage = () => slice();
+tick.port1.onmessage = () => void slice();
 
 /** Fetches the gzipped names pack and inflates it with the browser's DecompressionStream. */
 async function loadNames(url: string): Promise<string[]> {
@@ -41,54 +46,92 @@ async function loadNames(url: string): Promise<string[]> {
   return unpackNames(new Uint8Array(inflated));
 }
 
-function postSamples(): void {
-  if (trainer === null) return;
-  post({ type: 'samples', step: trainer.step, valLoss: trainer.valLoss(), names: trainer.samples(SAMPLE_COUNT) });
+/** The validation loss and the seeded names of `current`, posted unless a reset has replaced it meanwhile. */
+async function postSamples(current: NamesTrainer): Promise<void> {
+  const step = current.step;
+  const valLoss = await current.valLoss();
+  const sampled = await current.samples(SAMPLE_COUNT);
+  if (trainer === current) post({ type: 'samples', step, valLoss, names: sampled });
 }
 
-function build(config: NamesRunConfig, loadMs: number): void {
+/** The backend of a choice: the CPU's, or the worker's WebGPU backend (an error saying why not where there is none). */
+async function backendFor(choice: BackendChoice) {
+  if (choice === 'cpu') return { backend: hostBackend, adapter: '' };
+  const gpu = await webGpu();
+  if (gpu.backend === undefined) throw new Error(`WebGPU: ${gpu.offer.available ? 'no backend' : gpu.offer.reason}`);
+  return { backend: gpu.backend, adapter: gpu.offer.available ? gpu.offer.adapter : '' };
+}
+
+async function build(config: NamesRunConfig, choice: BackendChoice, loadMs: number): Promise<void> {
   running = false;
-  trainer = new NamesTrainer(names!, config);
+  trainer = null;
+  const { backend, adapter } = await backendFor(choice);
+  const next = new NamesTrainer(names!, config, { backend });
+  trainer = next;
   post({
     type: 'ready',
-    summary: String(trainer.model),
-    parameters: count(trainer.model),
-    backend: getBackend().name,
+    summary: String(next.model),
+    parameters: count(next.model),
+    choice,
+    backend: backend.name,
+    adapter,
     names: names!.length,
-    trainSize: trainer.trainSize,
-    valSize: trainer.valSize,
-    totalSteps: trainer.config.steps,
+    trainSize: next.trainSize,
+    valSize: next.valSize,
+    totalSteps: next.config.steps,
     loadMs,
   });
-  postSamples();
-  post({ type: 'state', running: false, done: false });
+  // Step 0's loss and names, before any step: a Train meanwhile starts when they are in (on a GPU they take a while).
+  busy++;
+  try {
+    await postSamples(next);
+  } finally {
+    idle();
+  }
+  if (trainer === next) post({ type: 'state', running, done: false });
 }
 
-function slice(): void {
-  if (!running || trainer === null) return;
+/**
+ * Work under way that a slice must not overlap (a slice, or step 0's
+ * samples), maybe waiting for the GPU; when the last ends, the next slice is
+ * scheduled, of this run or of one started since a reset.
+ */
+let busy = 0;
+
+function idle(): void {
+  busy--;
+  if (busy === 0 && running && trainer !== null && !trainer.done) tick.port2.postMessage(null);
+}
+
+async function slice(): Promise<void> {
+  if (!running || trainer === null || busy > 0) return;
+  const current = trainer;
+  busy++;
   try {
-    const stopAt = (Math.floor(trainer.step / REPORT_EVERY) + 1) * REPORT_EVERY;
-    post({ type: 'progress', progress: trainer.train(SLICE_MS, stopAt) });
-    if (trainer.step % SAMPLES_EVERY === 0 || trainer.done) postSamples();
+    const stopAt = (Math.floor(current.step / REPORT_EVERY) + 1) * REPORT_EVERY;
+    const progress = await current.train(SLICE_MS, stopAt);
+    if (trainer !== current) return; // a reset while the GPU worked: this run is gone
+    post({ type: 'progress', progress });
+    if (current.step % SAMPLES_EVERY === 0 || current.done) await postSamples(current);
+    if (current.done && trainer === current) {
+      running = false;
+      post({ type: 'state', running: false, done: true });
+    }
   } catch (error) {
+    if (trainer !== current) return;
     running = false;
     post({ type: 'error', message: `${(error as Error).name}: ${(error as Error).message}` });
     post({ type: 'state', running: false, done: false });
-    return;
+  } finally {
+    idle();
   }
-  if (trainer.done) {
-    running = false;
-    post({ type: 'state', running: false, done: true });
-    return;
-  }
-  tick.port2.postMessage(null);
 }
 
 /** Names from the loaded model; a request it cannot answer (a prefix outside its vocabulary) is answered with why. */
 function sampleLoaded(request: SampleRequest): void {
   const { model, vocab } = loaded!;
   try {
-    post({ type: 'sampled', names: sampleNames(model, vocab, { ...request, rng: new TorchGenerator(request.seed) }) });
+    post({ type: 'sampled', names: onHost(() => sampleNames(model, vocab, { ...request, rng: new TorchGenerator(request.seed) })) });
   } catch (error) {
     post({ type: 'sampleError', message: (error as Error).message });
   }
@@ -107,18 +150,20 @@ scope.onmessage = async ({ data: message }) => {
     switch (message.type) {
       case 'init': {
         const start = performance.now();
+        // WebGPU is asked for while the names load; the page hears whether it can offer it.
+        webGpu().then(({ offer }) => post({ type: 'backends', webgpu: offer }));
         names = await loadNames(message.dataUrl);
-        build(message.config, performance.now() - start);
+        await build(message.config, 'cpu', performance.now() - start);
         break;
       }
       case 'reset':
-        if (names) build(message.config, 0);
+        if (names) await build(message.config, message.backend, 0);
         break;
       case 'start':
         if (trainer && !trainer.done && !running) {
           running = true;
           post({ type: 'state', running: true, done: false });
-          slice();
+          void slice();
         }
         break;
       case 'pause':
@@ -133,7 +178,8 @@ scope.onmessage = async ({ data: message }) => {
           if (message.bytes.byteLength > MAX_MODEL_FILE_BYTES) {
             throw new ModelFileError(`the file is ${message.bytes.byteLength} bytes; a model file may be at most ${MAX_MODEL_FILE_BYTES} bytes`);
           }
-          loaded = decodeModel(new Uint8Array(message.bytes));
+          const bytes = new Uint8Array(message.bytes);
+          loaded = onHost(() => decodeModel(bytes));
         } catch (error) {
           post({ type: 'loadError', name: message.name, message: (error as Error).message });
           break;

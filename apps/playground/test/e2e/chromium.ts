@@ -23,6 +23,14 @@ export const CHROMIUM_FLAGS = [
 ];
 
 /**
+ * The flags of a browser with WebGPU, on SwiftShader (a GPU in software, so
+ * the same everywhere): WebGPU is behind a flag on Linux, and
+ * `--disable-gpu` would take it away. As packages/webgpu's browser tests
+ * launch it (test/browser/chromium.ts there).
+ */
+export const WEBGPU_FLAGS = [...CHROMIUM_FLAGS.filter((flag) => flag !== '--disable-gpu'), '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
+
+/**
  * Chromium's path, installing Debian's package first when it is missing and
  * this process may (root, with apt-get), so that the README's test command
  * works on a fresh machine; otherwise fails at once with the command that
@@ -60,12 +68,13 @@ export interface BrowserSession {
  * Starts headless Chromium with a fresh profile and one 1280×900 page, and
  * collects into `errors` everything that should not happen: console errors,
  * uncaught page errors, and (when `worker` names it) the page's worker closing.
+ * `webgpu`: with WebGPU on SwiftShader ({@link WEBGPU_FLAGS}) instead of no GPU.
  */
-export async function openBrowser({ errors, worker }: { errors: string[]; worker?: string }): Promise<BrowserSession> {
+export async function openBrowser({ errors, worker, webgpu = false }: { errors: string[]; worker?: string; webgpu?: boolean }): Promise<BrowserSession> {
   const executablePath = requireChromium();
   mkdirSync(SHOTS, { recursive: true });
   const userDataDir = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
+  const context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: webgpu ? WEBGPU_FLAGS : CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
