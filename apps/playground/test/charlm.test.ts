@@ -15,7 +15,7 @@ import { loadNames } from '@backprop/data/names/node';
 import { NAMES_FILE, packBabyNames } from '../plugins/baby-names';
 import { packNames, unpackNames } from '../src/charlm/names-pack';
 import { TransformerModel, ModelFileError, decodeModel, parseTransformerConfig } from '../src/charlm/model';
-import { sampleNamesAsync } from '../src/charlm/sample';
+import { sampleNamesOn } from '../src/charlm/sample';
 import { LIVE_MODEL, NamesTrainer, VAL_NAMES, lrFactor } from '../src/charlm/trainer';
 import { createStrictBackend } from './strict-backend';
 
@@ -170,12 +170,12 @@ describe('names sampled on any backend', () => {
       for (const prefix of ['', 'ma', 'jo']) {
         const options = { count: 12, temperature, prefix };
         const sync = sampleNames(model, vocab, { ...options, rng: new TorchGenerator(7) });
-        expect(await sampleNamesAsync(model, vocab, { ...options, rng: new TorchGenerator(7) })).toEqual(sync);
+        expect(await sampleNamesOn(model, vocab, { ...options, rng: new TorchGenerator(7) })).toEqual(sync);
       }
     }
     expect(model.training).toBe(false);
-    await expect(sampleNamesAsync(model, vocab, { count: 0, temperature: 1, rng: new TorchGenerator(0) })).rejects.toThrow(/count must be a positive integer/);
-    await expect(sampleNamesAsync(model, vocab, { count: 1, temperature: 1, rng: new TorchGenerator(0), prefix: 'abcdefghijklmnopq' })).rejects.toThrow(
+    await expect(sampleNamesOn(model, vocab, { count: 0, temperature: 1, rng: new TorchGenerator(0) })).rejects.toThrow(/count must be a positive integer/);
+    await expect(sampleNamesOn(model, vocab, { count: 1, temperature: 1, rng: new TorchGenerator(0), prefix: 'abcdefghijklmnopq' })).rejects.toThrow(
       /leaves no room in a block/,
     );
   });
@@ -189,7 +189,7 @@ describe('names sampled on any backend', () => {
     const before = await gpuLike.valLoss();
     expect(before).toBeCloseTo(await cpu.valLoss(), 4);
     // Greedy names from the same weights: the same on either backend.
-    const greedy = (t: NamesTrainer) => sampleNamesAsync(t.model, t.vocab, { count: 5, temperature: 0, rng: new TorchGenerator(0) }, t.backend);
+    const greedy = (t: NamesTrainer) => sampleNamesOn(t.model, t.vocab, { count: 5, temperature: 0, rng: new TorchGenerator(0) }, t.backend);
     expect(await greedy(gpuLike)).toEqual(await greedy(cpu));
     const first = await gpuLike.train(60_000, 10);
     const rest = await gpuLike.train(60_000);

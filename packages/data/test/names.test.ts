@@ -7,7 +7,8 @@
 import { type NDArray, TorchGenerator, array, randperm } from '@backprop/ndarray';
 import { readFixture } from '@backprop/ndarray/test';
 import { describe, expect, it } from 'vitest';
-import { BOUNDARY, IGNORE, type NameModel, NamesDataError, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, sampleNames, splitNames } from '../src/names/index';
+import { BOUNDARY, IGNORE, type NameModel, NamesDataError, SPLIT, Vocabulary, blockSizeFor, encodeNames, parseNames, sampleNames,
+  sampleNamesAsync, splitNames } from '../src/names/index';
 import { loadNames, namesPath } from '../src/names/node';
 
 interface CorpusFixture {
@@ -192,6 +193,15 @@ describe('sampleNames', () => {
     expect(draw(1)).toEqual(draw(1));
     for (const name of draw(2)) expect(name).toMatch(/^[abc]{0,5}$/);
     expect(new Set(draw(3)).size).toBeGreaterThan(1); // at temperature 3 the other characters get drawn too
+  });
+
+  it('sampleNamesAsync (logits read with await toHost(), for a GPU) gives the same names, and refuses the same arguments', async () => {
+    for (const temperature of [0, 1, 3]) {
+      const sync = sampleNames(model, vocab, { count: 8, temperature, rng: new TorchGenerator(4), prefix: 'a' });
+      expect(await sampleNamesAsync(model, vocab, { count: 8, temperature, rng: new TorchGenerator(4), prefix: 'a' })).toEqual(sync);
+    }
+    expect(model.training).toBe(true);
+    await expect(sampleNamesAsync(model, vocab, { count: 0, temperature: 1, rng: new TorchGenerator(0) })).rejects.toThrow(/count must be a positive integer/);
   });
 
   it('refuses a bad count, temperature or prefix', () => {

@@ -17,7 +17,7 @@ import { IGNORE, Vocabulary, blockSizeFor, encodeNames, splitNames } from '@back
 import { onHost, readScalars, within } from '../run-on';
 import { TransformerModel, type TransformerConfig } from './model';
 import type { NamesProgress, NamesRunConfig } from './protocol';
-import { sampleNamesAsync } from './sample';
+import { sampleNamesOn } from './sample';
 
 /**
  * The transformer trained live: C = 32, 4 heads, 2 blocks (28 k weights),
@@ -202,6 +202,6 @@ export class NamesTrainer {
 
   /** `count` names at temperature 1 from a fresh generator seeded {@link SAMPLE_SEED}. */
   samples(count: number): Promise<string[]> {
-    return sampleNamesAsync(this.model, this.vocab, { count, temperature: 1, rng: new TorchGenerator(SAMPLE_SEED) }, this.backend);
+    return sampleNamesOn(this.model, this.vocab, { count, temperature: 1, rng: new TorchGenerator(SAMPLE_SEED) }, this.backend);
   }
 }

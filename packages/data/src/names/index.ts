@@ -177,4 +177,4 @@ export function blockSizeFor(names: readonly string[]): number {
   return 1 + names.reduce((longest, name) => Math.max(longest, [...name].length), 0);
 }
 
-export { sampleNames, type NameModel, type SampleOptions } from './sample';
+export { sampleNames, sampleNamesAsync, type NameModel, type SampleOptions } from './sample';

@@ -32,8 +32,29 @@ export interface SampleOptions {
  * position pick the next character (sampled from softmax(logits / T), or
  * the argmax when T = 0), and a name ends at the boundary token or when the
  * block is full. The model runs in eval mode; its mode is restored after.
+ * It reads the logits with `.data`: for a model on a GPU, {@link sampleNamesAsync}.
  */
 export function sampleNames(model: NameModel, vocab: Vocabulary, options: SampleOptions): string[] {
+  const steps = sampling(model, vocab, options);
+  for (let step = steps.next(); ; step = steps.next(model.forward(step.value).data)) if (step.done) return step.value;
+}
+
+/**
+ * {@link sampleNames} for a model on any backend: each position's logits are
+ * read with `await toHost()` (a GPU cannot be read synchronously); the names
+ * are `sampleNames`' own for the same logits and generator.
+ */
+export async function sampleNamesAsync(model: NameModel, vocab: Vocabulary, options: SampleOptions): Promise<string[]> {
+  const steps = sampling(model, vocab, options);
+  for (let step = steps.next(); ; step = steps.next(await model.forward(step.value).toHost())) if (step.done) return step.value;
+}
+
+/**
+ * The sampling, one position at a time: yields the ids `[count, t]` whose
+ * logits it needs next, takes them (`[count, t, V]`, on the host), and
+ * returns the names. The model is in eval mode from the first yield to the end.
+ */
+function* sampling(model: NameModel, vocab: Vocabulary, options: SampleOptions): globalThis.Generator<NDArray, string[], ArrayLike<number>> {
   const { count, temperature, rng, prefix = '' } = options;
   if (!Number.isInteger(count) || count < 1) throw new ValueError(`sampleNames: count must be a positive integer, got ${count}`);
   if (!Number.isFinite(temperature) || temperature < 0) {
@@ -53,7 +74,7 @@ export function sampleNames(model: NameModel, vocab: Vocabulary, options: Sample
   model.eval();
   try {
     for (let t = start.length + 1; t < blockSize && done.includes(0); t++) {
-      const logits = model.forward(prefixes(ids, count, blockSize, t)).data; // [count, t, V]
+      const logits = yield prefixes(ids, count, blockSize, t); // [count, t, V]
       if (temperature > 0) rng.uniform(uniforms, 0, 1);
       for (let b = 0; b < count; b++) {
         if (done[b]) continue;
