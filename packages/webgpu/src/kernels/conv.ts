@@ -17,8 +17,7 @@
 import type { AvgPoolDivisor, Conv2dGeometry, Kernels, NDArray, Pool2dGeometry } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
 import { MATH } from '../wgsl';
-
-const GROUP = 256;
+import { forEach } from './launch';
 
 interface Pass {
   label: string;
@@ -33,25 +32,16 @@ interface Pass {
   body: string;
 }
 
-/** Encodes one invocation of `body` per index t in [0, count); nothing when count is 0. */
+/** Runs `body` once per index t in [0, count) through the shared launcher; nothing when count is 0. */
 function launch(gpu: GpuRuntime, pass: Pass): void {
-  if (pass.count === 0) return;
-  const code = `${MATH}
-${pass.prelude ?? ''}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let index = groupIndex(wid, nwg) * ${GROUP}u + lid;
-  if (index >= params.count) { return; }
-  let t = i32(index);
-${pass.body}
-}`;
-  gpu.run({
+  forEach(gpu, {
     label: pass.label,
     inputs: pass.inputs,
     outputs: pass.outputs,
-    params: { count: ['u32', pass.count], ...pass.params },
-    code,
-    workgroups: Math.ceil(pass.count / GROUP),
+    params: pass.params,
+    n: pass.count,
+    prelude: `${MATH}\n${pass.prelude ?? ''}`,
+    body: `  let t = i32(i);\n${pass.body}`,
   });
 }
 

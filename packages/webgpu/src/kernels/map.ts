@@ -8,8 +8,7 @@ import type { NDArray } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
 import type { GpuStorage } from '../storage';
 import { MATH } from '../wgsl';
-
-const GROUP = 256;
+import { forEach } from './launch';
 
 function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
   const out = new Array<number>(target.length).fill(0);
@@ -38,7 +37,7 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
   const { out } = spec;
   const n = out.size;
   if (n === 0) return;
-  const params: Record<string, Param> = { n: ['u32', n], ...spec.params };
+  const params: Record<string, Param> = { ...spec.params };
   const inputs: Record<string, NDArray> = {};
   const loads: string[] = [];
   const shape = out.shape;
@@ -75,14 +74,13 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
       coordinates.push(`  let c${d} = rest % params.d${d};`, `  rest = rest / params.d${d};`);
     }
   }
-  const code = `${MATH}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = groupIndex(wid, nwg) * ${GROUP}u + lid;
-  if (i >= params.n) { return; }
-${coordinates.join('\n')}
-${loads.join('\n')}
-  out[i] = ${spec.expression};
-}`;
-  runtime.run({ label: spec.label, inputs, outputs: { out }, params, code, workgroups: Math.ceil(n / GROUP) });
+  forEach(runtime, {
+    label: spec.label,
+    inputs,
+    outputs: { out },
+    params,
+    n,
+    prelude: MATH,
+    body: [...coordinates, ...loads, `  out[i] = ${spec.expression};`].join('\n'),
+  });
 }

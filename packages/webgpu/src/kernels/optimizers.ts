@@ -11,7 +11,7 @@
 import type { Kernels, NDArray } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
 import { MATH } from '../wgsl';
-import { forEach } from './transform';
+import { forEach } from './launch';
 
 interface Update {
   param: NDArray;

@@ -5,59 +5,12 @@
  * transposes go through workgroup tiles, and the two adds sort their targets
  * so that each output element sums its sources in order, with no atomics.
  */
-import { type Kernels, NDArray } from '@backprop/ndarray';
-import { type GpuRuntime, type Param, groupsFor, wgslType } from '../runtime';
+import { type Kernels, NDArray, sizeOf } from '@backprop/ndarray';
+import { type GpuRuntime, type Param, wgslType } from '../runtime';
 import type { GpuStorage } from '../storage';
+import { forEach } from './launch';
 
 /** Invocations of a workgroup, and the elements each covers, in {@link forEach}. */
-const GROUP = 256;
-const ITEMS = 4;
-
-export interface ForEachSpec {
-  label: string;
-  inputs?: Record<string, NDArray>;
-  outputs: Record<string, NDArray>;
-  elementTypes?: Record<string, string>;
-  params?: Record<string, Param>;
-  /** Elements to visit: the body runs for i = 0 … n − 1. */
-  n: number;
-  /** WGSL statements for element `i` (a u32). */
-  body: string;
-  /** WGSL declared before `main` (functions the body calls). */
-  prelude?: string;
-}
-
-/**
- * Runs `body` for every i < n: a workgroup of 256 invocations covers 1024
- * consecutive elements, each invocation four of them 256 apart, so that
- * neighbouring invocations touch neighbouring elements.
- */
-export function forEach(gpu: GpuRuntime, spec: ForEachSpec): void {
-  const { n } = spec;
-  if (n === 0) return;
-  const code = `${spec.prelude ?? ''}
-@compute @workgroup_size(${GROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let first = groupIndex(wid, nwg) * ${GROUP * ITEMS}u + lid;
-  for (var item = 0u; item < ${ITEMS}u; item++) {
-    let i = first + item * ${GROUP}u;
-    if (i >= params.n) { return; }
-${spec.body}
-  }
-}`;
-  gpu.run({
-    label: spec.label,
-    inputs: spec.inputs,
-    outputs: spec.outputs,
-    elementTypes: spec.elementTypes,
-    params: { n: ['u32', n], ...spec.params },
-    code,
-    workgroups: groupsFor(n, GROUP * ITEMS),
-  });
-}
-
-
-
 function stridesOf(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   for (let d = shape.length - 1, s = 1; d >= 0; d--) {
@@ -65,10 +18,6 @@ function stridesOf(shape: readonly number[]): number[] {
     s *= shape[d];
   }
   return strides;
-}
-
-function product(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
 }
 
 /**
@@ -122,7 +71,7 @@ function simplify(shape: readonly number[], axes: readonly number[]): { shape: n
   }
   const byInput = runs.slice().sort((a, b) => a[0] - b[0]);
   return {
-    shape: byInput.map((run) => product(run.map((r) => shape[kept[r]]))),
+    shape: byInput.map((run) => sizeOf(run.map((r) => shape[kept[r]]))),
     axes: runs.map((run) => byInput.indexOf(run)),
   };
 }
@@ -162,7 +111,7 @@ function permute(gpu: GpuRuntime, x: NDArray, order: readonly number[], out: NDA
   const q = axes[r - 1];
   const p = axes.indexOf(r - 1);
   const batchDims = outShape.map((_, d) => d).filter((d) => d !== p && d !== r - 1);
-  const batch = product(batchDims.map((d) => outShape[d]));
+  const batch = sizeOf(batchDims.map((d) => outShape[d]));
   const rows = shape[q];
   const cols = shape[r - 1];
   const tilesQ = Math.ceil(rows / TILE);
@@ -219,7 +168,7 @@ ${offsets}
  * the input in order and writes its rows in place.
  */
 function concat(gpu: GpuRuntime, inputs: readonly NDArray[], axis: number, out: NDArray): void {
-  const outer = product(out.shape.slice(0, axis));
+  const outer = sizeOf(out.shape.slice(0, axis));
   if (out.size === 0) return;
   const outRow = out.size / outer;
   let at = 0;
@@ -244,7 +193,7 @@ function concat(gpu: GpuRuntime, inputs: readonly NDArray[], axis: number, out: 
 /** take: out [outer, count, inner] from x [outer, n, inner], one element per visit, its row found through indices. */
 function take(gpu: GpuRuntime, x: NDArray, indices: NDArray, axis: number, out: NDArray): void {
   const n = x.shape[axis];
-  const inner = product(x.shape.slice(axis + 1));
+  const inner = sizeOf(x.shape.slice(axis + 1));
   forEach(gpu, {
     label: 'take',
     inputs: { x, indices },
@@ -452,7 +401,7 @@ function indexAdd(gpu: GpuRuntime, source: NDArray, indices: NDArray, axis: numb
   const n = out.shape[axis];
   const params: Record<string, Param> = { axisSize: ['u32', n] };
   const pairs = sortTargets(gpu, 'indexAdd', indices, count, 'return clampIndex(indices[k], params.axisSize);', CLAMP_INDEX, params);
-  addRuns(gpu, 'indexAdd', pairs, source, out, product(out.shape.slice(0, axis)), n, count, product(out.shape.slice(axis + 1)));
+  addRuns(gpu, 'indexAdd', pairs, source, out, sizeOf(out.shape.slice(0, axis)), n, count, sizeOf(out.shape.slice(axis + 1)));
 }
 
 /** scatterAdd: the flat targets in out of every index sorted ({@link sortTargets}), then summed run by run ({@link addRuns}). */
