@@ -8,12 +8,15 @@ import {
   array,
   checkFinite,
   describe,
+  div,
   equal,
   firstOutside,
   formatShape,
   getBackend,
+  mul,
   narrow,
   shapesEqual,
+  sub,
   unravelIndex,
   where,
 } from '@backprop/ndarray';
@@ -227,20 +230,22 @@ export function checkClassWeight(op: string, weight: NDArray | undefined, predic
 }
 
 /**
- * nllLoss's sums in the prediction's dtype, for arithmetic with it on the device: they are summed in float64 where the
- * backend has it (a device with float64 too) and converted once here.
+ * The loss from nllLoss's sums [Σ w_y·x_y, Σ_rows Σ_c w_c·x_c, Σ w_y] without reading them back (on a device):
+ * −((1 − ε)·s0 + (ε/C)·s1), in `dtype` (the sums come in float64 where the backend has it), a 0-d array; under
+ * 'mean' divided by Σ w_y, NaN when nothing was counted (every target ignored), as torch's. `divisor` is what
+ * backward divides the gradient by: Σ w_y with 0 read as 1 (a zero gradient there, as torch's), or 1.
  */
-export function deviceSums(sums: NDArray, dtype: DType): NDArray {
-  return sums.dtype === dtype ? sums : sums.astype(dtype);
-}
-
-/**
- * The 'mean' divisor Σ w_y of nllLoss's sums, kept on the device (a 0-d
- * array): as it is for the loss, which is then NaN when nothing was counted
- * (every target ignored), as torch's; and with 0 read as 1 for the gradient,
- * which is then 0 there, as torch's (it writes nothing for ignored rows).
- */
-export function meanDivisor(sums: NDArray): { forLoss: NDArray; forGradient: NDArray } {
-  const forLoss = narrow(sums, 2, 1).clone().reshape([]);
-  return { forLoss, forGradient: add(forLoss, equal(forLoss, 0)) };
+export function lossFromSums(
+  sums: NDArray,
+  dtype: DType,
+  { mean, labelSmoothing, classes }: { mean: boolean; labelSmoothing: number; classes: number },
+): { loss: NDArray; divisor: NDArray | 1 } {
+  const s = sums.dtype === dtype ? sums : sums.astype(dtype);
+  const picked = narrow(s, 0, 1);
+  const total = labelSmoothing > 0 ? add(mul(picked, 1 - labelSmoothing), mul(narrow(s, 1, 1), labelSmoothing / classes)) : picked;
+  // 0 − total, not −total: nothing counted (every target ignored, under 'sum') is +0, as torch's.
+  const loss = sub(0, total).reshape([]);
+  if (!mean) return { loss, divisor: 1 };
+  const weightTotal = narrow(s, 2, 1).clone().reshape([]);
+  return { loss: div(loss, weightTotal, loss), divisor: add(weightTotal, equal(weightTotal, 0)) };
 }

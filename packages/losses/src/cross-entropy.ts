@@ -3,7 +3,6 @@ import {
   NDArray,
   ValueError,
   accumulatorDType,
-  add,
   checkFinite,
   checkNumber,
   div,
@@ -11,7 +10,6 @@ import {
   logSoftmax,
   logSoftmaxBackward,
   mul,
-  narrow,
   nllLoss,
   nllLossBackward,
   shapesEqual,
@@ -19,7 +17,7 @@ import {
   sum,
   where,
 } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums, meanDivisor } from './class-targets';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, lossFromSums } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -135,18 +133,11 @@ export class CrossEntropyLoss<R extends Reduction = 'mean'> extends Loss<R> {
       return divisor === 1 ? loss : div(loss, divisor, loss);
     }
     const classes = picks.reshape(layout.targetShape);
-    const sums = deviceSums(nllLoss(logp, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(logp.dtype))), logp.dtype);
-    const eps = this.labelSmoothing;
-    const picked = narrow(sums, 0, 1);
-    const total = eps > 0 ? add(mul(picked, 1 - eps), mul(narrow(sums, 1, 1), eps / layout.classes)) : picked;
-    const loss = sub(0, total).reshape([]);
-    if (this.reduction !== 'mean') {
-      this.saved = { logp, picks: classes, divisor: 1, layout };
-      return loss;
-    }
-    const divisor = meanDivisor(sums);
-    this.saved = { logp, picks: classes, divisor: divisor.forGradient, layout };
-    return div(loss, divisor.forLoss, loss);
+    const sums = nllLoss(logp, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(logp.dtype)));
+    const mean = this.reduction === 'mean';
+    const { loss, divisor } = lossFromSums(sums, logp.dtype, { mean, labelSmoothing: this.labelSmoothing, classes: layout.classes });
+    this.saved = { logp, picks: classes, divisor, layout };
+    return loss;
   }
 
   /**

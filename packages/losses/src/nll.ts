@@ -7,13 +7,11 @@ import {
   div,
   formatShape,
   mul,
-  narrow,
   nllLoss,
   nllLossBackward,
-  sub,
   sum,
 } from '@backprop/ndarray';
-import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, deviceSums, meanDivisor } from './class-targets';
+import { type ClassIndices, type ClassLayout, checkClassWeight, classIndexArray, classLayout, lossFromSums } from './class-targets';
 import { Loss, type LossOptions } from './loss';
 import type { BackwardArgs, LossValue, Reduction, ScalarReduction } from './reduction';
 import { Scratch } from './scratch';
@@ -91,15 +89,10 @@ export class NLLLoss<R extends Reduction = 'mean'> extends Loss<R> {
     const prepared = this.prepare(input, target);
     if (prepared.terms !== undefined) return prepared.terms;
     const { classes, layout } = prepared;
-    const sums = deviceSums(nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(input.dtype))), input.dtype);
-    const loss = sub(0, narrow(sums, 0, 1)).reshape([]);
-    if (this.reduction !== 'mean') {
-      this.saved = { input, picks: classes, divisor: 1, layout };
-      return loss;
-    }
-    const divisor = meanDivisor(sums);
-    this.saved = { input, picks: classes, divisor: divisor.forGradient, layout };
-    return div(loss, divisor.forLoss, loss);
+    const sums = nllLoss(input, classes, { weight: this.weight, axis: layout.axis }, this.scratch.take('sums', [3], accumulatorDType(input.dtype)));
+    const { loss, divisor } = lossFromSums(sums, input.dtype, { mean: this.reduction === 'mean', labelSmoothing: 0, classes: layout.classes });
+    this.saved = { input, picks: classes, divisor, layout };
+    return loss;
   }
 
   /** Validates the pair; under 'none' returns the terms (and keeps what backward needs), else the class indices to sum. */
