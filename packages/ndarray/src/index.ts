@@ -12,7 +12,7 @@ export {
   checkNumber,
   describe,
 } from './errors';
-export { broadcastShapes, sizeOf, shapesEqual, type Shape } from './shape';
+export { broadcastShapes, broadcastStrides, sizeOf, shapesEqual, stridesOf, type Shape } from './shape';
 export {
   array,
   zeros,

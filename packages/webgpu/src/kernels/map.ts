@@ -4,22 +4,11 @@
  * An input of out's size is read at i, a one-element input at 0, any other
  * through its broadcast strides, which the kernel receives as parameters.
  */
-import type { NDArray } from '@backprop/ndarray';
+import { type NDArray, broadcastStrides } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
 import type { GpuStorage } from '../storage';
 import { MATH } from '../wgsl';
 import { forEach } from './launch';
-
-function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
-  const out = new Array<number>(target.length).fill(0);
-  const offset = target.length - shape.length;
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i + offset] = shape[i] === 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return out;
-}
 
 export interface MapSpec {
   label: string;

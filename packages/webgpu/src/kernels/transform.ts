@@ -5,20 +5,10 @@
  * transposes go through workgroup tiles, and the two adds sort their targets
  * so that each output element sums its sources in order, with no atomics.
  */
-import { type Kernels, NDArray, sizeOf } from '@backprop/ndarray';
+import { type Kernels, NDArray, sizeOf, stridesOf } from '@backprop/ndarray';
 import { type GpuRuntime, type Param, wgslType } from '../runtime';
 import type { GpuStorage } from '../storage';
 import { forEach } from './launch';
-
-/** Invocations of a workgroup, and the elements each covers, in {@link forEach}. */
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
-}
 
 /**
  * WGSL that splits `index` into coordinates over `sizes` (the last fastest)

@@ -19,17 +19,7 @@ export function hostFloat(x: NDArray): FloatArray {
   return x.storage as FloatArray;
 }
 
-/** Row-major strides of `shape` read as if broadcast to `target` (0 along stretched dimensions). */
-export function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
-  const out = new Array<number>(target.length).fill(0);
-  const offset = target.length - shape.length;
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i + offset] = shape[i] === 1 ? 0 : stride;
-    stride *= shape[i];
-  }
-  return out;
-}
+export { broadcastStrides } from '../../shape';
 
 /** The product of the sizes of `shape[from..to)`. */
 export function span(shape: readonly number[], from: number, to: number): number {
