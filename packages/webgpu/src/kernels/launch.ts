@@ -54,3 +54,29 @@ ${spec.body}
     workgroups: groupsFor(n, GROUP * ITEMS),
   });
 }
+
+/**
+ * WGSL that splits `index` into coordinates over `sizes` (the last fastest)
+ * and adds coordinate·stride of each dimension to each named offset, sizes
+ * and strides passed as parameters `<prefix><d>` and `<offset><d>`.
+ */
+export function decompose(
+  index: string,
+  prefix: string,
+  sizes: readonly number[],
+  offsets: Record<string, readonly number[]>,
+  params: Record<string, Param>,
+): string {
+  const lines = [`  var ${prefix}rest = ${index};`];
+  for (const name of Object.keys(offsets)) lines.push(`  var ${name} = 0u;`);
+  for (let d = sizes.length - 1; d >= 0; d--) {
+    params[`${prefix}${d}`] = ['u32', sizes[d]];
+    lines.push(`  let ${prefix}c${d} = ${prefix}rest % params.${prefix}${d};`, `  ${prefix}rest = ${prefix}rest / params.${prefix}${d};`);
+    for (const [name, strides] of Object.entries(offsets)) {
+      if (strides[d] === 0) continue;
+      params[`${name}${d}`] = ['u32', strides[d]];
+      lines.push(`  ${name} += ${prefix}c${d} * params.${name}${d};`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -8,7 +8,7 @@ import { type NDArray, broadcastStrides } from '@backprop/ndarray';
 import type { GpuRuntime, Param } from '../runtime';
 import type { GpuStorage } from '../storage';
 import { MATH } from '../wgsl';
-import { forEach } from './launch';
+import { decompose, forEach } from './launch';
 
 export interface MapSpec {
   label: string;
@@ -29,8 +29,8 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
   const params: Record<string, Param> = { ...spec.params };
   const inputs: Record<string, NDArray> = {};
   const loads: string[] = [];
-  const shape = out.shape;
-  let needsCoordinates = false;
+  /** Per broadcast input, the strides that turn out's coordinates into its offset. */
+  const offsets: Record<string, number[]> = {};
   for (const [name, array] of Object.entries(spec.inputs)) {
     // In place (out is this input, element for element): read it through out's binding, not a copy of it.
     if (array.storage === out.storage || (array.size === n && (array.storage as GpuStorage).sameElements(out.storage as GpuStorage))) {
@@ -39,30 +39,15 @@ export function map(runtime: GpuRuntime, spec: MapSpec): void {
     }
     const binding = `in_${name}`;
     inputs[binding] = array;
-    let index: string;
-    if (array.size === n) index = 'i';
-    else if (array.size === 1) index = '0u';
-    else {
-      needsCoordinates = true;
-      const strides = broadcastStrides(array.shape, shape);
-      const terms: string[] = [];
-      strides.forEach((stride, d) => {
-        if (stride === 0) return;
-        params[`${name}_s${d}`] = ['u32', stride];
-        terms.push(`c${d} * params.${name}_s${d}`);
-      });
-      index = terms.length === 0 ? '0u' : terms.join(' + ');
+    let index = 'i';
+    if (array.size === 1) index = '0u';
+    else if (array.size !== n) {
+      index = `${name}_at`;
+      offsets[index] = broadcastStrides(array.shape, out.shape);
     }
     loads.push(`  let ${name} = ${binding}[${index}];`);
   }
-  const coordinates: string[] = [];
-  if (needsCoordinates) {
-    coordinates.push('  var rest = i;');
-    for (let d = shape.length - 1; d >= 0; d--) {
-      params[`d${d}`] = ['u32', shape[d]];
-      coordinates.push(`  let c${d} = rest % params.d${d};`, `  rest = rest / params.d${d};`);
-    }
-  }
+  const coordinates = Object.keys(offsets).length === 0 ? [] : [decompose('i', 'd', out.shape, offsets, params)];
   forEach(runtime, {
     label: spec.label,
     inputs,
