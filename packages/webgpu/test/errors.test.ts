@@ -11,15 +11,10 @@ import { create } from 'webgpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend } from '../src/index';
 import { webgpu } from './gpu';
+import { onBackend } from './on-backend';
 
 const gpu = await webgpu();
-let previous: ReturnType<typeof setBackend>;
-beforeAll(() => {
-  previous = setBackend(gpu);
-});
-afterAll(() => {
-  setBackend(previous);
-});
+onBackend(gpu, { beforeAll, afterAll });
 
 describe('reads', () => {
   it('a synchronous read of a GPU array says how to read it instead', async () => {

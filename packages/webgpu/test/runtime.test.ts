@@ -1,17 +1,12 @@
 /** The runtime's own mechanics, below the kernels. */
-import { add, array, firstNonFinite, mul, narrow, relu, setBackend } from '@backprop/ndarray';
+import { add, array, firstNonFinite, mul, narrow, relu, } from '@backprop/ndarray';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { GpuStorage } from '../src/storage';
 import { webgpu } from './gpu';
+import { onBackend } from './on-backend';
 
 const gpu = await webgpu();
-let previous: ReturnType<typeof setBackend>;
-beforeAll(() => {
-  previous = setBackend(gpu);
-});
-afterAll(() => {
-  setBackend(previous);
-});
+onBackend(gpu, { beforeAll, afterAll });
 
 it('copies between two views of one buffer (which a single buffer copy may not do) and keeps the batch around it', async () => {
   const rows = array([[1, 2], [3, 4], [5, 6]]);

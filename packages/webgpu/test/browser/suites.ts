@@ -6,24 +6,14 @@
  * backend (created from `navigator.gpu`); it makes that the current backend
  * itself, in a `beforeAll`, and restores the previous one in an `afterAll`.
  */
-import { type Backend, add, array, setBackend } from '@backprop/ndarray';
+import { add, array, } from '@backprop/ndarray';
 import { assertBitwiseEqual, conformanceSuite } from '@backprop/ndarray/test';
 import { GPU_CONFORMANCE, type WebGpuBackend } from '../../src/index';
 import { trainingSuite } from '../training/cases';
+import { onBackend } from '../on-backend';
 import type { RunnerApi } from './runner';
 
 export type BrowserSuite = (backend: WebGpuBackend, api: RunnerApi) => void;
-
-/** Registers hooks that make `backend` current for the cases of the suite being collected. */
-export function onBackend(backend: Backend, { beforeAll, afterAll }: Pick<RunnerApi, 'beforeAll' | 'afterAll'>): void {
-  let previous: Backend | undefined;
-  beforeAll(() => {
-    previous = setBackend(backend);
-  });
-  afterAll(() => {
-    if (previous !== undefined) setBackend(previous);
-  });
-}
 
 /** An op through the page's backend and back: proves the page's plumbing before the suites that check the kernels. */
 const smoke: BrowserSuite = (backend, api) => {
