@@ -175,7 +175,7 @@ export class SmallNet {
   step(): StepResult {
     this.model.zeroGrad();
     const loss = this.lossFn.forward(this.model.forward(this.inputs), this.targets);
-    this.model.backward(this.lossFn.backward());
+    this.model.backward(this.lossFn.backward(), { inputGrad: false });
     this.grads = new Map(this.model.namedParameters().map(([name, p]) => [name, Float32Array.from(p.grad.data)]));
     this.optimizer.step();
     this.losses.push(loss);

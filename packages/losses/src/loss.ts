@@ -43,7 +43,7 @@ export type LossTarget = NDArray | ClassIndices | number;
  * ```ts
  * const lossFn = new MSELoss();
  * const loss = lossFn.forward(model.forward(x), y);        // a number
- * model.backward(lossFn.backward());
+ * model.backward(lossFn.backward(), { inputGrad: false });
  *
  * const perElement = new MSELoss({ reduction: 'none' });
  * const terms = perElement.forward(model.forward(x), y);   // an NDArray, x's shape

@@ -62,7 +62,7 @@ function parameterList(op: string, parameters: unknown): Parameter[] {
  *
  * @example
  * ```ts
- * model.backward(lossFn.backward());
+ * model.backward(lossFn.backward(), { inputGrad: false });
  * const norm = clipGradNorm(model.parameters(), 1.0);
  * opt.step();
  * ```

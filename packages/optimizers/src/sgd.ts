@@ -68,7 +68,7 @@ const SPEC: OptimizerSpec<SGDOptions> = {
  * @example
  * ```ts
  * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
- * model.backward(lossFn.backward());
+ * model.backward(lossFn.backward(), { inputGrad: false });
  * opt.step();
  * opt.zeroGrad();
  * ```

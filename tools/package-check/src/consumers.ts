@@ -151,7 +151,7 @@ const opt = new Adam(model.parameters(), { lr: 0.02 });
 const losses = [];
 for (let step = 0; step < 30; step++) {
   const loss = lossFn.forward(model.forward(x), y);
-  model.backward(lossFn.backward());
+  model.backward(lossFn.backward(), { inputGrad: false });
   opt.step();
   opt.zeroGrad();
   losses.push(loss);
