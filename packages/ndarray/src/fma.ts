@@ -16,6 +16,9 @@ const fround = Math.fround;
 const SPLIT = 134217729;
 /** 2^28 + 1: splits off the top 25 bits, to test for a float32 rounding tie. */
 const SPLIT25 = 268435457;
+/** The largest float32, and the double halfway between it and 2¹²⁸ (where float32 rounding overflows). */
+const FLT_MAX = 3.4028234663852886e38;
+const OVERFLOW_MIDPOINT = 2 ** 128 - 2 ** 103;
 
 /**
  * `fl(s)` rounded "to odd" when `s + err` is the exact value: if the sum was
@@ -76,11 +79,17 @@ export function fmaf(a: number, b: number, c: number): number {
   const s = p + c;
   const r = fround(s);
   if (r === s) return r;
+  // Past the float32 range a double with few bits is no midpoint between two floats: only
+  // ±(2¹²⁸ − 2¹⁰³), halfway between ±FLT_MAX and the overflow, is (and is broken below).
+  if (r === Number.POSITIVE_INFINITY || r === Number.NEGATIVE_INFINITY) {
+    if (Math.abs(s) !== OVERFLOW_MIDPOINT) return r;
+  }
   const t = SPLIT25 * s;
   if (t - (t - s) !== s) return r; // s has more than 25 significant bits: not a tie
   const bb = s - p;
   const err = p - (s - bb) + (c - bb);
   if (err === 0) return r; // a true tie, which fround already breaks to even
-  const other = 2 * s - r; // the float on the other side of the midpoint s
+  // The float on the other side of the midpoint s (±FLT_MAX where r overflowed).
+  const other = Number.isFinite(r) ? 2 * s - r : Math.sign(r) * FLT_MAX;
   return err > 0 ? Math.max(r, other) : Math.min(r, other);
 }

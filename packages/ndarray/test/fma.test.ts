@@ -36,4 +36,21 @@ describe('fmaf', () => {
     expect(fmaf(a, b, 1)).toBe(1 + 2 ** -23);
     expect(fmaf(3, 5, 7)).toBe(22);
   });
+  it('overflows to ±∞ past the float32 range, and rounds the overflow midpoint by the exact value', () => {
+    // −2·(−3e38): a product of few bits far past FLT_MAX is no tie, whatever its bit count.
+    const big = Math.fround(-3e38);
+    expect(fmaf(Math.fround(-1.9999999403953552), big, Math.fround(-0.7901746034622192))).toBe(Number.POSITIVE_INFINITY);
+    expect(fmaf(Math.fround(-1.9999999403953552), -big, 0.5)).toBe(Number.NEGATIVE_INFINITY);
+    // a·b = 2¹²⁸ − 2¹⁰³ = (2²⁵ − 1)·2¹⁰³ = 18631·1801·2¹⁰³ exactly, the midpoint between FLT_MAX and 2¹²⁸;
+    // c nudges the exact sum below or above it.
+    const a = 18631 * 2 ** 90;
+    const b = 1801 * 2 ** 13;
+    expect([Math.fround(a), Math.fround(b)]).toEqual([a, b]);
+    expect(a * b).toBe(2 ** 128 - 2 ** 103);
+    expect(fmaf(a, b, 0)).toBe(Number.POSITIVE_INFINITY); // the midpoint itself: ties to even, 2¹²⁸, overflows
+    expect(fmaf(a, b, -1)).toBe(3.4028234663852886e38); // just below it: FLT_MAX
+    expect(fmaf(a, b, 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(fmaf(-a, b, 1)).toBe(-3.4028234663852886e38);
+    expect(fmaf(-a, b, -1)).toBe(Number.NEGATIVE_INFINITY);
+  });
 });
