@@ -7,7 +7,9 @@
 // (transposes are absorbed by the packing), and a register-tiled micro-kernel
 // streams through contiguous packed data. float32 accumulates in f32x4 lanes,
 // float64 in f64x2 lanes. Baseline Wasm SIMD has no fused multiply-add, so
-// the micro-kernels use mul + add.
+// the micro-kernels use mul + add (madd32/madd64); the relaxed-SIMD build of
+// the same source (GEMM_RELAXED_WASM_BASE64, opt-in at run time) uses
+// relaxed_madd there, which the engine may fuse.
 //
 // Memory layout (bytes from the first 64-byte boundary at or above
 // __heap_base): this instance's scratch (packed A, packed B, a tile), then
@@ -24,6 +26,27 @@
 const KC: i32 = 256;
 const MC: i32 = 64;
 const NC: i32 = 512;
+
+/**
+ * c + a·b in each f32x4 lane: one `f32x4.relaxed_madd` in the relaxed-SIMD
+ * build (`--enable relaxed-simd`; the engine may fuse it, rounding once, or
+ * not), else `f32x4.mul` then `f32x4.add`, each rounded (the exact build).
+ * The branch is resolved at compile time; nothing of it is left in either module.
+ */
+// @ts-ignore: decorator
+@inline
+function madd32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** c + a·b in each f64x2 lane, as {@link madd32}. */
+// @ts-ignore: decorator
+@inline
+function madd64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(c, f64x2.mul(a, b));
+}
 
 // Micro-tile shapes: float32 4×8 (8 f32x4 accumulators), float64 4×4 (8 f64x2 accumulators);
 // with the two B vectors and one splatted A value that is 11 of the 16 SIMD registers.
@@ -186,17 +209,17 @@ function kernelF32(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i3
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd32(a, b0, c00);
+    c01 = madd32(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd32(a, b0, c10);
+    c11 = madd32(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd32(a, b0, c20);
+    c21 = madd32(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd32(a, b0, c30);
+    c31 = madd32(a, b1, c31);
     ap += 16;
     bp += 32;
   }
@@ -248,17 +271,17 @@ function kernelF64(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i3
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load64_splat(ap);
-    c00 = f64x2.add(c00, f64x2.mul(a, b0));
-    c01 = f64x2.add(c01, f64x2.mul(a, b1));
+    c00 = madd64(a, b0, c00);
+    c01 = madd64(a, b1, c01);
     a = v128.load64_splat(ap, 8);
-    c10 = f64x2.add(c10, f64x2.mul(a, b0));
-    c11 = f64x2.add(c11, f64x2.mul(a, b1));
+    c10 = madd64(a, b0, c10);
+    c11 = madd64(a, b1, c11);
     a = v128.load64_splat(ap, 16);
-    c20 = f64x2.add(c20, f64x2.mul(a, b0));
-    c21 = f64x2.add(c21, f64x2.mul(a, b1));
+    c20 = madd64(a, b0, c20);
+    c21 = madd64(a, b1, c21);
     a = v128.load64_splat(ap, 24);
-    c30 = f64x2.add(c30, f64x2.mul(a, b0));
-    c31 = f64x2.add(c31, f64x2.mul(a, b1));
+    c30 = madd64(a, b0, c30);
+    c31 = madd64(a, b1, c31);
     ap += 32;
     bp += 32;
   }

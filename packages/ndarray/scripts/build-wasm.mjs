@@ -1,4 +1,4 @@
-// Compiles assembly/gemm.ts and assembly/elementwise.ts (AssemblyScript) to
+// Compiles assembly/gemm.ts, elementwise.ts, conv.ts, pool.ts and optimizers.ts (AssemblyScript) to
 // WebAssembly SIMD modules and writes them, base64-encoded, to
 // src/kernels/wasm/gemm-bytes.ts, so the package ships the kernels inline: no file to load, nothing downloaded at install.
 // Deterministic (same source and compiler, same bytes). Compiling takes ~3 s,
@@ -9,10 +9,14 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const gemmSource = join(root, 'assembly', 'gemm.ts');
 const elementwiseSource = join(root, 'assembly', 'elementwise.ts');
+const convSource = join(root, 'assembly', 'conv.ts');
+const poolSource = join(root, 'assembly', 'pool.ts');
+const optimizersSource = join(root, 'assembly', 'optimizers.ts');
 const target = join(root, 'src', 'kernels', 'wasm', 'gemm-bytes.ts');
 
 const common = [
@@ -32,8 +36,10 @@ const common = [
 /** Pages of the threaded variant's shared memory at most (1 GiB); larger products stay single-threaded. */
 const SHARED_MAXIMUM_PAGES = 16384;
 
-// Three modules: the GEMM owning its memory; the same source on an imported
-// shared memory (threads); the elementwise kernels.
+// The GEMM owning its memory; the same source on an imported shared memory
+// (threads); both again with relaxed SIMD; the elementwise (ReLU), convolution,
+// pooling and optimizer kernels, each a module of its own (a browser compiles
+// at most 4 KB synchronously).
 const variants = [
   { name: 'GEMM_WASM_BASE64', source: gemmSource, args: common, imports: [], exports: ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'] },
   {
@@ -49,12 +55,56 @@ const variants = [
     imports: ['env.memory'],
     exports: ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'],
   },
+  // The same two with relaxed SIMD: the micro-kernels' multiply-adds become
+  // relaxed_madd (see madd32 in assembly/gemm.ts), which the engine may fuse.
+  {
+    name: 'GEMM_RELAXED_WASM_BASE64',
+    source: gemmSource,
+    args: [...common, '--enable', 'relaxed-simd'],
+    imports: [],
+    exports: ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'],
+  },
+  {
+    name: 'GEMM_SHARED_RELAXED_WASM_BASE64',
+    source: gemmSource,
+    args: [
+      ...common,
+      '--enable', 'relaxed-simd',
+      '--enable', 'threads',
+      '--importMemory',
+      '--sharedMemory',
+      '--maximumMemory', String(SHARED_MAXIMUM_PAGES),
+    ],
+    imports: ['env.memory'],
+    exports: ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'],
+  },
   {
     name: 'ELEMENTWISE_WASM_BASE64',
     source: elementwiseSource,
     args: common,
     imports: [],
     exports: ['reluF32', 'reluF64', 'reluBackwardF32', 'reluBackwardF64'],
+  },
+  {
+    name: 'CONV_WASM_BASE64',
+    source: convSource,
+    args: ['--enable', 'bulk-memory', ...common],
+    imports: [],
+    exports: ['unfoldF32', 'unfoldF64', 'foldF32', 'foldF64'],
+  },
+  {
+    name: 'POOL_WASM_BASE64',
+    source: poolSource,
+    args: ['--enable', 'bulk-memory', ...common],
+    imports: [],
+    exports: ['maxPoolF32', 'maxPoolF64', 'maxPoolBackwardF32', 'maxPoolBackwardF64'],
+  },
+  {
+    name: 'OPTIMIZERS_WASM_BASE64',
+    source: optimizersSource,
+    args: common,
+    imports: [],
+    exports: ['sgdF32', 'adamF32'],
   },
 ];
 
@@ -63,6 +113,9 @@ const ascVersion = JSON.parse(readFileSync(require.resolve('assemblyscript/packa
 const hash = createHash('sha256')
   .update(readFileSync(gemmSource))
   .update(readFileSync(elementwiseSource))
+  .update(readFileSync(convSource))
+  .update(readFileSync(poolSource))
+  .update(readFileSync(optimizersSource))
   .update(readFileSync(fileURLToPath(import.meta.url)))
   .update(ascVersion)
   .digest('hex')
@@ -79,6 +132,16 @@ if (previous?.startsWith(`${header}\n`)) {
 }
 
 const { default: asc } = await import('assemblyscript/asc');
+
+// The smallest module using relaxed SIMD (one f32x4.relaxed_madd), as
+// src/kernels/wasm/index.ts probes with. Node 20's V8 validates relaxed SIMD
+// only behind a flag: set it here, so that the relaxed variants are compiled
+// and checked below as the others are (Node >= 22 has it on by default).
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0,
+  253, 15, 253, 133, 2, 11,
+]);
+if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 /** Compiles one variant and checks its imports, exports and size. */
 async function compile({ name, source, args, imports: expectedImports, exports: kernels }) {
@@ -118,7 +181,12 @@ async function compile({ name, source, args, imports: expectedImports, exports: 
 const DESCRIPTIONS = {
   GEMM_WASM_BASE64: 'The WebAssembly SIMD GEMM module',
   GEMM_SHARED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
+  GEMM_RELAXED_WASM_BASE64: 'The GEMM module with relaxed SIMD (relaxed_madd; opt-in: createWasmBackend({ relaxedSimd: true }))',
+  GEMM_SHARED_RELAXED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
   ELEMENTWISE_WASM_BASE64: 'The WebAssembly SIMD elementwise kernels (ReLU forward and backward)',
+  CONV_WASM_BASE64: 'The WebAssembly kernels of convolution (im2col and col2im)',
+  POOL_WASM_BASE64: 'The WebAssembly kernels of max pooling (forward and backward)',
+  OPTIMIZERS_WASM_BASE64: 'The WebAssembly SIMD updates of SGD and Adam/AdamW (float32)',
 };
 
 const built = [];

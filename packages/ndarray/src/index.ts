@@ -183,6 +183,7 @@ export {
   createWasmBackend,
   getNumThreads,
   setNumThreads,
+  type WasmBackend,
   type WasmBackendOptions,
 } from './kernels/index';
 export type {

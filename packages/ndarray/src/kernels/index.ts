@@ -23,5 +23,5 @@ export {
 } from './registry';
 export { jsBackend } from './js/backend';
 export { typescriptKernels } from './js/index';
-export { createWasmBackend, wasmBackend, type WasmBackendOptions } from './wasm/index';
+export { createWasmBackend, wasmBackend, type WasmBackend, type WasmBackendOptions } from './wasm/index';
 export { getNumThreads, setNumThreads } from './wasm/threads';

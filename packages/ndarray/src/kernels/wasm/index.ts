@@ -1,8 +1,13 @@
 /**
  * The WebAssembly SIMD backend: `gemm` runs the packed, register-tiled kernels
  * compiled from `assembly/gemm.ts` (float32 accumulates in f32x4 lanes, float64
- * in f64x2 lanes), `relu` and `reluBackward` those of `assembly/elementwise.ts`;
- * every other kernel is the TypeScript one.
+ * in f64x2 lanes), `relu` and `reluBackward` those of `assembly/elementwise.ts`,
+ * `im2col`/`col2im` those of `assembly/conv.ts`, max pooling those of
+ * `assembly/pool.ts`, and the float32 SGD and Adam updates those of
+ * `assembly/optimizers.ts` (see `conv.ts` and `optimizers.ts` here); every
+ * other kernel is the TypeScript one. Operands are copied into a module's
+ * memory for each call and the results copied back; every kernel but gemm
+ * gives the TypeScript kernel's bits.
  *
  * The modules' bytes are inlined (base64), so bundlers and browsers load no
  * file; each is compiled synchronously on the first call large enough to use
@@ -15,8 +20,17 @@ import { type HostGemm, gemmTypeScript, runGemm } from '../js/gemm';
 import { hostFloat } from '../js/host';
 import type { Backend } from '../registry';
 import type { GemmProblem, Kernels, OutputGradArgs, UnaryArgs } from '../types';
-import { ELEMENTWISE_WASM_BASE64, GEMM_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
+import { type ConvExports, type PoolExports, wasmConvKernels } from './conv';
+import {
+  CONV_WASM_BASE64,
+  ELEMENTWISE_WASM_BASE64,
+  GEMM_RELAXED_WASM_BASE64,
+  GEMM_WASM_BASE64,
+  OPTIMIZERS_WASM_BASE64,
+  POOL_WASM_BASE64,
+} from './gemm-bytes';
+import { type WasmMemory, decodeBase64, runStaged, stage } from './memory';
+import { type OptimizerExports, wasmOptimizerKernels } from './optimizers';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -25,6 +39,16 @@ import { THREAD_MIN_WORK, threadPool } from './threads';
  */
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/**
+ * The smallest module using a relaxed-SIMD instruction (three `i32.const 0;
+ * i8x16.splat`, then `f32x4.relaxed_madd`, opcode 0xfd 0x105, returning
+ * v128): engines without relaxed SIMD (Node 20, Safari) reject it. @internal
+ */
+export const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0,
+  253, 15, 253, 133, 2, 11,
 ]);
 
 /**
@@ -70,22 +94,43 @@ interface ElementwiseExports {
  */
 const MIN_ELEMENTS = 2048;
 
-/** Options of {@link createWasmBackend}; they exist for tests and unusual hosts. */
+/** Options of {@link createWasmBackend}; all but `relaxedSimd` exist for tests and unusual hosts. */
 export interface WasmBackendOptions {
   /**
    * Checks that the engine accepts a module (default `WebAssembly.validate`);
-   * return false to simulate an engine without Wasm SIMD.
+   * return false to simulate an engine without Wasm SIMD, or false for
+   * {@link RELAXED_SIMD_PROBE} alone to simulate one without relaxed SIMD.
    */
   validate?: (bytes: Uint8Array) => boolean;
+  /**
+   * Runs `gemm` in the relaxed-SIMD module, whose multiply-adds are
+   * `relaxed_madd` (fused, rounded once, where the hardware has FMA), when
+   * the engine has relaxed SIMD (Node ≥ 22, Chrome, Firefox; not Node 20 or
+   * Safari), else silently in the exactly rounded one; `relaxedSimd` on the
+   * backend says which. Default false: the exactly rounded module, whose
+   * results are the same on every engine and machine.
+   */
+  relaxedSimd?: boolean;
   /** Products below this many multiply-adds (m·n·k) use the TypeScript gemm (default 256). */
   minWork?: number;
-  /** ReLU passes over fewer elements than this use the TypeScript loops (default 2048). */
+  /** Passes over fewer values than this (ReLU, im2col/col2im, pooling, optimizer updates) stay in TypeScript (default 2048). */
   minElements?: number;
 }
 
+/** The backend {@link createWasmBackend} returns: a host backend named 'wasm', and which GEMM module it runs. */
+export interface WasmBackend extends Backend {
+  /**
+   * True when `gemm` runs the relaxed-SIMD module (asked for with
+   * `relaxedSimd: true`, and the engine has relaxed SIMD); false for the
+   * exactly rounded one.
+   */
+  readonly relaxedSimd: boolean;
+}
+
 /**
- * Builds a backend whose `gemm`, `relu` and `reluBackward` run in WebAssembly
- * SIMD (every other kernel is the TypeScript one), or returns `undefined`
+ * Builds a backend whose `gemm`, ReLU, im2col/col2im, max pooling and float32
+ * SGD/Adam updates run in WebAssembly (every other kernel is the TypeScript
+ * one), or returns `undefined`
  * where the engine has no WebAssembly or no SIMD (then keep the default
  * TypeScript backend). Install it with `setBackend`.
  *
@@ -96,18 +141,22 @@ export interface WasmBackendOptions {
  * if (wasm) setBackend(wasm);
  * ```
  */
-export function createWasmBackend(options: WasmBackendOptions = {}): Backend | undefined {
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend | undefined {
   const found = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (typeof found !== 'object' || found === null) return undefined;
   const api: WasmApi = found;
   const validate = options.validate ?? ((bytes: Uint8Array) => api.validate(bytes));
-  let supported = false;
-  try {
-    supported = validate(SIMD_PROBE);
-  } catch {
-    supported = false;
-  }
-  if (!supported) return undefined;
+  /** Whether the engine accepts `probe`; a validate that throws says no. */
+  const accepts = (probe: Uint8Array) => {
+    try {
+      return validate(probe) === true;
+    } catch {
+      return false;
+    }
+  };
+  if (!accepts(SIMD_PROBE)) return undefined;
+  // The relaxed-SIMD GEMM only when asked for and the engine has it; else the exactly rounded one.
+  const relaxedSimd = options.relaxedSimd === true && accepts(RELAXED_SIMD_PROBE);
   const minWork = options.minWork ?? MIN_WORK;
 
   /**
@@ -128,7 +177,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
       return exports;
     };
   }
-  const load = lazyInstance<GemmExports>(GEMM_WASM_BASE64);
+  const load = lazyInstance<GemmExports>(relaxedSimd ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
 
   /** One 2-D product: on the threads when large and started, else in this thread's module. */
   function product(call: HostGemm): void {
@@ -141,9 +190,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
       gemmTypeScript(call);
       return;
     }
-    // Large products go to the threads when setNumThreads started some.
+    // Large products go to the threads when setNumThreads started some, in the shared build of this module.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
-    if (pool?.gemm(call)) return;
+    if (pool?.gemm(call, relaxedSimd)) return;
     const staged = stage(wasm.memory, wasm.dataStart(), call);
     if (staged === null) {
       gemmTypeScript(call);
@@ -173,20 +222,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     if (n < minElements || inputs.some((a) => a instanceof Float64Array !== f64)) return false;
     const wasm = loadElementwise();
     if (wasm === null) return false;
-    const bytes = Math.ceil((n * (f64 ? 8 : 4)) / 64) * 64;
-    const start = wasm.dataStart();
-    if (!reserve(wasm.memory, start + bytes * (inputs.length + 1))) return false;
-    const buffer = wasm.memory.buffer;
-    const view = (at: number) => (f64 ? new Float64Array(buffer, at, n) : new Float32Array(buffer, at, n));
-    const addresses = inputs.map((a, i) => {
-      view(start + i * bytes).set(a);
-      return start + i * bytes;
-    });
-    const outAt = start + inputs.length * bytes;
-    addresses.push(outAt);
-    kernel(wasm, f64, addresses, n);
-    out.set(view(outAt));
-    return true;
+    return runStaged(wasm.memory, wasm.dataStart(), { inputs, outputs: [out] }, (addresses) => kernel(wasm, f64, addresses, n));
   }
 
   function relu(args: UnaryArgs): void {
@@ -209,13 +245,16 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
     gemm: (problem: GemmProblem) => runGemm(problem, product, activations),
     relu,
     reluBackward,
+    ...wasmConvKernels(lazyInstance<ConvExports>(CONV_WASM_BASE64), lazyInstance<PoolExports>(POOL_WASM_BASE64), minElements),
+    ...wasmOptimizerKernels(lazyInstance<OptimizerExports>(OPTIMIZERS_WASM_BASE64), minElements),
   };
-  return { name: 'wasm', fallback: 'js', kernels };
+  return { name: 'wasm', fallback: 'js', kernels, relaxedSimd };
 }
 
 /**
  * The WebAssembly SIMD backend, or `undefined` where the engine lacks Wasm
- * SIMD. `gemm` (and so `matmul` and every `Linear`) and ReLU run in
+ * SIMD. `gemm` (and so `matmul` and every `Linear`), ReLU, convolution's
+ * im2col/col2im, max pooling and the float32 SGD and Adam updates run in
  * WebAssembly; float32 products accumulate in float32, as BLAS and PyTorch
  * do, where the TypeScript kernel accumulates in float64. Every other kernel
  * is the TypeScript one.
@@ -226,4 +265,4 @@ export function createWasmBackend(options: WasmBackendOptions = {}): Backend | u
  * if (wasmBackend) setBackend(wasmBackend);
  * ```
  */
-export const wasmBackend: Backend | undefined = /* @__PURE__ */ createWasmBackend();
+export const wasmBackend: WasmBackend | undefined = /* @__PURE__ */ createWasmBackend();

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import type { TypedArray } from '../../dtype';
 import type { HostGemm } from '../js/gemm';
 
 /** `Uint8Array.fromBase64` (Node ≥ 26, Bun, Deno, current browsers), looked up once when this module loads. */
@@ -78,4 +79,43 @@ export function stage(memory: WasmMemory, at: number, call: HostGemm): Staged | 
   const out = view(cPtr, m * n);
   if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
   return { aPtr, bPtr, cPtr, out };
+}
+
+/** The operands of a staged kernel call: read, read and written in place, written. */
+export interface StagedOperands {
+  inputs?: readonly TypedArray[];
+  updated?: readonly TypedArray[];
+  outputs?: readonly TypedArray[];
+}
+
+/**
+ * Runs `kernel` on copies of the operands placed in `memory` from byte `at`
+ * on, each on a 64-byte boundary (so a region has at least 16 bytes of
+ * padding after an element count that is not a multiple of 16 bytes'), then
+ * copies the updated arrays and the outputs back; false, with nothing done,
+ * when the memory cannot grow. `kernel` receives the byte addresses of the
+ * inputs, then of the updated arrays, then of the outputs.
+ */
+export function runStaged(memory: WasmMemory, at: number, operands: StagedOperands, kernel: (addresses: number[]) => void): boolean {
+  const { inputs = [], updated = [], outputs = [] } = operands;
+  const all = [...inputs, ...updated, ...outputs];
+  const addresses: number[] = [];
+  let end = at;
+  for (const array of all) {
+    addresses.push(end);
+    end += Math.ceil(array.byteLength / 64) * 64;
+  }
+  if (!reserve(memory, end)) return false;
+  const buffer = memory.buffer;
+  const copyIn = inputs.length + updated.length;
+  for (let i = 0; i < copyIn; i++) bytesOf(buffer, addresses[i], all[i].byteLength).set(bytesOf(all[i].buffer, all[i].byteOffset, all[i].byteLength));
+  kernel(addresses);
+  for (let i = inputs.length; i < all.length; i++) {
+    bytesOf(all[i].buffer, all[i].byteOffset, all[i].byteLength).set(bytesOf(buffer, addresses[i], all[i].byteLength));
+  }
+  return true;
+}
+
+function bytesOf(buffer: ArrayBufferLike, at: number, length: number): Uint8Array {
+  return new Uint8Array(buffer, at, length);
 }

@@ -7,8 +7,12 @@
  *
  * Every element of C is computed by the same operations in the same order
  * whichever thread computes it, so results are bit for bit those of one
- * thread. Small products (see {@link THREAD_MIN_WORK}) stay on this thread:
- * waking a worker costs tens of microseconds.
+ * thread in the same module. Each thread holds both builds of the GEMM, the
+ * exactly rounded one and, where the engine has relaxed SIMD, the relaxed
+ * one (on the same scratch: a thread runs one product at a time); each
+ * product runs the build of the backend that asked for it. Small products
+ * (see {@link THREAD_MIN_WORK}) stay on this thread: waking a worker costs
+ * tens of microseconds.
  *
  * A worker that stops (it exits, throws outside a product, or is terminated)
  * never makes a product hang: a worker claims its block before running it, and
@@ -25,7 +29,7 @@
  * @internal The public API is `setNumThreads` / `getNumThreads`.
  */
 import type { HostGemm } from '../js/gemm';
-import { GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
+import { GEMM_SHARED_RELAXED_WASM_BASE64, GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
 import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
 
 /**
@@ -43,7 +47,7 @@ export const THREAD_MIN_WORK = { float32: 1 << 22, float64: 1 << 21 } as const;
 const MAX_THREADS = 64;
 /** The shared memory's maximum (1 GiB; the module declares the same). */
 const MAXIMUM_PAGES = 16384;
-/** Bytes of one worker's slot in the control buffer: flags (int32 ×5, padded to 24 bytes), then 13 float64 arguments. */
+/** Bytes of one worker's slot in the control buffer: flags (int32 ×6, 24 bytes), then 13 float64 arguments. */
 const SLOT = 128;
 /** The int32 flags at the start of a worker's slot, by index. */
 const POSTED = 0; // the last job number posted; negative: stop
@@ -51,7 +55,8 @@ const DONE = 1; // the last job number the worker finished; STOPPED once the wor
 const FAILED = 2; // 1 when the worker's gemm threw
 const DTYPE = 3; // 1 for float64, 0 for float32
 const CLAIM = 4; // the job number while its block is unclaimed; 0 once the worker or this thread took it
-const FLAGS = 5;
+const RELAXED = 5; // 1 to run the relaxed-SIMD build, 0 for the exactly rounded one
+const FLAGS = 6;
 /** Where the float64 arguments start: after the flags, on an 8-byte boundary. */
 const ARGS_AT = 24;
 /** What a worker that stopped leaves in its DONE flag (job numbers are positive). */
@@ -107,9 +112,14 @@ interface PoolWorker {
  * posting thread runs that block itself.
  */
 const WORKER_SOURCE = `'use strict';
-function start(module, memory, control, slot, scratch) {
-  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  kernel.setScratch(scratch);
+function start(module, relaxedModule, memory, control, slot, scratch) {
+  const instance = (m) => {
+    const kernel = new WebAssembly.Instance(m, { env: { memory } }).exports;
+    kernel.setScratch(scratch);
+    return kernel;
+  };
+  const exact = instance(module);
+  const relaxed = relaxedModule === undefined ? exact : instance(relaxedModule);
   const flags = new Int32Array(control, slot * ${SLOT}, ${FLAGS});
   const a = new Float64Array(control, slot * ${SLOT} + ${ARGS_AT}, 13);
   function stopped() {
@@ -125,6 +135,7 @@ function start(module, memory, control, slot, scratch) {
         if (seen < 0) return;
         if (Atomics.compareExchange(flags, ${CLAIM}, seen, 0) !== seen) continue;
         try {
+          const kernel = flags[${RELAXED}] === 1 ? relaxed : exact;
           (flags[${DTYPE}] === 1 ? kernel.gemmF64 : kernel.gemmF32)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
         } catch (error) {
           flags[${FAILED}] = 1;
@@ -140,14 +151,14 @@ function start(module, memory, control, slot, scratch) {
 }
 if (typeof require === 'function' && typeof process === 'object') {
   const { workerData, parentPort } = require('node:worker_threads');
-  const worker = start(workerData.module, workerData.memory, workerData.control, workerData.slot, workerData.scratch);
+  const worker = start(workerData.module, workerData.relaxedModule, workerData.memory, workerData.control, workerData.slot, workerData.scratch);
   process.on('exit', worker.stopped);
   parentPort.postMessage('ready');
   worker.loop();
 } else {
   self.onmessage = (event) => {
     const d = event.data;
-    const worker = start(d.module, d.memory, d.control, d.slot, d.scratch);
+    const worker = start(d.module, d.relaxedModule, d.memory, d.control, d.slot, d.scratch);
     self.postMessage('ready');
     worker.loop();
   };
@@ -166,6 +177,8 @@ class ThreadPool {
     readonly threads: number,
     private readonly memory: WasmMemory,
     private readonly kernel: SharedKernel,
+    /** The relaxed-SIMD build on the same memory and scratch, where the engine has relaxed SIMD. */
+    private readonly relaxedKernel: SharedKernel | undefined,
     private readonly workers: PoolWorker[],
     control: SharedArrayBuffer,
     /** First byte for operands, after every thread's scratch. */
@@ -197,14 +210,22 @@ class ThreadPool {
     );
   }
 
+  /** Whether products may ask for the relaxed-SIMD build (the engine has relaxed SIMD). */
+  get hasRelaxedSimd(): boolean {
+    return this.relaxedKernel !== undefined;
+  }
+
   /**
-   * One 2-D product (one dtype) split across the threads; false (nothing
-   * done) when the operands do not fit the shared memory, so the caller runs
-   * it alone.
+   * One 2-D product (one dtype) split across the threads, in the relaxed-SIMD
+   * build when `relaxed`, else the exactly rounded one; false (nothing done)
+   * when the operands do not fit the shared memory, or `relaxed` where this
+   * pool has no relaxed build, so the caller runs it alone.
    */
-  gemm(call: HostGemm): boolean {
+  gemm(call: HostGemm, relaxed = false): boolean {
     const reason = this.stopReason();
     if (reason !== undefined) throw this.fail(`${reason}, so this product was not computed`);
+    const kernel = relaxed ? this.relaxedKernel : this.kernel;
+    if (kernel === undefined) return false;
     const { transA, transB, m, n, k, c, cOffset, accumulate } = call;
     const f64 = c instanceof Float64Array;
     const staged = stage(this.memory, this.dataStart, call);
@@ -221,7 +242,7 @@ class ThreadPool {
     // Job numbers stay within 1…2³¹ − 1: they live in Int32 slots, and a worker reads a negative one as "stop".
     const sequence = this.sequence === 0x7fffffff ? 1 : this.sequence + 1;
     this.sequence = sequence;
-    const entry = f64 ? this.kernel.gemmF64 : this.kernel.gemmF32;
+    const entry = f64 ? kernel.gemmF64 : kernel.gemmF32;
     /** Runs the rows (or columns) from…to of C on this thread. */
     const block = (from: number, to: number) => {
       if (byRows) entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, from, to, 0, n);
@@ -248,6 +269,7 @@ class ThreadPool {
       args[12] = byRows ? n : to;
       const flags = this.flags[w];
       flags[DTYPE] = f64 ? 1 : 0;
+      flags[RELAXED] = relaxed ? 1 : 0;
       Atomics.store(flags, CLAIM, sequence);
       Atomics.store(flags, POSTED, sequence);
       Atomics.notify(flags, POSTED);
@@ -366,30 +388,47 @@ async function start(threads: number): Promise<void> {
   } catch (error) {
     throw new Error(`setNumThreads: this engine cannot compile the threaded WebAssembly SIMD kernel (${String(error)})`);
   }
+  // The relaxed-SIMD build too, where the engine has relaxed SIMD (it refuses the module elsewhere).
+  let relaxedModule: object | undefined;
+  try {
+    relaxedModule = await api.compile(decodeBase64(GEMM_SHARED_RELAXED_WASM_BASE64));
+  } catch {
+    relaxedModule = undefined;
+  }
   // The module's own layout puts this thread's scratch first; one more per worker follows.
   const memory = new api.Memory({ initial: 1, maximum: MAXIMUM_PAGES, shared: true });
   const kernel = new api.Instance(module, { env: { memory } }).exports as SharedKernel;
   const scratch = kernel.scratchBytes();
   const first = kernel.dataStart();
+  // Both builds of one source lay memory out alike: the relaxed one shares each thread's scratch.
+  let relaxedKernel: SharedKernel | undefined;
+  if (relaxedModule !== undefined) {
+    relaxedKernel = new api.Instance(relaxedModule, { env: { memory } }).exports as SharedKernel;
+    if (relaxedKernel.dataStart() !== first || relaxedKernel.scratchBytes() !== scratch) {
+      throw new Error('setNumThreads: the relaxed-SIMD kernel lays out its memory unlike the exact one (a build error)');
+    }
+  }
   const dataStart = first + (threads - 1) * scratch;
   if (!reserve(memory, dataStart)) throw new Error('setNumThreads: could not grow the shared memory for the threads');
   const control = new SharedArrayBuffer((threads - 1) * SLOT);
   const workers: PoolWorker[] = [];
   try {
     for (let w = 0; w < threads - 1; w++) {
-      workers.push(await spawn({ module, memory, control, slot: w, scratch: first + w * scratch }));
+      workers.push(await spawn({ module, relaxedModule, memory, control, slot: w, scratch: first + w * scratch }));
     }
   } catch (error) {
     for (const worker of workers) worker.terminate();
     throw error;
   }
   const previous = pool;
-  pool = new ThreadPool(threads, memory, kernel, workers, control, dataStart);
+  pool = new ThreadPool(threads, memory, kernel, relaxedKernel, workers, control, dataStart);
   previous?.close();
 }
 
 interface WorkerInit {
   module: object;
+  /** The relaxed-SIMD build, where the engine has relaxed SIMD. */
+  relaxedModule: object | undefined;
   memory: WasmMemory;
   control: SharedArrayBuffer;
   slot: number;
