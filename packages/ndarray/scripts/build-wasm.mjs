@@ -1,4 +1,4 @@
-// Compiles assembly/gemm.ts, elementwise.ts, conv.ts, pool.ts and optimizers.ts (AssemblyScript) to
+// Compiles assembly/gemm.ts, gemv.ts, elementwise.ts, conv.ts, pool.ts and optimizers.ts (AssemblyScript) to
 // WebAssembly SIMD modules and writes them, base64-encoded, to
 // src/kernels/wasm/gemm-bytes.ts, so the package ships the kernels inline: no file to load, nothing downloaded at install.
 // Deterministic (same source and compiler, same bytes). Compiling takes ~3 s,
@@ -17,6 +17,7 @@ const elementwiseSource = join(root, 'assembly', 'elementwise.ts');
 const convSource = join(root, 'assembly', 'conv.ts');
 const poolSource = join(root, 'assembly', 'pool.ts');
 const optimizersSource = join(root, 'assembly', 'optimizers.ts');
+const gemvSource = join(root, 'assembly', 'gemv.ts');
 const target = join(root, 'src', 'kernels', 'wasm', 'gemm-bytes.ts');
 
 const common = [
@@ -37,7 +38,7 @@ const common = [
 const SHARED_MAXIMUM_PAGES = 16384;
 
 // The GEMM owning its memory; the same source on an imported shared memory
-// (threads); both again with relaxed SIMD; the elementwise (ReLU), convolution,
+// (threads); both again with relaxed SIMD; one row times a matrix; the elementwise (ReLU), convolution,
 // pooling and optimizer kernels, each a module of its own (a browser compiles
 // at most 4 KB synchronously).
 const variants = [
@@ -79,6 +80,13 @@ const variants = [
     exports: ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'],
   },
   {
+    name: 'GEMV_WASM_BASE64',
+    source: gemvSource,
+    args: common,
+    imports: [],
+    exports: ['gemvF32'],
+  },
+  {
     name: 'ELEMENTWISE_WASM_BASE64',
     source: elementwiseSource,
     args: common,
@@ -116,6 +124,7 @@ const hash = createHash('sha256')
   .update(readFileSync(convSource))
   .update(readFileSync(poolSource))
   .update(readFileSync(optimizersSource))
+  .update(readFileSync(gemvSource))
   .update(readFileSync(fileURLToPath(import.meta.url)))
   .update(ascVersion)
   .digest('hex')
@@ -183,6 +192,7 @@ const DESCRIPTIONS = {
   GEMM_SHARED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
   GEMM_RELAXED_WASM_BASE64: 'The GEMM module with relaxed SIMD (relaxed_madd; opt-in: createWasmBackend({ relaxedSimd: true }))',
   GEMM_SHARED_RELAXED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
+  GEMV_WASM_BASE64: 'The WebAssembly SIMD product of one row by a matrix (float32), summed in the GEMM\'s order',
   ELEMENTWISE_WASM_BASE64: 'The WebAssembly SIMD elementwise kernels (ReLU forward and backward)',
   CONV_WASM_BASE64: 'The WebAssembly kernels of convolution (im2col and col2im)',
   POOL_WASM_BASE64: 'The WebAssembly kernels of max pooling (forward and backward)',

@@ -26,10 +26,11 @@ import {
   ELEMENTWISE_WASM_BASE64,
   GEMM_RELAXED_WASM_BASE64,
   GEMM_WASM_BASE64,
+  GEMV_WASM_BASE64,
   OPTIMIZERS_WASM_BASE64,
   POOL_WASM_BASE64,
 } from './gemm-bytes';
-import { type WasmMemory, decodeBase64, runStaged, stage } from './memory';
+import { type StagedOperands, type WasmMemory, decodeBase64, runStaged, stage } from './memory';
 import { type OptimizerExports, wasmOptimizerKernels } from './optimizers';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
@@ -76,6 +77,12 @@ interface GemmExports {
 
 /** (transA, transB, m, n, k, a, b, c, accumulate, i0, i1, j0, j1): C's rows i0…i1 and columns j0…j1. */
 type GemmEntry = (...args: [number, number, number, number, number, number, number, number, number, number, number, number, number]) => void;
+
+interface GemvExports {
+  memory: WasmMemory;
+  dataStart(): number;
+  gemvF32(transB: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
+}
 
 interface ElementwiseExports {
   memory: WasmMemory;
@@ -179,6 +186,22 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   }
   const load = lazyInstance<GemmExports>(relaxedSimd ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
 
+  const loadGemv = lazyInstance<GemvExports>(GEMV_WASM_BASE64);
+
+  /**
+   * C[1×n] (+)= a·op(B) in float32 on the row-times-matrix module, whose sums
+   * are gemm's bit for bit (op(A) of one row is its k values either way);
+   * false where the module cannot load or the memory cannot grow.
+   */
+  function rowProduct({ transB, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: HostGemm): boolean {
+    const gemv = loadGemv();
+    if (gemv === null) return false;
+    const inputs = [a.subarray(aOffset, aOffset + k), b.subarray(bOffset, bOffset + k * n)];
+    const row = [c.subarray(cOffset, cOffset + n)];
+    const operands: StagedOperands = accumulate ? { inputs, updated: row } : { inputs, outputs: row };
+    return runStaged(gemv.memory, gemv.dataStart(), operands, ([x, w, y]) => gemv.gemvF32(+transB, n, k, x, w, y, +accumulate));
+  }
+
   /** One 2-D product: on the threads when large and started, else in this thread's module. */
   function product(call: HostGemm): void {
     const { m, n, k, a, b, c } = call;
@@ -190,6 +213,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
       gemmTypeScript(call);
       return;
     }
+    // A single float32 row (one sample through a Linear) reads B in place, as gemm's order sums it.
+    if (m === 1 && !f64 && !relaxedSimd && rowProduct(call)) return;
     // Large products go to the threads when setNumThreads started some, in the shared build of this module.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
     if (pool?.gemm(call, relaxedSimd)) return;
