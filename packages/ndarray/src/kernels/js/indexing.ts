@@ -1,20 +1,46 @@
 
 import type { GatherArgs, IndexAddArgs, KernelArgs, Kernels, ScatterAddArgs, TakeArgs } from '../types';
+import { stridesOf } from '../../shape';
 import { host, span } from './host';
+
+/**
+ * The output's dimensions as runs over the input: axes of size 1 dropped, and
+ * an output axis merged into the one before it where the input steps over
+ * both as one (stride of the outer = stride × size of the inner), so
+ * [B, T, H, D] → [B, H, T, D] is B·H·T runs of D contiguous values.
+ */
+function runsOf(shape: readonly number[], axes: readonly number[]): { sizes: number[]; strides: number[] } {
+  const inStrides = stridesOf(shape);
+  const sizes: number[] = [];
+  const strides: number[] = [];
+  for (const axis of axes) {
+    const size = shape[axis];
+    if (size === 1) continue;
+    const last = sizes.length - 1;
+    if (last >= 0 && strides[last] === inStrides[axis] * size) {
+      sizes[last] *= size;
+      strides[last] = inStrides[axis];
+    } else {
+      sizes.push(size);
+      strides.push(inStrides[axis]);
+    }
+  }
+  return { sizes, strides };
+}
 
 function permute({ x, axes, out }: KernelArgs<'permute'>): void {
   const src = host(x);
   const dst = host(out);
-  const nd = axes.length;
-  const inStrides = new Array<number>(nd);
-  for (let d = nd - 1, s = 1; d >= 0; d--) {
-    inStrides[d] = s;
-    s *= x.shape[d];
+  if (dst.length === 0) return;
+  const { sizes, strides } = runsOf(x.shape, axes);
+  const nd = sizes.length;
+  if (nd === 0) {
+    dst[0] = src[0];
+    return;
   }
-  const outShape = out.shape;
-  if (nd === 2 && axes[0] === 1) {
-    // The matrix transpose, in cache-friendly tiles.
-    const [rows, cols] = x.shape;
+  if (nd === 2 && strides[0] === 1) {
+    // A matrix transpose ([rows, cols] read as [cols, rows]), in cache-friendly tiles.
+    const [cols, rows] = sizes;
     const T = 32;
     for (let i0 = 0; i0 < rows; i0 += T) {
       for (let j0 = 0; j0 < cols; j0 += T) {
@@ -25,15 +51,18 @@ function permute({ x, axes, out }: KernelArgs<'permute'>): void {
     }
     return;
   }
-  const strides = axes.map((ax) => inStrides[ax]);
+  // An odometer over the outer runs; the innermost run is one tight loop.
+  const inner = sizes[nd - 1];
+  const step = strides[nd - 1];
   const index = new Array<number>(nd).fill(0);
   let offset = 0;
-  for (let k = 0; k < dst.length; k++) {
-    dst[k] = src[offset];
-    for (let d = nd - 1; d >= 0; d--) {
+  for (let k = 0; k < dst.length; k += inner) {
+    if (step === 1) for (let j = 0; j < inner; j++) dst[k + j] = src[offset + j];
+    else for (let j = 0; j < inner; j++) dst[k + j] = src[offset + j * step];
+    for (let d = nd - 2; d >= 0; d--) {
       offset += strides[d];
-      if (++index[d] < outShape[d]) break;
-      offset -= strides[d] * outShape[d];
+      if (++index[d] < sizes[d]) break;
+      offset -= strides[d] * sizes[d];
       index[d] = 0;
     }
   }
