@@ -30,8 +30,14 @@ const POOL_FIELDS = [
   'planes', 'height', 'width', 'kernelH', 'kernelW', 'strideH', 'strideW', 'padH', 'padW', 'outH', 'outW',
 ] as const satisfies readonly (keyof Pool2dGeometry)[];
 
+/** The geometry record handed to the modules: one, refilled for every call, so a call allocates no typed array. */
+const RECORD = new Int32Array(16);
+
 function record<G>(geometry: G, fields: readonly (keyof G)[]): Int32Array {
-  return Int32Array.from(fields, (name) => geometry[name] as number);
+  fields.forEach((name, i) => {
+    RECORD[i] = geometry[name] as number;
+  });
+  return RECORD;
 }
 
 /**
