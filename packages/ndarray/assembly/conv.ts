@@ -12,12 +12,9 @@
 // equal the TypeScript kernels (src/kernels/js/conv.ts) bit for bit: the same
 // values are copied and added in the same order.
 
-const DATA: usize = (__heap_base + 63) & ~(<usize>63);
+import { dataStart, field } from './common';
 
-/** First byte the host may use for operands (64-byte aligned). */
-export function dataStart(): usize {
-  return DATA;
-}
+export { dataStart };
 
 // Conv2dGeometry's fields, by index in the record.
 const BATCH = 0;
@@ -35,11 +32,6 @@ const DILATION_W = 11;
 const OUT_H = 12;
 const OUT_W = 13;
 
-@inline
-function field(record: usize, index: i32): i32 {
-  return load<i32>(record + (<usize>index << 2));
-}
-
 /** The first output column ox whose input column ox·stride + offset is ≥ 0. */
 @inline
 function firstInside(offset: i32, stride: i32, outW: i32): i32 {
@@ -55,54 +47,14 @@ function pastInside(offset: i32, stride: i32, width: i32, outW: i32, lo: i32): i
   return max(lo, hi);
 }
 
-/** im2col over the batch: cols [N, C·kh·kw, OH·OW] from x [N, C, H, W] (cols overwritten). */
-function unfold<T>(g: usize, x: usize, cols: usize): void {
-  const size = <usize>sizeof<T>();
-  const batch = field(g, BATCH);
-  const channels = field(g, CHANNELS);
-  const height = field(g, HEIGHT);
-  const width = field(g, WIDTH);
-  const kernelH = field(g, KERNEL_H);
-  const kernelW = field(g, KERNEL_W);
-  const strideH = field(g, STRIDE_H);
-  const strideW = field(g, STRIDE_W);
-  const padH = field(g, PAD_H);
-  const padW = field(g, PAD_W);
-  const dilationH = field(g, DILATION_H);
-  const dilationW = field(g, DILATION_W);
-  const outH = field(g, OUT_H);
-  const outW = field(g, OUT_W);
-  const rowBytes = <usize>outW * size;
-  let k = cols;
-  for (let plane = 0; plane < batch * channels; plane++) {
-    const channel = x + <usize>(plane * height * width) * size;
-    for (let i = 0; i < kernelH; i++) {
-      for (let j = 0; j < kernelW; j++) {
-        const offset = j * dilationW - padW;
-        const lo = firstInside(offset, strideW, outW);
-        const hi = pastInside(offset, strideW, width, outW, lo);
-        for (let oy = 0; oy < outH; oy++, k += rowBytes) {
-          const iy = oy * strideH - padH + i * dilationH;
-          if (iy < 0 || iy >= height || lo == hi) {
-            memory.fill(k, 0, rowBytes);
-            continue;
-          }
-          const src = channel + <usize>(iy * width + offset) * size;
-          memory.fill(k, 0, <usize>lo * size);
-          if (strideW == 1) {
-            memory.copy(k + <usize>lo * size, src + <usize>lo * size, <usize>(hi - lo) * size);
-          } else {
-            for (let ox = lo; ox < hi; ox++) store<T>(k + <usize>ox * size, load<T>(src + <usize>(ox * strideW) * size));
-          }
-          memory.fill(k + <usize>hi * size, 0, <usize>(outW - hi) * size);
-        }
-      }
-    }
-  }
-}
-
-/** col2im over the batch: dx [N, C, H, W] = Σ of the columns onto the pixels they came from (dx overwritten). */
-function fold<T>(g: usize, cols: usize, dx: usize): void {
+/**
+ * The loops im2col and col2im share, over every (image, channel, kernel row,
+ * kernel column, output row) of `image` [N, C, H, W] and `cols`
+ * [N, C·kh·kw, OH·OW]: with `fold` false, im2col (cols overwritten with the
+ * pixels, 0 in the padding); with `fold` true, col2im (image overwritten with
+ * the sum of the columns on the pixels they came from).
+ */
+function sweep<T>(g: usize, image: usize, cols: usize, fold: bool): void {
   const size = <usize>sizeof<T>();
   const lanes = 16 / sizeof<T>();
   const batch = field(g, BATCH);
@@ -120,10 +72,10 @@ function fold<T>(g: usize, cols: usize, dx: usize): void {
   const outH = field(g, OUT_H);
   const outW = field(g, OUT_W);
   const rowBytes = <usize>outW * size;
-  memory.fill(dx, 0, <usize>(batch * channels * height * width) * size);
+  if (fold) memory.fill(image, 0, <usize>(batch * channels * height * width) * size);
   let k = cols;
   for (let plane = 0; plane < batch * channels; plane++) {
-    const channel = dx + <usize>(plane * height * width) * size;
+    const channel = image + <usize>(plane * height * width) * size;
     for (let i = 0; i < kernelH; i++) {
       for (let j = 0; j < kernelW; j++) {
         const offset = j * dilationW - padW;
@@ -131,19 +83,32 @@ function fold<T>(g: usize, cols: usize, dx: usize): void {
         const hi = pastInside(offset, strideW, width, outW, lo);
         for (let oy = 0; oy < outH; oy++, k += rowBytes) {
           const iy = oy * strideH - padH + i * dilationH;
-          if (iy < 0 || iy >= height) continue;
-          const dst = channel + <usize>(iy * width + offset) * size;
-          let ox = lo;
-          // Each pixel of a row gets one addition per (kernel row, column, oy): lanes keep the order.
-          if (strideW == 1) {
-            for (; ox + lanes <= hi; ox += lanes) {
-              const at = dst + <usize>ox * size;
-              v128.store(at, v128.add<T>(v128.load(at), v128.load(k + <usize>ox * size)));
+          const outside = iy < 0 || iy >= height || lo == hi;
+          const pixels = channel + <usize>(iy * width + offset) * size;
+          if (fold) {
+            if (outside) continue;
+            // Each pixel of a row gets one addition per (kernel row, column, oy): lanes keep the order.
+            let ox = lo;
+            if (strideW == 1) {
+              for (; ox + lanes <= hi; ox += lanes) {
+                const at = pixels + <usize>ox * size;
+                v128.store(at, v128.add<T>(v128.load(at), v128.load(k + <usize>ox * size)));
+              }
             }
-          }
-          for (; ox < hi; ox++) {
-            const at = dst + <usize>(ox * strideW) * size;
-            store<T>(at, load<T>(at) + load<T>(k + <usize>ox * size));
+            for (; ox < hi; ox++) {
+              const at = pixels + <usize>(ox * strideW) * size;
+              store<T>(at, load<T>(at) + load<T>(k + <usize>ox * size));
+            }
+          } else if (outside) {
+            memory.fill(k, 0, rowBytes);
+          } else {
+            memory.fill(k, 0, <usize>lo * size);
+            if (strideW == 1) {
+              memory.copy(k + <usize>lo * size, pixels + <usize>lo * size, <usize>(hi - lo) * size);
+            } else {
+              for (let ox = lo; ox < hi; ox++) store<T>(k + <usize>ox * size, load<T>(pixels + <usize>(ox * strideW) * size));
+            }
+            memory.fill(k + <usize>hi * size, 0, <usize>(outW - hi) * size);
           }
         }
       }
@@ -153,14 +118,14 @@ function fold<T>(g: usize, cols: usize, dx: usize): void {
 
 // The entries: the geometry record's address, then the inputs', then the outputs'.
 export function unfoldF32(g: usize, x: usize, cols: usize): void {
-  unfold<f32>(g, x, cols);
+  sweep<f32>(g, x, cols, false);
 }
 export function unfoldF64(g: usize, x: usize, cols: usize): void {
-  unfold<f64>(g, x, cols);
+  sweep<f64>(g, x, cols, false);
 }
 export function foldF32(g: usize, cols: usize, dx: usize): void {
-  fold<f32>(g, cols, dx);
+  sweep<f32>(g, dx, cols, true);
 }
 export function foldF64(g: usize, cols: usize, dx: usize): void {
-  fold<f64>(g, cols, dx);
+  sweep<f64>(g, dx, cols, true);
 }

@@ -10,12 +10,7 @@
 //   relu:          out = x if x > 0 or x is NaN, else +0
 //   reluBackward:  out = g if y > 0, else +0 (torch's threshold_backward from the output)
 
-const DATA: usize = (__heap_base + 63) & ~(<usize>63);
-
-/** First byte the host may use for operands (64-byte aligned). */
-export function dataStart(): usize {
-  return DATA;
-}
+export { dataStart } from './common';
 
 /** out[i] = relu(x[i]) over n float32 values at byte addresses x and out (out may be x). */
 export function reluF32(x: usize, out: usize, n: i32): void {

@@ -16,12 +16,7 @@
 /** gemm.ts's depth block: the sums restart at each, as there. */
 const KC: i32 = 256;
 
-const DATA: usize = (__heap_base + 63) & ~(<usize>63);
-
-/** First byte the host may use for operands (64-byte aligned). */
-export function dataStart(): usize {
-  return DATA;
-}
+export { dataStart } from './common';
 
 /** Writes a block's sums into C, or adds them to it. */
 // @ts-ignore: decorator

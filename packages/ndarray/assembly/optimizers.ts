@@ -12,12 +12,7 @@
 // ceil(n / 4) lanes of four: the lanes past n read and write padding the
 // host never copies back. Nothing is allocated here.
 
-const DATA: usize = (__heap_base + 63) & ~(<usize>63);
-
-/** First byte the host may use for operands (64-byte aligned). */
-export function dataStart(): usize {
-  return DATA;
-}
+export { dataStart } from './common';
 
 /**
  * a·b + c in double lanes (a, b, c float32 values), rounded to odd: exact

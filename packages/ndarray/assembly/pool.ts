@@ -10,12 +10,9 @@
 // equal the TypeScript kernels (src/kernels/js/pool.ts) bit for bit: the
 // same values are compared, in the same order, by the same rule.
 
-const DATA: usize = (__heap_base + 63) & ~(<usize>63);
+import { dataStart, field } from './common';
 
-/** First byte the host may use for operands (64-byte aligned). */
-export function dataStart(): usize {
-  return DATA;
-}
+export { dataStart };
 
 // Pool2dGeometry's fields, by index in the record.
 const PLANES = 0;
@@ -29,11 +26,6 @@ const PAD_H = 7;
 const PAD_W = 8;
 const OUT_H = 9;
 const OUT_W = 10;
-
-@inline
-function field(record: usize, index: i32): i32 {
-  return load<i32>(record + (<usize>index << 2));
-}
 
 /** The maximum of one window and its flat position in the plane: into out[k] and indices[k]. */
 @inline
