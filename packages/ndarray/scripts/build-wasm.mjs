@@ -18,6 +18,7 @@ const convSource = join(root, 'assembly', 'conv.ts');
 const poolSource = join(root, 'assembly', 'pool.ts');
 const optimizersSource = join(root, 'assembly', 'optimizers.ts');
 const gemvSource = join(root, 'assembly', 'gemv.ts');
+const geluSource = join(root, 'assembly', 'gelu.ts');
 const target = join(root, 'src', 'kernels', 'wasm', 'gemm-bytes.ts');
 
 const common = [
@@ -42,7 +43,7 @@ const GEMM_EXPORTS = ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'];
 
 // The GEMM owning its memory; the same source on an imported shared memory
 // (threads); both again with relaxed SIMD; one row times a matrix; the elementwise (ReLU), convolution,
-// pooling and optimizer kernels, each a module of its own (a browser compiles
+// pooling, GELU and optimizer kernels, each a module of its own (a browser compiles
 // at most 4 KB synchronously).
 const variants = [
   { name: 'GEMM_WASM_BASE64', source: gemmSource, args: common, imports: [], exports: GEMM_EXPORTS },
@@ -82,6 +83,13 @@ const variants = [
     args: common,
     imports: [],
     exports: ['reluF32', 'reluF64', 'reluBackwardF32', 'reluBackwardF64'],
+  },
+  {
+    name: 'GELU_WASM_BASE64',
+    source: geluSource,
+    args: common,
+    imports: [],
+    exports: ['geluF32', 'geluF64', 'geluBackwardF32', 'geluBackwardF64', 'expF64', 'erfF64'],
   },
   {
     name: 'CONV_WASM_BASE64',
@@ -183,6 +191,7 @@ const DESCRIPTIONS = {
   GEMM_SHARED_RELAXED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
   GEMV_WASM_BASE64: 'The WebAssembly SIMD product of one row by a matrix (float32), summed in the GEMM\'s order',
   ELEMENTWISE_WASM_BASE64: 'The WebAssembly SIMD elementwise kernels (ReLU forward and backward)',
+  GELU_WASM_BASE64: 'The WebAssembly kernels of the exact GELU and its backward (fdlibm erf and exp, in double)',
   CONV_WASM_BASE64: 'The WebAssembly kernels of convolution (im2col and col2im)',
   POOL_WASM_BASE64: 'The WebAssembly kernels of max pooling (forward and backward)',
   OPTIMIZERS_WASM_BASE64: 'The WebAssembly SIMD updates of SGD and Adam/AdamW (float32)',

@@ -80,10 +80,10 @@ describe('wasm backend selection', () => {
     expect(corrupted).toBe(false);
   });
 
-  it('is the default backend on an engine with WebAssembly SIMD, implementing gemm, the ReLU passes, im2col/col2im, max pooling and the SGD and Adam updates', () => {
+  it('is the default backend on an engine with WebAssembly SIMD, implementing gemm, the ReLU and GELU passes, im2col/col2im, max pooling and the SGD and Adam updates', () => {
     expect(getBackend()).toBe(wasmBackend);
     expect(getBackend().name).toBe('wasm');
-    expect(Object.keys(getBackend().kernels).sort()).toEqual(['adamStep', 'col2im', 'gemm', 'im2col', 'maxPool2d', 'maxPool2dBackward', 'relu', 'reluBackward', 'sgdStep']);
+    expect(Object.keys(getBackend().kernels).sort()).toEqual(['adamStep', 'col2im', 'gelu', 'geluBackward', 'gemm', 'im2col', 'maxPool2d', 'maxPool2dBackward', 'relu', 'reluBackward', 'sgdStep']);
     expect(listBackends()).toEqual(expect.arrayContaining(['js', 'wasm']));
   });
 });

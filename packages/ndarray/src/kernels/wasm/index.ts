@@ -19,13 +19,14 @@ import { elementwiseKernels } from '../js/elementwise';
 import { type HostGemm, gemmTypeScript, runGemm } from '../js/gemm';
 import { hostFloat } from '../js/host';
 import type { Backend } from '../registry';
-import type { GemmProblem, Kernels, OutputGradArgs, UnaryArgs } from '../types';
+import type { GemmProblem, KernelArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
 import { type ConvExports, type PoolExports, wasmConvKernels } from './conv';
 import {
   CONV_WASM_BASE64,
   ELEMENTWISE_WASM_BASE64,
   GEMM_RELAXED_WASM_BASE64,
   GEMM_WASM_BASE64,
+  GELU_WASM_BASE64,
   GEMV_WASM_BASE64,
   OPTIMIZERS_WASM_BASE64,
   POOL_WASM_BASE64,
@@ -84,9 +85,20 @@ interface GemvExports {
   gemvF32(transB: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
 }
 
-interface ElementwiseExports {
+/** What every kernel module but the GEMM exports besides its kernels. */
+interface ModuleMemory {
   memory: WasmMemory;
   dataStart(): number;
+}
+
+interface GeluExports extends ModuleMemory {
+  geluF32(x: number, out: number, n: number): void;
+  geluF64(x: number, out: number, n: number): void;
+  geluBackwardF32(g: number, x: number, out: number, n: number): void;
+  geluBackwardF64(g: number, x: number, out: number, n: number): void;
+}
+
+interface ElementwiseExports extends ModuleMemory {
   reluF32(x: number, out: number, n: number): void;
   reluF64(x: number, out: number, n: number): void;
   reluBackwardF32(g: number, y: number, out: number, n: number): void;
@@ -230,28 +242,31 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
 
   const minElements = options.minElements ?? MIN_ELEMENTS;
   const loadElementwise = lazyInstance<ElementwiseExports>(ELEMENTWISE_WASM_BASE64);
+  const loadGelu = lazyInstance<GeluExports>(GELU_WASM_BASE64);
 
   /**
-   * Copies `inputs` (one length and dtype) into the elementwise module's
-   * memory, runs `kernel` on their addresses and an output address, and copies
-   * the output into `out`; false (nothing done) where the module is missing or
-   * the memory cannot grow, so the caller runs the TypeScript loop.
+   * Copies `inputs` (out's length and dtype) into the memory of the module
+   * `load` gives, runs `kernel` on their addresses and an output address, and
+   * copies the output into `out`; false (nothing done) where the module is
+   * missing, the memory cannot grow, or the operands do not fit, so the
+   * caller runs the TypeScript loop.
    */
-  function elementwiseCall(
+  function elementwiseCall<E extends ModuleMemory>(
+    load: () => E | null,
     inputs: FloatArray[],
     out: FloatArray,
-    kernel: (wasm: ElementwiseExports, f64: boolean, addresses: number[], n: number) => void,
+    kernel: (wasm: E, f64: boolean, addresses: number[], n: number) => void,
   ): boolean {
     const n = out.length;
     const f64 = out instanceof Float64Array;
-    if (n < minElements || inputs.some((a) => a instanceof Float64Array !== f64)) return false;
-    const wasm = loadElementwise();
+    if (n < minElements || inputs.some((a) => a.length !== n || a instanceof Float64Array !== f64)) return false;
+    const wasm = load();
     if (wasm === null) return false;
     return runStaged(wasm.memory, wasm.dataStart(), { inputs, outputs: [out] }, (addresses) => kernel(wasm, f64, addresses, n));
   }
 
   function relu(args: UnaryArgs): void {
-    const done = elementwiseCall([hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) =>
+    const done = elementwiseCall(loadElementwise, [hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) =>
       (f64 ? wasm.reluF64 : wasm.reluF32)(x, o, n),
     );
     if (!done) elementwiseKernels.relu(args);
@@ -259,10 +274,27 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
 
   function reluBackward(args: OutputGradArgs): void {
     const { grad, output, out } = args;
-    const done = elementwiseCall([hostFloat(grad), hostFloat(output)], hostFloat(out), (wasm, f64, [g, y, o], n) =>
+    const done = elementwiseCall(loadElementwise, [hostFloat(grad), hostFloat(output)], hostFloat(out), (wasm, f64, [g, y, o], n) =>
       (f64 ? wasm.reluBackwardF64 : wasm.reluBackwardF32)(g, y, o, n),
     );
     if (!done) elementwiseKernels.reluBackward(args);
+  }
+
+  /** The exact GELU in WebAssembly (fdlibm's erf and exp, the TypeScript kernel's bits); the tanh form stays TypeScript. */
+  function gelu(args: KernelArgs<'gelu'>): void {
+    const done =
+      args.approximate === 'none' &&
+      elementwiseCall(loadGelu, [hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) => (f64 ? wasm.geluF64 : wasm.geluF32)(x, o, n));
+    if (!done) elementwiseKernels.gelu(args);
+  }
+
+  function geluBackward(args: KernelArgs<'geluBackward'>): void {
+    const done =
+      args.approximate === 'none' &&
+      elementwiseCall(loadGelu, [hostFloat(args.grad), hostFloat(args.input)], hostFloat(args.out), (wasm, f64, [g, x, o], n) =>
+        (f64 ? wasm.geluBackwardF64 : wasm.geluBackwardF32)(g, x, o, n),
+      );
+    if (!done) elementwiseKernels.geluBackward(args);
   }
 
   const activations = { ...elementwiseKernels, relu };
@@ -270,6 +302,8 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     gemm: (problem: GemmProblem) => runGemm(problem, product, activations),
     relu,
     reluBackward,
+    gelu,
+    geluBackward,
     ...wasmConvKernels(lazyInstance<ConvExports>(CONV_WASM_BASE64), lazyInstance<PoolExports>(POOL_WASM_BASE64), minElements),
     ...wasmOptimizerKernels(lazyInstance<OptimizerExports>(OPTIMIZERS_WASM_BASE64), minElements),
   };
