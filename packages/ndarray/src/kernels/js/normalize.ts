@@ -44,19 +44,33 @@ function softmaxLike(log: boolean, { x, axis, out }: AxisArgs): void {
 
 /** softmaxLike along the last axis: rows of `len` contiguous elements (the common case, in tighter loops). */
 function lastAxis(log: boolean, a: FloatArray, o: FloatArray, rows: number, len: number): void {
+  // softmax keeps each row's exponentials, in double, for its second pass instead of computing them twice.
+  const exps = log ? undefined : rowScratch(len);
   for (let base = 0, end = len; base < rows * len; base += len, end += len) {
     let max = Number.NEGATIVE_INFINITY;
     for (let k = base; k < end; k++) if (a[k] > max || Number.isNaN(a[k])) max = a[k];
     let sum = 0;
-    for (let k = base; k < end; k++) sum += Math.exp(a[k] - max);
-    if (log) {
+    if (exps === undefined) {
+      for (let k = base; k < end; k++) sum += Math.exp(a[k] - max);
       const lse = Math.log(sum);
       for (let k = base; k < end; k++) o[k] = a[k] - max - lse;
     } else {
+      for (let k = base; k < end; k++) {
+        const e = Math.exp(a[k] - max);
+        exps[k - base] = e;
+        sum += e;
+      }
       const inv = 1 / sum;
-      for (let k = base; k < end; k++) o[k] = Math.exp(a[k] - max) * inv;
+      for (let k = base; k < end; k++) o[k] = exps[k - base] * inv;
     }
   }
+}
+
+/** A float64 row of scratch, kept between calls and grown when a longer row comes, so softmax allocates nothing in steady use. */
+let scratch = new Float64Array(0);
+function rowScratch(len: number): Float64Array {
+  if (scratch.length < len) scratch = new Float64Array(Math.max(len, 2 * scratch.length));
+  return scratch;
 }
 
 function softmaxBackward({ grad, output, axis, out }: AxisGradArgs): void {
