@@ -2,6 +2,7 @@
  * The WebAssembly SIMD backend: `gemm` runs the packed, register-tiled kernels
  * compiled from `assembly/gemm.ts` (float32 accumulates in f32x4 lanes, float64
  * in f64x2 lanes), `relu` and `reluBackward` those of `assembly/elementwise.ts`,
+ * the exact `gelu` and `geluBackward` those of `assembly/gelu.ts`,
  * `im2col`/`col2im` those of `assembly/conv.ts`, max pooling those of
  * `assembly/pool.ts`, and the float32 SGD and Adam updates those of
  * `assembly/optimizers.ts` (see `conv.ts` and `optimizers.ts` here); every
