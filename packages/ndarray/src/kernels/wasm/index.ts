@@ -133,7 +133,7 @@ export interface WasmBackendOptions {
   relaxedSimd?: boolean;
   /** Products below this many multiply-adds (m·n·k) use the TypeScript gemm (default 256). */
   minWork?: number;
-  /** Passes over fewer values than this (ReLU, im2col/col2im, pooling, optimizer updates) stay in TypeScript (default 2048). */
+  /** Passes over fewer values than this (ReLU, GELU, im2col/col2im, pooling, optimizer updates) stay in TypeScript (default 2048). */
   minElements?: number;
 }
 
@@ -148,7 +148,7 @@ export interface WasmBackend extends Backend {
 }
 
 /**
- * Builds a backend whose `gemm`, ReLU, im2col/col2im, max pooling and float32
+ * Builds a backend whose `gemm`, ReLU, GELU, im2col/col2im, max pooling and float32
  * SGD/Adam updates run in WebAssembly (every other kernel is the TypeScript
  * one), or returns `undefined`
  * where the engine has no WebAssembly or no SIMD (then keep the default
@@ -313,7 +313,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
 
 /**
  * The WebAssembly SIMD backend, or `undefined` where the engine lacks Wasm
- * SIMD. `gemm` (and so `matmul` and every `Linear`), ReLU, convolution's
+ * SIMD. `gemm` (and so `matmul` and every `Linear`), ReLU, the exact GELU, convolution's
  * im2col/col2im, max pooling and the float32 SGD and Adam updates run in
  * WebAssembly; float32 products accumulate in float32, as BLAS and PyTorch
  * do, where the TypeScript kernel accumulates in float64. Every other kernel
