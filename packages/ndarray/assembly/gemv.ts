@@ -8,7 +8,8 @@
 // block of KC values a sum that starts at 0 and adds a[p]·b[p] (rounded
 // product, rounded sum) for p in order, then written to C, or added to it
 // for later blocks and when accumulating. So a row's product equals that row
-// of a batch's product bit for bit.
+// of a batch's product bit for bit, but for the sign of a NaN where two meet
+// (WebAssembly leaves it unspecified).
 //
 // The host copies a, B and C (when accumulating) into linear memory from
 // `dataStart()` on and grows the memory first; nothing is allocated here.

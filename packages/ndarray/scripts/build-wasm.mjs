@@ -1,4 +1,4 @@
-// Compiles assembly/gemm.ts, gemv.ts, elementwise.ts, conv.ts, pool.ts and optimizers.ts (AssemblyScript) to
+// Compiles the AssemblyScript modules of assembly/ (the `variants` below) to
 // WebAssembly SIMD modules and writes them, base64-encoded, to
 // src/kernels/wasm/gemm-bytes.ts, so the package ships the kernels inline: no file to load, nothing downloaded at install.
 // Deterministic (same source and compiler, same bytes). Compiling takes ~3 s,

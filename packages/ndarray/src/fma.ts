@@ -91,5 +91,8 @@ export function fmaf(a: number, b: number, c: number): number {
   if (err === 0) return r; // a true tie, which fround already breaks to even
   // The float on the other side of the midpoint s (±FLT_MAX where r overflowed).
   const other = Number.isFinite(r) ? 2 * s - r : Math.sign(r) * FLT_MAX;
+  // Among subnormals (a fixed step of 2⁻¹⁴⁹) a double of few bits need not lie halfway between
+  // two floats; where it does not, 2s − r is no float and fround(s) was already right.
+  if (fround(other) !== other) return r;
   return err > 0 ? Math.max(r, other) : Math.min(r, other);
 }

@@ -36,6 +36,15 @@ describe('fmaf', () => {
     expect(fmaf(a, b, 1)).toBe(1 + 2 ** -23);
     expect(fmaf(3, 5, 7)).toBe(22);
   });
+  it('rounds a subnormal result once: a double of few bits among subnormals is not taken for a tie', () => {
+    // Exact value 2⁻¹³⁹ + 3·2⁻¹⁵² + 12·2⁻¹⁹⁶: nearest float32 2⁻¹³⁹, whose neighbours lie 2⁻¹⁴⁹ away.
+    const a = 3229540 * 2 ** -100;
+    const b = 16341819 * 2 ** -96;
+    const c = 2 ** -139;
+    expect([Math.fround(a), Math.fround(b)]).toEqual([a, b]);
+    expect(fmaf(a, b, c)).toBe(2 ** -139);
+    expect(fmaf(-a, -b, -c)).toBe(-(2 ** -139));
+  });
   it('overflows to ±∞ past the float32 range, and rounds the overflow midpoint by the exact value', () => {
     // −2·(−3e38): a product of few bits far past FLT_MAX is no tie, whatever its bit count.
     const big = Math.fround(-3e38);

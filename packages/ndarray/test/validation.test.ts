@@ -17,6 +17,7 @@ import {
   conv2dGeometry,
   gather,
   gemm,
+  col2im,
   im2col,
   layerNorm,
   layerNormBackward,
@@ -74,6 +75,28 @@ describe('an out array that shares memory with an input is refused where the ker
     const pool = pool2dGeometry('test', image.shape, { kernelSize: [1, 1], stride: [1, 1], padding: [0, 0], ceilMode: false });
     expect(() => maxPool2d(image, pool, { out: image })).toThrow(/maxPool2d: out shares memory with input/);
     expect(() => avgPool2d(image, pool, { countIncludePad: true, divisorOverride: null }, image)).toThrow(/avgPool2d: out shares memory with input/);
+  });
+});
+
+describe('geometries made by hand are checked by the ops that take them', () => {
+  const image = ones([1, 1, 4, 4]);
+  const conv = conv2dGeometry('test', image.shape, { kernelSize: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1] });
+  const pool = pool2dGeometry('test', image.shape, { kernelSize: [2, 2], stride: [2, 2], padding: [0, 0], ceilMode: false });
+
+  it('im2col and col2im: integer fields in range, an output no larger than the convolution gives', () => {
+    expect(() => im2col(image, { ...conv, strideW: 0 })).toThrow(/im2col: the convolution geometry's strideW must be an integer >= 1, got 0/);
+    expect(() => im2col(image, { ...conv, padH: 0.5 })).toThrow(/padH must be an integer >= 0, got 0\.5/);
+    expect(() => im2col(image, { ...conv, outW: 4 })).toThrow(/im2col: the geometry's output 3×4 exceeds the 3×3 this convolution gives/);
+    expect(im2col(image, { ...conv, outH: 2, outW: 2 }).shape).toEqual([1, 4, 4]); // a top-left corner, as padding layers use
+    expect(() => col2im(zeros([1, 4, 9]), { ...conv, dilationH: -1 })).toThrow(/col2im: the convolution geometry's dilationH/);
+  });
+
+  it('the pooling ops: integer fields in range, padding at most half the kernel, an output no larger than ceil mode gives', () => {
+    expect(() => maxPool2d(image, { ...pool, strideH: 0 })).toThrow(/maxPool2d: the pooling geometry's strideH must be an integer >= 1, got 0/);
+    expect(() => maxPool2d(image, { ...pool, padW: 2 })).toThrow(/maxPool2d: the geometry's padding \[0, 2\] exceeds half its kernel \[2, 2\]/);
+    expect(() => maxPool2d(image, { ...pool, outH: 3 })).toThrow(/maxPool2d: the geometry's output 3×2 exceeds the 2×2 this pooling gives/);
+    const { indices } = maxPool2d(image, pool);
+    expect(() => maxPool2dBackward(ones([1, 1, 2, 2]), indices, { ...pool, kernelW: 0 }, image.shape)).toThrow(/maxPool2dBackward: the pooling geometry's kernelW/);
   });
 });
 
@@ -173,6 +196,11 @@ describe('unknown options are refused, not ignored', () => {
     expect(() => adamStep(adam)).not.toThrow();
     expect(() => adamStep({ ...adam, biasCorrection1: 0 })).toThrow(/adamStep: biasCorrection1 \(1 − βᵗ\) must be in \(0, 1\], got 0/);
     expect(() => adamStep({ ...adam, eps: Number.POSITIVE_INFINITY })).toThrow(/adamStep: eps must be a finite number, got Infinity/);
+    // Each updated array needs memory of its own (the backends would otherwise disagree on which write wins).
+    expect(() => sgdStep({ ...sgd, momentum: 0.9, momentumBuffer: param, first: false })).toThrow(/sgdStep: param and momentumBuffer share memory/);
+    const shared = zeros([3]);
+    expect(() => adamStep({ ...adam, expAvg: shared, expAvgSq: shared })).toThrow(/adamStep: expAvg and expAvgSq share memory/);
+    expect(() => adamStep({ ...adam, grad: param })).not.toThrow(); // the gradient is only read
   });
 });
 

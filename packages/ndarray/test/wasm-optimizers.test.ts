@@ -95,6 +95,19 @@ describe('WebAssembly SGD equals the TypeScript kernel bit for bit', () => {
   });
 });
 
+describe('WebAssembly SGD at a subnormal result', () => {
+  it('rounds once, as the TypeScript kernel (and a fused multiply-add) does', () => {
+    // θ − lr·g = 2⁻¹³⁹ + 3·2⁻¹⁵² + 12·2⁻¹⁹⁶ exactly: 2⁻¹³⁹ in float32.
+    const lr = 3229540 * 2 ** -100;
+    const g = -16341819 * 2 ** -96;
+    const [js, fast] = onBoth([new Float32Array([2 ** -139]), new Float32Array([g])], ([param, grad]) =>
+      sgdStep({ param, grad, momentumBuffer: undefined, first: true, lr, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false }),
+    );
+    expect(js[0][0]).toBe(2 ** -139);
+    expect(fast[0][0]).toBe(2 ** -139);
+  });
+});
+
 describe('WebAssembly Adam and AdamW equal the TypeScript kernel bit for bit', () => {
   it('over random hyperparameters, steps, amsgrad, L2 and decoupled decay, with NaN, ±∞ and −0 in the state', () => {
     fc.assert(

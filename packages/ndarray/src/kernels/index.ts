@@ -11,6 +11,8 @@ export type {
 } from './types';
 export {
   type Backend,
+  type WasmHost,
+  type WasmKernel,
   KernelError,
   accumulatorDType,
   findBackend,

@@ -30,7 +30,24 @@ export interface Backend {
   allocate?(dtype: DType, size: number): Storage;
   /** The dtypes its arrays may have, where not all three (a GPU has no float64). */
   readonly dtypes?: readonly DType[];
+  /**
+   * For a backend that runs WebAssembly modules: what an op's WebAssembly
+   * kernel is built from, on the op's first call (see {@link kernel}), so a
+   * bundle holds a module only where it holds the op.
+   */
+  readonly wasm?: WasmHost;
 }
+
+/** What a WebAssembly kernel is built from: the engine's modules, and the size below which TypeScript runs. */
+export interface WasmHost {
+  /** The exports of a module inlined as base64, compiled on the first call; null where the engine refuses it. */
+  instance<T>(base64: string): T | null;
+  /** Passes over fewer values than this stay in the op's TypeScript kernel. */
+  readonly minElements: number;
+}
+
+/** An op's WebAssembly kernel, built from the backend's {@link WasmHost}; it falls back to the TypeScript kernel itself. */
+export type WasmKernel<N extends KernelName> = (host: WasmHost) => Kernels[N];
 
 /** A kernel the active backend cannot run. */
 export class KernelError extends Error {
@@ -118,13 +135,28 @@ export function setBackend(backend: Backend | string): Backend {
 }
 
 /**
- * The kernel `name` of the active backend: its own, else the first of its
- * chain of fallbacks that has one, else `typescript` (the op's TypeScript kernel) for a backend on the host.
+ * The kernel `name` of `backend` itself: registered, or built from its
+ * WebAssembly host by the op's `wasm` factory on the first call and kept.
  */
-export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): Kernels[N] {
-  const backend = active ?? getBackend();
+function ownKernel<N extends KernelName>(backend: Backend, name: N, wasm: WasmKernel<N> | undefined): Kernels[N] | undefined {
   const own = backend.kernels[name];
-  if (own !== undefined) return own as Kernels[N];
+  if (own !== undefined || wasm === undefined || backend.wasm === undefined) return own as Kernels[N] | undefined;
+  const built = wasm(backend.wasm);
+  (backend.kernels as Record<string, unknown>)[name] = built;
+  return built;
+}
+
+/**
+ * The kernel `name` of the active backend: its own (or, on a backend with
+ * WebAssembly modules, the op's `wasm` kernel), else the first of its chain
+ * of fallbacks that has one, else `typescript` (the op's TypeScript kernel)
+ * for a backend on the host. Ops carry their TypeScript and WebAssembly
+ * kernels, so a bundle holds only the kernels of the ops it uses.
+ */
+export function kernel<N extends KernelName>(name: N, typescript: Kernels[N], wasm?: WasmKernel<N>): Kernels[N] {
+  const backend = active ?? getBackend();
+  const own = ownKernel(backend, name, wasm);
+  if (own !== undefined) return own;
   if (backend.allocate !== undefined) {
     throw new KernelError(`backend '${backend.name}' has no kernel '${name}'; register one with registerKernel('${backend.name}', '${name}', ...)`);
   }
@@ -132,8 +164,8 @@ export function kernel<N extends KernelName>(name: N, typescript: Kernels[N]): K
   let next = backend.fallback;
   for (let steps = backends.size; next !== undefined && steps > 0; steps--) {
     const fallback = backends.get(next);
-    const found = fallback?.kernels[name];
-    if (found !== undefined) return found as Kernels[N];
+    const found = fallback === undefined ? undefined : ownKernel(fallback, name, wasm);
+    if (found !== undefined) return found;
     next = fallback?.fallback;
   }
   return typescript;

@@ -7,6 +7,7 @@ import { DTypeError, ShapeError, ValueError, checkOptions, describe, formatShape
 import { convKernels } from '../kernels/js/conv';
 import { poolKernels } from '../kernels/js/pool';
 import { kernel } from '../kernels/registry';
+import { wasmCol2im, wasmIm2col, wasmMaxPool2d, wasmMaxPool2dBackward } from '../kernels/wasm/conv';
 import type { AvgPoolDivisor, Conv2dGeometry, Pool2dGeometry } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { shapesEqual } from '../shape';
@@ -73,6 +74,46 @@ function imageShape(g: Conv2dGeometry): number[] {
   return [g.batch, g.channels, g.height, g.width];
 }
 
+/** Throws unless every listed field of `record` is an integer in [min, 2³¹). */
+function checkFields<G>(op: string, what: string, record: G, fields: readonly (keyof G & string)[], min: number): void {
+  for (const name of fields) {
+    const value = record[name] as unknown;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) >= 2 ** 31) {
+      throw new ValueError(`${op}: the ${what} geometry's ${name} must be an integer >= ${min}, got ${describe(value)}`);
+    }
+  }
+}
+
+/**
+ * Throws unless a convolution geometry is one the kernels can run: sizes,
+ * kernel, stride, dilation and padding in range, and an output no larger than
+ * the convolution gives (a smaller one is its top-left corner, which padding
+ * layers use). `conv2dGeometry` makes such records; this catches hand-made ones.
+ */
+function checkConvGeometry(op: string, g: Conv2dGeometry): void {
+  checkFields(op, 'convolution', g, ['batch', 'channels', 'height', 'width', 'padH', 'padW'], 0);
+  checkFields(op, 'convolution', g, ['kernelH', 'kernelW', 'strideH', 'strideW', 'dilationH', 'dilationW', 'outH', 'outW'], 1);
+  const fullH = convOutputSize(g.height, g.kernelH, g.strideH, g.padH, g.dilationH);
+  const fullW = convOutputSize(g.width, g.kernelW, g.strideW, g.padW, g.dilationW);
+  if (g.outH > fullH || g.outW > fullW) {
+    throw new ValueError(`${op}: the geometry's output ${g.outH}×${g.outW} exceeds the ${fullH}×${fullW} this convolution gives`);
+  }
+}
+
+/** Throws unless a pooling geometry is one the kernels can run (as {@link checkConvGeometry}; ceil mode's larger output allowed). */
+function checkPoolGeometry(op: string, g: Pool2dGeometry): void {
+  checkFields(op, 'pooling', g, ['planes', 'height', 'width', 'padH', 'padW'], 0);
+  checkFields(op, 'pooling', g, ['kernelH', 'kernelW', 'strideH', 'strideW', 'outH', 'outW'], 1);
+  if (g.padH > g.kernelH / 2 || g.padW > g.kernelW / 2) {
+    throw new ValueError(`${op}: the geometry's padding [${g.padH}, ${g.padW}] exceeds half its kernel [${g.kernelH}, ${g.kernelW}]`);
+  }
+  const fullH = poolOutputSize(g.height, g.kernelH, g.strideH, g.padH, true);
+  const fullW = poolOutputSize(g.width, g.kernelW, g.strideW, g.padW, true);
+  if (g.outH > fullH || g.outW > fullW) {
+    throw new ValueError(`${op}: the geometry's output ${g.outH}×${g.outW} exceeds the ${fullH}×${fullW} this pooling gives`);
+  }
+}
+
 function checkShapeIs(op: string, name: string, x: NDArray, shape: readonly number[]): void {
   if (!shapesEqual(x.shape, shape)) {
     throw new ShapeError(`${op}: ${name} has shape ${formatShape(x.shape)}, expected ${formatShape(shape)} for this geometry`);
@@ -87,10 +128,11 @@ function checkShapeIs(op: string, name: string, x: NDArray, shape: readonly numb
 export function im2col(x: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDArray {
   const op = 'im2col';
   checkFloatArray(op, 'input', x);
+  checkConvGeometry(op, geometry);
   checkShapeIs(op, 'input', x, imageShape(geometry));
   const result = prepareOut(op, out, colsShape(geometry), x.dtype);
   checkDistinct(op, result, { input: x });
-  kernel(op, convKernels.im2col)({ x, geometry, out: result });
+  kernel(op, convKernels.im2col, wasmIm2col)({ x, geometry, out: result });
   return result;
 }
 
@@ -98,10 +140,11 @@ export function im2col(x: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDA
 export function col2im(cols: NDArray, geometry: Conv2dGeometry, out?: NDArray): NDArray {
   const op = 'col2im';
   checkFloatArray(op, 'columns', cols);
+  checkConvGeometry(op, geometry);
   checkShapeIs(op, 'columns', cols, colsShape(geometry));
   const result = prepareOut(op, out, imageShape(geometry), cols.dtype);
   checkDistinct(op, result, { columns: cols });
-  kernel(op, convKernels.col2im)({ cols, geometry, out: result });
+  kernel(op, convKernels.col2im, wasmCol2im)({ cols, geometry, out: result });
   return result;
 }
 
@@ -179,12 +222,13 @@ export function maxPool2d(x: NDArray, geometry: Pool2dGeometry, options: { out?:
   const op = 'maxPool2d';
   checkOptions(op, options, ['out', 'indices']);
   checkFloatArray(op, 'input', x);
+  checkPoolGeometry(op, geometry);
   checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
   const shape = poolOutputShape(x.shape, geometry);
   const output = prepareOut(op, options.out, shape, x.dtype);
   const indices = prepareOut(op, options.indices, shape, 'int32');
   checkDistinct(op, output, { input: x, indices });
-  kernel(op, poolKernels.maxPool2d)({ x, geometry, out: output, indices });
+  kernel(op, poolKernels.maxPool2d, wasmMaxPool2d)({ x, geometry, out: output, indices });
   return { output, indices };
 }
 
@@ -200,13 +244,14 @@ export function maxPool2dBackward(
   checkFloatArray(op, 'outputGrad', outputGrad);
   checkArray(op, 'indices', indices);
   if (indices.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32 (from maxPool2d), got ${indices.dtype}`);
+  checkPoolGeometry(op, geometry);
   checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
   checkShapeIs(op, 'indices', indices, outputGrad.shape);
   checkRange(op, 'indices', indices, 0, geometry.height * geometry.width - 1, ` (positions within a ${geometry.height}×${geometry.width} plane)`);
   const result = prepareOut(op, out, inputShape, outputGrad.dtype);
   checkPlanes(op, 'the input', result, geometry, geometry.height, geometry.width);
   checkDistinct(op, result, { outputGrad, indices });
-  kernel(op, poolKernels.maxPool2dBackward)({ grad: outputGrad, indices, geometry, out: result });
+  kernel(op, poolKernels.maxPool2dBackward, wasmMaxPool2dBackward)({ grad: outputGrad, indices, geometry, out: result });
   return result;
 }
 
@@ -224,6 +269,7 @@ function checkDivisor(op: string, { countIncludePad, divisorOverride }: AvgPoolD
 export function avgPool2d(x: NDArray, geometry: Pool2dGeometry, divisor: AvgPoolDivisor, out?: NDArray): NDArray {
   const op = 'avgPool2d';
   checkFloatArray(op, 'input', x);
+  checkPoolGeometry(op, geometry);
   checkPlanes(op, 'input', x, geometry, geometry.height, geometry.width);
   checkDivisor(op, divisor);
   const result = prepareOut(op, out, poolOutputShape(x.shape, geometry), x.dtype);
@@ -242,6 +288,7 @@ export function avgPool2dBackward(
 ): NDArray {
   const op = 'avgPool2dBackward';
   checkFloatArray(op, 'outputGrad', outputGrad);
+  checkPoolGeometry(op, geometry);
   checkPlanes(op, 'outputGrad', outputGrad, geometry, geometry.outH, geometry.outW);
   checkDivisor(op, divisor);
   const result = prepareOut(op, out, inputShape, outputGrad.dtype);

@@ -7,6 +7,7 @@ import { DTYPES, type DType } from '../dtype';
 import { DTypeError, ValueError, checkChoice, checkOptions, describe } from '../errors';
 import { elementwiseKernels as ts } from '../kernels/js/elementwise';
 import { kernel } from '../kernels/registry';
+import { wasmGelu, wasmGeluBackward } from '../kernels/wasm/elementwise';
 import type { GeluApproximate } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { broadcastShapes } from '../shape';
@@ -255,7 +256,7 @@ export function gelu(x: NDArray, options?: GeluOptions, out?: NDArray): NDArray 
   const approximate = geluForm(op, options);
   checkFloatArray(op, 'input', x);
   const result = elementwiseOut(op, out, x.shape, x.dtype, [x]);
-  kernel(op, ts.gelu)({ x, approximate, out: result });
+  kernel(op, ts.gelu, wasmGelu)({ x, approximate, out: result });
   return result;
 }
 
@@ -272,7 +273,7 @@ export function geluBackward(outputGrad: NDArray, input: NDArray, options?: Gelu
   const op = 'geluBackward';
   const approximate = geluForm(op, options);
   const result = checkGradPair(op, outputGrad, 'input', input, out);
-  kernel(op, ts.geluBackward)({ grad: outputGrad, input, approximate, out: result });
+  kernel(op, ts.geluBackward, wasmGeluBackward)({ grad: outputGrad, input, approximate, out: result });
   return result;
 }
 

@@ -7,10 +7,11 @@
 import { ShapeError, ValueError, checkOptions, describe } from '../errors';
 import { optimizerKernels as ts } from '../kernels/js/optimizers';
 import { kernel } from '../kernels/registry';
+import { wasmAdamStep, wasmSgdStep } from '../kernels/wasm/optimizers';
 import type { AdagradStepArgs, AdamStepArgs, RmspropStepArgs, SgdStepArgs } from '../kernels/types';
 import type { NDArray } from '../ndarray';
 import { checkSameShape } from '../validate';
-import { checkFloatArray, checkSameDType } from './operand';
+import { checkFloatArray, checkSameDType, sharesMemory } from './operand';
 
 export type { AdagradStepArgs, AdamStepArgs, RmspropStepArgs, SgdStepArgs };
 
@@ -61,6 +62,15 @@ function checkStep(op: string, args: object, { numbers, flags, buffers, known }:
     checkSameShape(op, 'param', param, name, buffer as NDArray);
     checkSameDType(op, 'param', param, name, buffer as NDArray);
   }
+  // The parameter and its state are all written: each must be memory of its own (the gradient is only read).
+  const written = [['param', param], ...buffers.filter((name) => name !== 'grad' && record[name] !== undefined).map((name) => [name, record[name] as NDArray] as const)] as const;
+  for (let i = 0; i < written.length; i++) {
+    for (let j = i + 1; j < written.length; j++) {
+      if (sharesMemory(written[i][1], written[j][1])) {
+        throw new ValueError(`${op}: ${written[i][0]} and ${written[j][0]} share memory; each is updated in place and needs its own`);
+      }
+    }
+  }
 }
 
 /** SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD's step for one parameter). */
@@ -69,7 +79,7 @@ export function sgdStep(args: SgdStepArgs): void {
   if (args.momentum !== 0 && args.momentumBuffer === undefined) {
     throw new ShapeError('sgdStep: momentum needs a momentumBuffer');
   }
-  kernel('sgdStep', ts.sgdStep)(args);
+  kernel('sgdStep', ts.sgdStep, wasmSgdStep)(args);
 }
 
 /** Adam or AdamW (decoupledDecay), with amsgrad when maxExpAvgSq is given. */
@@ -79,7 +89,7 @@ export function adamStep(args: AdamStepArgs): void {
   for (const name of BIAS_CORRECTIONS) {
     if (!(args[name] > 0 && args[name] <= 1)) throw new ValueError(`${op}: ${name} (1 − βᵗ) must be in (0, 1], got ${args[name]}`);
   }
-  kernel('adamStep', ts.adamStep)(args);
+  kernel('adamStep', ts.adamStep, wasmAdamStep)(args);
 }
 
 /** RMSprop, centered when gradAvg is given, with momentum when momentumBuffer is. */

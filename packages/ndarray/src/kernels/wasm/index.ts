@@ -8,32 +8,22 @@
  * `assembly/optimizers.ts` (see `conv.ts` and `optimizers.ts` here); every
  * other kernel is the TypeScript one. Operands are copied into a module's
  * memory for each call and the results copied back; every kernel but gemm
- * gives the TypeScript kernel's bits.
+ * gives the TypeScript kernel's bits, but for the sign and payload of NaNs
+ * (WebAssembly leaves them unspecified: a signalling NaN copied stays
+ * signalling, and which of two NaNs an addition keeps may differ).
  *
  * The modules' bytes are inlined (base64), so bundlers and browsers load no
  * file; each is compiled synchronously on the first call large enough to use
  * it (browsers allow that on the main thread for modules up to 4 KB, which
  * scripts/build-wasm.mjs enforces).
  */
-import type { FloatArray } from '../../dtype';
 import { elementwiseKernels } from '../js/elementwise';
 import { type HostGemm, gemmTypeScript, runGemm } from '../js/gemm';
-import { hostFloat } from '../js/host';
-import type { Backend } from '../registry';
-import type { GemmProblem, KernelArgs, Kernels, OutputGradArgs, UnaryArgs } from '../types';
-import { type ConvExports, type PoolExports, wasmConvKernels } from './conv';
-import {
-  CONV_WASM_BASE64,
-  ELEMENTWISE_WASM_BASE64,
-  GEMM_RELAXED_WASM_BASE64,
-  GEMM_WASM_BASE64,
-  GELU_WASM_BASE64,
-  GEMV_WASM_BASE64,
-  OPTIMIZERS_WASM_BASE64,
-  POOL_WASM_BASE64,
-} from './gemm-bytes';
+import type { Backend, WasmHost } from '../registry';
+import type { GemmProblem, Kernels } from '../types';
+import { wasmRelu, wasmReluBackward } from './elementwise';
+import { GEMM_RELAXED_WASM_BASE64, GEMM_WASM_BASE64, GEMV_WASM_BASE64 } from './gemm-bytes';
 import { type StagedOperands, type WasmMemory, decodeBase64, runStaged, stage } from './memory';
-import { type OptimizerExports, wasmOptimizerKernels } from './optimizers';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -86,29 +76,9 @@ interface GemvExports {
   gemvF32(transB: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
 }
 
-/** What every kernel module but the GEMM exports besides its kernels. */
-interface ModuleMemory {
-  memory: WasmMemory;
-  dataStart(): number;
-}
-
-interface GeluExports extends ModuleMemory {
-  geluF32(x: number, out: number, n: number): void;
-  geluF64(x: number, out: number, n: number): void;
-  geluBackwardF32(g: number, x: number, out: number, n: number): void;
-  geluBackwardF64(g: number, x: number, out: number, n: number): void;
-}
-
-interface ElementwiseExports extends ModuleMemory {
-  reluF32(x: number, out: number, n: number): void;
-  reluF64(x: number, out: number, n: number): void;
-  reluBackwardF32(g: number, y: number, out: number, n: number): void;
-  reluBackwardF64(g: number, y: number, out: number, n: number): void;
-}
-
 /**
  * Below this many elements, copying into linear memory and back costs more
- * than the SIMD ReLU saves. Measured on Node 20 (x86-64), float32: at 1,024
+ * than a WebAssembly pass saves (measured for the SIMD ReLU). Measured on Node 20 (x86-64), float32: at 1,024
  * elements the TypeScript loop and the WebAssembly kernel (copies included)
  * take about the same time.
  */
@@ -199,11 +169,26 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   }
   const load = lazyInstance<GemmExports>(relaxedSimd ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
 
+  /** What the ops' WebAssembly kernels are built from: each module compiled once, on its first use. */
+  const modules = new Map<string, () => unknown>();
+  const host: WasmHost = {
+    minElements: options.minElements ?? MIN_ELEMENTS,
+    instance<T>(base64: string): T | null {
+      let get = modules.get(base64);
+      if (get === undefined) {
+        get = lazyInstance<unknown>(base64);
+        modules.set(base64, get);
+      }
+      return get() as T | null;
+    },
+  };
+
   const loadGemv = lazyInstance<GemvExports>(GEMV_WASM_BASE64);
 
   /**
    * C[1×n] (+)= a·op(B) in float32 on the row-times-matrix module, whose sums
-   * are gemm's bit for bit (op(A) of one row is its k values either way);
+   * are gemm's bit for bit, NaNs' signs aside (op(A) of one row is its k
+   * values either way), when both run here (at least `minWork` multiply-adds);
    * false where the module cannot load or the memory cannot grow.
    */
   function rowProduct({ transB, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: HostGemm): boolean {
@@ -241,74 +226,15 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     c.set(out, call.cOffset);
   }
 
-  const minElements = options.minElements ?? MIN_ELEMENTS;
-  const loadElementwise = lazyInstance<ElementwiseExports>(ELEMENTWISE_WASM_BASE64);
-  const loadGelu = lazyInstance<GeluExports>(GELU_WASM_BASE64);
-
-  /**
-   * Copies `inputs` (out's length and dtype) into the memory of the module
-   * `load` gives, runs `kernel` on their addresses and an output address, and
-   * copies the output into `out`; false (nothing done) where the module is
-   * missing, the memory cannot grow, or the operands do not fit, so the
-   * caller runs the TypeScript loop.
-   */
-  function elementwiseCall<E extends ModuleMemory>(
-    load: () => E | null,
-    inputs: FloatArray[],
-    out: FloatArray,
-    kernel: (wasm: E, f64: boolean, addresses: number[], n: number) => void,
-  ): boolean {
-    const n = out.length;
-    const f64 = out instanceof Float64Array;
-    if (n < minElements || inputs.some((a) => a.length !== n || a instanceof Float64Array !== f64)) return false;
-    const wasm = load();
-    if (wasm === null) return false;
-    return runStaged(wasm.memory, wasm.dataStart(), { inputs, outputs: [out] }, (addresses) => kernel(wasm, f64, addresses, n));
-  }
-
-  function relu(args: UnaryArgs): void {
-    const done = elementwiseCall(loadElementwise, [hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) =>
-      (f64 ? wasm.reluF64 : wasm.reluF32)(x, o, n),
-    );
-    if (!done) elementwiseKernels.relu(args);
-  }
-
-  function reluBackward(args: OutputGradArgs): void {
-    const { grad, output, out } = args;
-    const done = elementwiseCall(loadElementwise, [hostFloat(grad), hostFloat(output)], hostFloat(out), (wasm, f64, [g, y, o], n) =>
-      (f64 ? wasm.reluBackwardF64 : wasm.reluBackwardF32)(g, y, o, n),
-    );
-    if (!done) elementwiseKernels.reluBackward(args);
-  }
-
-  /** The exact GELU in WebAssembly (fdlibm's erf and exp, the TypeScript kernel's bits); the tanh form stays TypeScript. */
-  function gelu(args: KernelArgs<'gelu'>): void {
-    const done =
-      args.approximate === 'none' &&
-      elementwiseCall(loadGelu, [hostFloat(args.x)], hostFloat(args.out), (wasm, f64, [x, o], n) => (f64 ? wasm.geluF64 : wasm.geluF32)(x, o, n));
-    if (!done) elementwiseKernels.gelu(args);
-  }
-
-  function geluBackward(args: KernelArgs<'geluBackward'>): void {
-    const done =
-      args.approximate === 'none' &&
-      elementwiseCall(loadGelu, [hostFloat(args.grad), hostFloat(args.input)], hostFloat(args.out), (wasm, f64, [g, x, o], n) =>
-        (f64 ? wasm.geluBackwardF64 : wasm.geluBackwardF32)(g, x, o, n),
-      );
-    if (!done) elementwiseKernels.geluBackward(args);
-  }
+  const relu = wasmRelu(host);
 
   const activations = { ...elementwiseKernels, relu };
   const kernels: Partial<Kernels> = {
     gemm: (problem: GemmProblem) => runGemm(problem, product, activations),
     relu,
-    reluBackward,
-    gelu,
-    geluBackward,
-    ...wasmConvKernels(lazyInstance<ConvExports>(CONV_WASM_BASE64), lazyInstance<PoolExports>(POOL_WASM_BASE64), minElements),
-    ...wasmOptimizerKernels(lazyInstance<OptimizerExports>(OPTIMIZERS_WASM_BASE64), minElements),
+    reluBackward: wasmReluBackward(host),
   };
-  return { name: 'wasm', fallback: 'js', kernels, relaxedSimd };
+  return { name: 'wasm', fallback: 'js', kernels, wasm: host, relaxedSimd };
 }
 
 /**

@@ -90,8 +90,8 @@ export interface StagedOperands {
 
 /**
  * Runs `kernel` on copies of the operands placed in `memory` from byte `at`
- * on, each on a 64-byte boundary (so a region has at least 16 bytes of
- * padding after an element count that is not a multiple of 16 bytes'), then
+ * on, each on a 64-byte boundary (so a kernel may run whole 16-byte vectors
+ * past a region's last element: they stay in its padding), then
  * copies the updated arrays and the outputs back; false, with nothing done,
  * when the memory cannot grow. `kernel` receives the byte addresses of the
  * inputs, then of the updated arrays, then of the outputs.

@@ -11,7 +11,9 @@
 import type { FloatArray } from '../../dtype';
 import { hostFloat } from '../js/host';
 import { optimizerKernels } from '../js/optimizers';
-import type { AdamStepArgs, Kernels, SgdStepArgs } from '../types';
+import type { WasmHost, WasmKernel } from '../registry';
+import type { AdamStepArgs, SgdStepArgs } from '../types';
+import { OPTIMIZERS_WASM_BASE64 } from './gemm-bytes';
 import { type WasmMemory, runStaged } from './memory';
 
 export interface OptimizerExports {
@@ -36,61 +38,53 @@ function flags<K extends string>(bits: Record<K, number>, set: Record<K, boolean
   return value;
 }
 
-/**
- * `sgdStep` and `adamStep` on the module `load` returns (null where it cannot
- * load: then, as for float64 and small parameters, the TypeScript kernel runs).
- */
-export function wasmOptimizerKernels(load: () => OptimizerExports | null, minElements: number) {
-  /** The module, where `values` is float32 and large enough; else null. */
-  function moduleFor(values: FloatArray): OptimizerExports | null {
-    return values instanceof Float32Array && values.length >= minElements ? load() : null;
-  }
-
-  return {
-    sgdStep(s: SgdStepArgs): void {
-      const value = hostFloat(s.param);
-      const wasm = moduleFor(value);
-      const momentum = s.momentum !== 0 && s.momentumBuffer !== undefined;
-      const buffer = momentum ? [hostFloat(s.momentumBuffer as NonNullable<typeof s.momentumBuffer>)] : [];
-      const fround = Math.fround;
-      const gradScale = fround(1 - s.dampening);
-      const bits = flags(SGD, {
-        maximize: s.maximize,
-        decay: s.weightDecay !== 0,
-        momentum,
-        first: s.first,
-        unitScale: gradScale === 1,
-        nesterov: s.nesterov,
-      });
-      const done =
-        wasm !== null &&
-        runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...buffer] }, ([g, v, b = 0]) =>
-          wasm.sgdF32(v, g, b, value.length, fround(-s.lr), fround(s.momentum), gradScale, fround(s.weightDecay), bits),
-        );
-      if (!done) optimizerKernels.sgdStep(s);
-    },
-
-    adamStep(s: AdamStepArgs): void {
-      const value = hostFloat(s.param);
-      const wasm = moduleFor(value);
-      const state = [hostFloat(s.expAvg), hostFloat(s.expAvgSq)];
-      if (s.maxExpAvgSq !== undefined) state.push(hostFloat(s.maxExpAvgSq));
-      const fround = Math.fround;
-      const decoupled = s.decoupledDecay !== null;
-      const bits = flags(ADAM, { maximize: s.maximize, l2: s.weightDecay !== 0, decoupled, amsgrad: s.maxExpAvgSq !== undefined });
-      const done =
-        wasm !== null &&
-        runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...state] }, ([g, v, m, sq, max = 0]) =>
-          wasm.adamF32(
-            v, g, m, sq, max, value.length,
-            fround(s.weightDecay),
-            decoupled ? fround(1 - s.lr * (s.decoupledDecay as number)) : 1,
-            fround(s.beta1), fround(s.beta2), fround(1 - s.beta1), fround(1 - s.beta2),
-            fround(Math.sqrt(s.biasCorrection2)), fround(s.eps), fround(-(s.lr / s.biasCorrection1)),
-            bits,
-          ),
-        );
-      if (!done) optimizerKernels.adamStep(s);
-    },
-  } satisfies Partial<Kernels>;
+/** The module, where `values` is float32 and large enough; else null (the TypeScript kernel runs). */
+function moduleFor(host: WasmHost, values: FloatArray): OptimizerExports | null {
+  return values instanceof Float32Array && values.length >= host.minElements ? host.instance<OptimizerExports>(OPTIMIZERS_WASM_BASE64) : null;
 }
+
+export const wasmSgdStep: WasmKernel<'sgdStep'> = (host) => (s: SgdStepArgs) => {
+  const value = hostFloat(s.param);
+  const wasm = moduleFor(host, value);
+  const momentum = s.momentum !== 0 && s.momentumBuffer !== undefined;
+  const buffer = momentum ? [hostFloat(s.momentumBuffer as NonNullable<typeof s.momentumBuffer>)] : [];
+  const fround = Math.fround;
+  const gradScale = fround(1 - s.dampening);
+  const bits = flags(SGD, {
+    maximize: s.maximize,
+    decay: s.weightDecay !== 0,
+    momentum,
+    first: s.first,
+    unitScale: gradScale === 1,
+    nesterov: s.nesterov,
+  });
+  const done =
+    wasm !== null &&
+    runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...buffer] }, ([g, v, b = 0]) =>
+      wasm.sgdF32(v, g, b, value.length, fround(-s.lr), fround(s.momentum), gradScale, fround(s.weightDecay), bits),
+    );
+  if (!done) optimizerKernels.sgdStep(s);
+};
+
+export const wasmAdamStep: WasmKernel<'adamStep'> = (host) => (s: AdamStepArgs) => {
+  const value = hostFloat(s.param);
+  const wasm = moduleFor(host, value);
+  const state = [hostFloat(s.expAvg), hostFloat(s.expAvgSq)];
+  if (s.maxExpAvgSq !== undefined) state.push(hostFloat(s.maxExpAvgSq));
+  const fround = Math.fround;
+  const decoupled = s.decoupledDecay !== null;
+  const bits = flags(ADAM, { maximize: s.maximize, l2: s.weightDecay !== 0, decoupled, amsgrad: s.maxExpAvgSq !== undefined });
+  const done =
+    wasm !== null &&
+    runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...state] }, ([g, v, m, sq, max = 0]) =>
+      wasm.adamF32(
+        v, g, m, sq, max, value.length,
+        fround(s.weightDecay),
+        decoupled ? fround(1 - s.lr * (s.decoupledDecay as number)) : 1,
+        fround(s.beta1), fround(s.beta2), fround(1 - s.beta1), fround(1 - s.beta2),
+        fround(Math.sqrt(s.biasCorrection2)), fround(s.eps), fround(-(s.lr / s.biasCorrection1)),
+        bits,
+      ),
+    );
+  if (!done) optimizerKernels.adamStep(s);
+};
