@@ -23,7 +23,7 @@ import type { Backend, WasmHost } from '../registry';
 import type { GemmProblem, Kernels } from '../types';
 import { wasmRelu, wasmReluBackward } from './elementwise';
 import { GEMM_RELAXED_WASM_BASE64, GEMM_WASM_BASE64, GEMV_WASM_BASE64 } from './gemm-bytes';
-import { type StagedOperands, type WasmMemory, decodeBase64, runStaged, stage } from './memory';
+import { type WasmMemory, decodeBase64, gemmOperands, runStaged } from './memory';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -78,9 +78,9 @@ interface GemvExports {
 
 /**
  * Below this many elements, copying into linear memory and back costs more
- * than a WebAssembly pass saves (measured for the SIMD ReLU). Measured on Node 20 (x86-64), float32: at 1,024
- * elements the TypeScript loop and the WebAssembly kernel (copies included)
- * take about the same time.
+ * than a WebAssembly pass saves. Measured for the SIMD ReLU on Node 20
+ * (x86-64), float32: at 1,024 elements the TypeScript loop and the
+ * WebAssembly kernel (copies included) take about the same time.
  */
 const MIN_ELEMENTS = 2048;
 
@@ -150,40 +150,27 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
   const minWork = options.minWork ?? MIN_WORK;
 
   /**
-   * The exports of an inlined module, compiled and instantiated on the first
-   * call; null from then on when that failed (e.g. a CSP without
+   * What the kernels are built from. Each module is compiled and instantiated
+   * on its first use; null from then on when that failed (e.g. a CSP without
    * 'wasm-unsafe-eval'), so every call stays on the TypeScript kernels.
    */
-  function lazyInstance<T>(base64: string): () => T | null {
-    let exports: T | null | undefined;
-    return () => {
-      if (exports === undefined) {
-        try {
-          exports = new api.Instance(new api.Module(decodeBase64(base64)), {}).exports as T;
-        } catch {
-          exports = null;
-        }
-      }
-      return exports;
-    };
-  }
-  const load = lazyInstance<GemmExports>(relaxedSimd ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
-
-  /** What the ops' WebAssembly kernels are built from: each module compiled once, on its first use. */
-  const modules = new Map<string, () => unknown>();
+  const modules = new Map<string, object | null>();
   const host: WasmHost = {
     minElements: options.minElements ?? MIN_ELEMENTS,
     instance<T>(base64: string): T | null {
-      let get = modules.get(base64);
-      if (get === undefined) {
-        get = lazyInstance<unknown>(base64);
-        modules.set(base64, get);
+      let exports = modules.get(base64);
+      if (exports === undefined) {
+        try {
+          exports = new api.Instance(new api.Module(decodeBase64(base64)), {}).exports;
+        } catch {
+          exports = null;
+        }
+        modules.set(base64, exports);
       }
-      return get() as T | null;
+      return exports as T | null;
     },
   };
-
-  const loadGemv = lazyInstance<GemvExports>(GEMV_WASM_BASE64);
+  const gemmModule = relaxedSimd ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64;
 
   /**
    * C[1×n] (+)= a·op(B) in float32 on the row-times-matrix module, whose sums
@@ -191,20 +178,18 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
    * values either way), when both run here (at least `minWork` multiply-adds);
    * false where the module cannot load or the memory cannot grow.
    */
-  function rowProduct({ transB, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: HostGemm): boolean {
-    const gemv = loadGemv();
+  function rowProduct(call: HostGemm): boolean {
+    const gemv = host.instance<GemvExports>(GEMV_WASM_BASE64);
     if (gemv === null) return false;
-    const inputs = [a.subarray(aOffset, aOffset + k), b.subarray(bOffset, bOffset + k * n)];
-    const row = [c.subarray(cOffset, cOffset + n)];
-    const operands: StagedOperands = accumulate ? { inputs, updated: row } : { inputs, outputs: row };
-    return runStaged(gemv.memory, gemv.dataStart(), operands, ([x, w, y]) => gemv.gemvF32(+transB, n, k, x, w, y, +accumulate));
+    const { transB, n, k, accumulate } = call;
+    return runStaged(gemv.memory, gemv.dataStart(), gemmOperands(call), ([x, w, y]) => gemv.gemvF32(+transB, n, k, x, w, y, +accumulate));
   }
 
   /** One 2-D product: on the threads when large and started, else in this thread's module. */
   function product(call: HostGemm): void {
     const { m, n, k, a, b, c } = call;
     // Empty products are the TypeScript kernel's (it zero-fills C when k = 0).
-    const wasm = m > 0 && n > 0 && k > 0 && m * n * k >= minWork ? load() : null;
+    const wasm = m > 0 && n > 0 && k > 0 && m * n * k >= minWork ? host.instance<GemmExports>(gemmModule) : null;
     const f64 = c instanceof Float64Array;
     // Operands are one dtype (the ops check); anything else stays in TypeScript.
     if (wasm === null || a instanceof Float64Array !== f64 || b instanceof Float64Array !== f64) {
@@ -216,14 +201,11 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
     // Large products go to the threads when setNumThreads started some, in the shared build of this module.
     const pool = m * n * k >= THREAD_MIN_WORK[f64 ? 'float64' : 'float32'] ? threadPool() : undefined;
     if (pool?.gemm(call, relaxedSimd)) return;
-    const staged = stage(wasm.memory, wasm.dataStart(), call);
-    if (staged === null) {
-      gemmTypeScript(call);
-      return;
-    }
-    const { aPtr, bPtr, cPtr, out } = staged;
-    (f64 ? wasm.gemmF64 : wasm.gemmF32)(+call.transA, +call.transB, m, n, k, aPtr, bPtr, cPtr, +call.accumulate, 0, m, 0, n);
-    c.set(out, call.cOffset);
+    const entry = f64 ? wasm.gemmF64 : wasm.gemmF32;
+    const done = runStaged(wasm.memory, wasm.dataStart(), gemmOperands(call), ([aPtr, bPtr, cPtr]) =>
+      entry(+call.transA, +call.transB, m, n, k, aPtr, bPtr, cPtr, +call.accumulate, 0, m, 0, n),
+    );
+    if (!done) gemmTypeScript(call);
   }
 
   const relu = wasmRelu(host);

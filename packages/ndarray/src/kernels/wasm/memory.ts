@@ -49,38 +49,6 @@ export function reserve(memory: WasmMemory, bytes: number): boolean {
   }
 }
 
-/** Where {@link stage} put a product's operands: byte addresses, and C's view to read back. */
-export interface Staged {
-  aPtr: number;
-  bPtr: number;
-  cPtr: number;
-  out: Float32Array | Float64Array;
-}
-
-/**
- * Copies op(A)'s and op(B)'s storage (and C, when accumulating: the kernel
- * adds into it) into `memory` from byte `at` on, each operand on a 64-byte
- * boundary, growing the memory as needed; null when it cannot grow. After the
- * kernel runs, `c.set(out, cOffset)` reads the product back. Operands share C's dtype.
- */
-export function stage(memory: WasmMemory, at: number, call: HostGemm): Staged | null {
-  const { m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate } = call;
-  const f64 = c instanceof Float64Array;
-  const bytes = f64 ? 8 : 4;
-  const aPtr = at;
-  const bPtr = aPtr + Math.ceil((m * k * bytes) / 64) * 64;
-  const cPtr = bPtr + Math.ceil((k * n * bytes) / 64) * 64;
-  if (!reserve(memory, cPtr + m * n * bytes)) return null;
-  const buffer = memory.buffer;
-  const view = (ptr: number, length: number) =>
-    f64 ? new Float64Array(buffer, ptr, length) : new Float32Array(buffer, ptr, length);
-  view(aPtr, m * k).set(a.subarray(aOffset, aOffset + m * k));
-  view(bPtr, k * n).set(b.subarray(bOffset, bOffset + k * n));
-  const out = view(cPtr, m * n);
-  if (accumulate) out.set(c.subarray(cOffset, cOffset + m * n));
-  return { aPtr, bPtr, cPtr, out };
-}
-
 /** The operands of a staged kernel call: read, read and written in place, written. */
 export interface StagedOperands {
   inputs?: readonly TypedArray[];
@@ -114,6 +82,17 @@ export function runStaged(memory: WasmMemory, at: number, operands: StagedOperan
     bytesOf(all[i].buffer, all[i].byteOffset, all[i].byteLength).set(bytesOf(buffer, addresses[i], all[i].byteLength));
   }
   return true;
+}
+
+/**
+ * A 2-D product's operands for {@link runStaged}: op(A)'s and op(B)'s storage
+ * read, C read and written where the kernel adds into it (`accumulate`), else
+ * written. The kernel receives A's, B's and C's addresses in that order.
+ */
+export function gemmOperands({ m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: HostGemm): StagedOperands {
+  const inputs = [a.subarray(aOffset, aOffset + m * k), b.subarray(bOffset, bOffset + k * n)];
+  const product = [c.subarray(cOffset, cOffset + m * n)];
+  return accumulate ? { inputs, updated: product } : { inputs, outputs: product };
 }
 
 function bytesOf(buffer: ArrayBufferLike, at: number, length: number): Uint8Array {

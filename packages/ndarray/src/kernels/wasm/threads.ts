@@ -30,7 +30,7 @@
  */
 import type { HostGemm } from '../js/gemm';
 import { GEMM_SHARED_RELAXED_WASM_BASE64, GEMM_SHARED_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, decodeBase64, reserve, stage } from './memory';
+import { type WasmMemory, decodeBase64, gemmOperands, reserve, runStaged } from './memory';
 
 /**
  * Products of at least this many multiply-adds (m·n·k) are split across
@@ -226,12 +226,18 @@ class ThreadPool {
     if (reason !== undefined) throw this.fail(`${reason}, so this product was not computed`);
     const kernel = relaxed ? this.relaxedKernel : this.kernel;
     if (kernel === undefined) return false;
-    const { transA, transB, m, n, k, c, cOffset, accumulate } = call;
-    const f64 = c instanceof Float64Array;
-    const staged = stage(this.memory, this.dataStart, call);
-    if (staged === null) return false;
-    const { aPtr, bPtr, cPtr, out } = staged;
+    const entry = call.c instanceof Float64Array ? kernel.gemmF64 : kernel.gemmF32;
+    return runStaged(this.memory, this.dataStart, gemmOperands(call), ([aPtr, bPtr, cPtr]) => this.split(call, entry, relaxed, aPtr, bPtr, cPtr));
+  }
 
+  /**
+   * Runs the product staged at aPtr, bPtr and cPtr in blocks of C, one a
+   * thread, in `entry` here and the matching build in the workers; throws
+   * where a worker failed or stopped.
+   */
+  private split(call: HostGemm, entry: GemmEntry, relaxed: boolean, aPtr: number, bPtr: number, cPtr: number): void {
+    const { transA, transB, m, n, k, c, accumulate } = call;
+    const f64 = c instanceof Float64Array;
     // Split the longer side of C, so that each thread re-packs the smaller
     // operand: splitting columns makes every thread pack all of op(A) (m·k),
     // splitting rows all of op(B) (k·n). Blocks are whole micro-tiles wide.
@@ -242,7 +248,6 @@ class ThreadPool {
     // Job numbers stay within 1…2³¹ − 1: they live in Int32 slots, and a worker reads a negative one as "stop".
     const sequence = this.sequence === 0x7fffffff ? 1 : this.sequence + 1;
     this.sequence = sequence;
-    const entry = f64 ? kernel.gemmF64 : kernel.gemmF32;
     /** Runs the rows (or columns) from…to of C on this thread. */
     const block = (from: number, to: number) => {
       if (byRows) entry(+transA, +transB, m, n, k, aPtr, bPtr, cPtr, +accumulate, from, to, 0, n);
@@ -298,8 +303,6 @@ class ThreadPool {
       }
     }
     if (failed) throw new Error('ndarray: a gemm worker thread failed; call setNumThreads(1) to run on one thread');
-    c.set(out, cOffset);
-    return true;
   }
 
   /** Stops the workers (each leaves its loop, then is terminated). */
