@@ -17,11 +17,7 @@ import { poolKernels } from '../js/pool';
 import type { WasmHost, WasmKernel } from '../registry';
 import type { Conv2dGeometry, Pool2dGeometry } from '../types';
 import { CONV_WASM_BASE64, POOL_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, runStaged } from './memory';
-
-/** A module entry: the geometry record's byte address, then its inputs', then its outputs'. */
-type Entry = (geometry: number, ...operands: number[]) => void;
-type Module = { memory: WasmMemory; dataStart(): number } & Record<string, Entry>;
+import { runEntry } from './memory';
 
 /** The order of the geometry records' fields, as `assembly/conv.ts` and `pool.ts` read them. */
 const CONV_FIELDS = [
@@ -47,8 +43,9 @@ function record<G>(geometry: G, fields: readonly (keyof G)[]): Int32Array {
 
 /**
  * Runs entry `name` (its F32 or F64 form, by `like`'s dtype) of the module
- * inlined as `base64` on staged copies; false where the TypeScript kernel
- * must run instead (a small pass, or the module cannot load or grow).
+ * inlined as `base64` on staged copies, the geometry record first; false
+ * where the TypeScript kernel must run instead (a small pass, or the module
+ * cannot load or grow).
  */
 function run(
   host: WasmHost,
@@ -61,10 +58,8 @@ function run(
   outputs: TypedArray[],
 ): boolean {
   if (size < host.minElements) return false;
-  const wasm = host.instance<Module>(base64);
-  if (wasm === null) return false;
-  const entry = wasm[`${name}${like instanceof Float64Array ? 'F64' : 'F32'}`];
-  return runStaged(wasm.memory, wasm.dataStart(), { inputs: [geometry, ...inputs], outputs }, ([g, ...operands]) => entry(g, ...operands));
+  const entry = `${name}${like instanceof Float64Array ? 'F64' : 'F32'}`;
+  return runEntry(host, base64, entry, { inputs: [geometry, ...inputs], outputs }, (kernel, addresses) => kernel(...addresses));
 }
 
 export const wasmIm2col: WasmKernel<'im2col'> = (wasm) => (args) => {

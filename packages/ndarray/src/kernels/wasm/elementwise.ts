@@ -14,10 +14,7 @@ import { elementwiseKernels } from '../js/elementwise';
 import { hostFloat } from '../js/host';
 import type { WasmHost, WasmKernel } from '../registry';
 import { ELEMENTWISE_WASM_BASE64, GELU_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, runStaged } from './memory';
-
-/** A module of elementwise passes: each entry takes its inputs' addresses, the output's, and the count. */
-type Module = { memory: WasmMemory; dataStart(): number } & Record<string, (...operands: number[]) => void>;
+import { runEntry } from './memory';
 
 /**
  * Runs entry `name` (its F32 or F64 form, by `out`'s dtype) of the module
@@ -29,10 +26,8 @@ export function runElementwise(host: WasmHost, base64: string, name: string, inp
   const n = out.length;
   const f64 = out instanceof Float64Array;
   if (n < host.minElements || inputs.some((a) => a.length !== n || a instanceof Float64Array !== f64)) return false;
-  const wasm = host.instance<Module>(base64);
-  if (wasm === null) return false;
-  const entry = wasm[`${name}${f64 ? 'F64' : 'F32'}`];
-  return runStaged(wasm.memory, wasm.dataStart(), { inputs, outputs: [out] }, (addresses) => entry(...addresses, n));
+  // Each entry takes its inputs' addresses, the output's, and the count.
+  return runEntry(host, base64, `${name}${f64 ? 'F64' : 'F32'}`, { inputs, outputs: [out] }, (kernel, addresses) => kernel(...addresses, n));
 }
 
 export const wasmRelu: WasmKernel<'relu'> = (host) => (args) => {

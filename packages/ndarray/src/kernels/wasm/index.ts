@@ -23,7 +23,7 @@ import type { Backend, WasmHost } from '../registry';
 import type { GemmProblem, Kernels } from '../types';
 import { wasmRelu, wasmReluBackward } from './elementwise';
 import { GEMM_RELAXED_WASM_BASE64, GEMM_WASM_BASE64, GEMV_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, decodeBase64, gemmOperands, runStaged } from './memory';
+import { type WasmMemory, decodeBase64, gemmOperands, runEntry, runStaged } from './memory';
 import { THREAD_MIN_WORK, threadPool } from './threads';
 
 /**
@@ -70,11 +70,8 @@ interface GemmExports {
 /** (transA, transB, m, n, k, a, b, c, accumulate, i0, i1, j0, j1): C's rows i0…i1 and columns j0…j1. */
 type GemmEntry = (...args: [number, number, number, number, number, number, number, number, number, number, number, number, number]) => void;
 
-interface GemvExports {
-  memory: WasmMemory;
-  dataStart(): number;
-  gemvF32(transB: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void;
-}
+/** assembly/gemv.ts's entry: C[1×n] (+)= a·op(B), at byte addresses a, b and c. */
+type GemvEntry = (transB: number, n: number, k: number, a: number, b: number, c: number, accumulate: number) => void;
 
 /**
  * Below this many elements, copying into linear memory and back costs more
@@ -179,10 +176,10 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmBackend
    * false where the module cannot load or the memory cannot grow.
    */
   function rowProduct(call: HostGemm): boolean {
-    const gemv = host.instance<GemvExports>(GEMV_WASM_BASE64);
-    if (gemv === null) return false;
     const { transB, n, k, accumulate } = call;
-    return runStaged(gemv.memory, gemv.dataStart(), gemmOperands(call), ([x, w, y]) => gemv.gemvF32(+transB, n, k, x, w, y, +accumulate));
+    return runEntry<GemvEntry>(host, GEMV_WASM_BASE64, 'gemvF32', gemmOperands(call), (gemv, [x, w, y]) =>
+      gemv(+transB, n, k, x, w, y, +accumulate),
+    );
   }
 
   /** One 2-D product: on the threads when large and started, else in this thread's module. */

@@ -8,6 +8,7 @@
  */
 import type { TypedArray } from '../../dtype';
 import type { HostGemm } from '../js/gemm';
+import type { WasmHost } from '../registry';
 
 /** `Uint8Array.fromBase64` (Node ≥ 26, Bun, Deno, current browsers), looked up once when this module loads. */
 const NATIVE_FROM_BASE64 = (Uint8Array as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
@@ -82,6 +83,28 @@ export function runStaged(memory: WasmMemory, at: number, operands: StagedOperan
     bytesOf(all[i].buffer, all[i].byteOffset, all[i].byteLength).set(bytesOf(buffer, addresses[i], all[i].byteLength));
   }
   return true;
+}
+
+/** A kernel module's exports: its memory, where operands start, and entries of byte addresses and numbers. */
+type KernelModule = { memory: WasmMemory; dataStart(): number } & Record<string, (...args: number[]) => void>;
+
+/**
+ * Runs entry `name` of the module inlined as `base64` (from `host`) on staged
+ * `operands`: `call` hands the entry their addresses (inputs, updated,
+ * outputs) and whatever else it takes. False, with nothing done, where the
+ * module cannot load or its memory cannot grow: the TypeScript kernel runs.
+ */
+export function runEntry<E extends (...args: never[]) => void = (...args: number[]) => void>(
+  host: WasmHost,
+  base64: string,
+  name: string,
+  operands: StagedOperands,
+  call: (entry: E, addresses: number[]) => void,
+): boolean {
+  const wasm = host.instance<KernelModule>(base64);
+  if (wasm === null) return false;
+  const entry = wasm[name] as unknown as E;
+  return runStaged(wasm.memory, wasm.dataStart(), operands, (addresses) => call(entry, addresses));
 }
 
 /**

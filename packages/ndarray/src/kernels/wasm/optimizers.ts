@@ -14,11 +14,10 @@ import { optimizerKernels } from '../js/optimizers';
 import type { WasmHost, WasmKernel } from '../registry';
 import type { AdamStepArgs, SgdStepArgs } from '../types';
 import { OPTIMIZERS_WASM_BASE64 } from './gemm-bytes';
-import { type WasmMemory, runStaged } from './memory';
+import { runEntry } from './memory';
 
-export interface OptimizerExports {
-  memory: WasmMemory;
-  dataStart(): number;
+/** The module's entries (byte addresses, the count, the hyperparameters and flags). */
+interface OptimizerEntries {
   sgdF32(value: number, grad: number, buffer: number, n: number, negLr: number, momentum: number, gradScale: number, weightDecay: number, flags: number): void;
   adamF32(
     value: number, grad: number, m: number, v: number, vMax: number, n: number,
@@ -38,14 +37,13 @@ function flags<K extends string>(bits: Record<K, number>, set: Record<K, boolean
   return value;
 }
 
-/** The module, where `values` is float32 and large enough; else null (the TypeScript kernel runs). */
-function moduleFor(host: WasmHost, values: FloatArray): OptimizerExports | null {
-  return values instanceof Float32Array && values.length >= host.minElements ? host.instance<OptimizerExports>(OPTIMIZERS_WASM_BASE64) : null;
+/** Whether `values` is a parameter the module takes: float32, and large enough to pay for the copies. */
+function fits(host: WasmHost, values: FloatArray): boolean {
+  return values instanceof Float32Array && values.length >= host.minElements;
 }
 
 export const wasmSgdStep: WasmKernel<'sgdStep'> = (host) => (s: SgdStepArgs) => {
   const value = hostFloat(s.param);
-  const wasm = moduleFor(host, value);
   const momentum = s.momentum !== 0 && s.momentumBuffer !== undefined;
   const buffer = momentum ? [hostFloat(s.momentumBuffer as NonNullable<typeof s.momentumBuffer>)] : [];
   const fround = Math.fround;
@@ -59,25 +57,24 @@ export const wasmSgdStep: WasmKernel<'sgdStep'> = (host) => (s: SgdStepArgs) => 
     nesterov: s.nesterov,
   });
   const done =
-    wasm !== null &&
-    runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...buffer] }, ([g, v, b = 0]) =>
-      wasm.sgdF32(v, g, b, value.length, fround(-s.lr), fround(s.momentum), gradScale, fround(s.weightDecay), bits),
+    fits(host, value) &&
+    runEntry<OptimizerEntries['sgdF32']>(host, OPTIMIZERS_WASM_BASE64, 'sgdF32', { inputs: [hostFloat(s.grad)], updated: [value, ...buffer] }, (sgd, [g, v, b = 0]) =>
+      sgd(v, g, b, value.length, fround(-s.lr), fround(s.momentum), gradScale, fround(s.weightDecay), bits),
     );
   if (!done) optimizerKernels.sgdStep(s);
 };
 
 export const wasmAdamStep: WasmKernel<'adamStep'> = (host) => (s: AdamStepArgs) => {
   const value = hostFloat(s.param);
-  const wasm = moduleFor(host, value);
   const state = [hostFloat(s.expAvg), hostFloat(s.expAvgSq)];
   if (s.maxExpAvgSq !== undefined) state.push(hostFloat(s.maxExpAvgSq));
   const fround = Math.fround;
   const decoupled = s.decoupledDecay !== null;
   const bits = flags(ADAM, { maximize: s.maximize, l2: s.weightDecay !== 0, decoupled, amsgrad: s.maxExpAvgSq !== undefined });
   const done =
-    wasm !== null &&
-    runStaged(wasm.memory, wasm.dataStart(), { inputs: [hostFloat(s.grad)], updated: [value, ...state] }, ([g, v, m, sq, max = 0]) =>
-      wasm.adamF32(
+    fits(host, value) &&
+    runEntry<OptimizerEntries['adamF32']>(host, OPTIMIZERS_WASM_BASE64, 'adamF32', { inputs: [hostFloat(s.grad)], updated: [value, ...state] }, (adam, [g, v, m, sq, max = 0]) =>
+      adam(
         v, g, m, sq, max, value.length,
         fround(s.weightDecay),
         decoupled ? fround(1 - s.lr * (s.decoupledDecay as number)) : 1,
