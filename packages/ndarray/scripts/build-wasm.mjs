@@ -12,13 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const gemmSource = join(root, 'assembly', 'gemm.ts');
-const elementwiseSource = join(root, 'assembly', 'elementwise.ts');
-const convSource = join(root, 'assembly', 'conv.ts');
-const poolSource = join(root, 'assembly', 'pool.ts');
-const optimizersSource = join(root, 'assembly', 'optimizers.ts');
-const gemvSource = join(root, 'assembly', 'gemv.ts');
-const geluSource = join(root, 'assembly', 'gelu.ts');
+/** A source file of assembly/. */
+const assembly = (file) => join(root, 'assembly', file);
 const target = join(root, 'src', 'kernels', 'wasm', 'gemm-bytes.ts');
 
 const common = [
@@ -37,89 +32,48 @@ const common = [
 
 /** Pages of the threaded variant's shared memory at most (1 GiB); larger products stay single-threaded. */
 const SHARED_MAXIMUM_PAGES = 16384;
-/** What the threaded variants add: an imported shared memory. */
-const shared = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', String(SHARED_MAXIMUM_PAGES)];
 const GEMM_EXPORTS = ['gemmF32', 'gemmF64', 'scratchBytes', 'setScratch'];
 
-// The GEMM owning its memory; the same source on an imported shared memory
-// (threads); both again with relaxed SIMD; one row times a matrix; the elementwise (ReLU), convolution,
-// pooling, GELU and optimizer kernels, each a module of its own (a browser compiles
-// at most 4 KB synchronously).
+/** A module that owns its memory (no imports), compiled from assembly/`file`: the GEMM and every kernel module. */
+const own = (name, file, exports, description, args = []) => ({ name, source: assembly(file), args: [...common, ...args], imports: [], exports, description });
+/** A GEMM build on an imported shared memory, for the threads. */
+const shared = (name, args, description) => ({
+  name,
+  source: assembly('gemm.ts'),
+  args: [...common, ...args, '--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', String(SHARED_MAXIMUM_PAGES)],
+  imports: ['env.memory'],
+  exports: GEMM_EXPORTS,
+  description,
+});
+const RELAXED = ['--enable', 'relaxed-simd'];
+
+// Each kernel family a module of its own: a browser compiles at most 4 KB synchronously.
 const variants = [
-  { name: 'GEMM_WASM_BASE64', source: gemmSource, args: common, imports: [], exports: GEMM_EXPORTS },
-  {
-    name: 'GEMM_SHARED_WASM_BASE64',
-    source: gemmSource,
-    args: [...common, ...shared],
-    imports: ['env.memory'],
-    exports: GEMM_EXPORTS,
-  },
+  own('GEMM_WASM_BASE64', 'gemm.ts', GEMM_EXPORTS, 'The WebAssembly SIMD GEMM module'),
+  shared('GEMM_SHARED_WASM_BASE64', [], 'The same, on an imported shared memory (threads)'),
   // The same two with relaxed SIMD: the micro-kernels' multiply-adds become
   // relaxed_madd (see madd32 in assembly/gemm.ts), which the engine may fuse.
-  {
-    name: 'GEMM_RELAXED_WASM_BASE64',
-    source: gemmSource,
-    args: [...common, '--enable', 'relaxed-simd'],
-    imports: [],
-    exports: GEMM_EXPORTS,
-  },
-  {
-    name: 'GEMM_SHARED_RELAXED_WASM_BASE64',
-    source: gemmSource,
-    args: [...common, '--enable', 'relaxed-simd', ...shared],
-    imports: ['env.memory'],
-    exports: GEMM_EXPORTS,
-  },
-  {
-    name: 'GEMV_WASM_BASE64',
-    source: gemvSource,
-    args: common,
-    imports: [],
-    exports: ['gemvF32'],
-  },
-  {
-    name: 'ELEMENTWISE_WASM_BASE64',
-    source: elementwiseSource,
-    args: common,
-    imports: [],
-    exports: ['reluF32', 'reluF64', 'reluBackwardF32', 'reluBackwardF64'],
-  },
-  {
-    name: 'GELU_WASM_BASE64',
-    source: geluSource,
-    args: common,
-    imports: [],
-    exports: ['geluF32', 'geluF64', 'geluBackwardF32', 'geluBackwardF64', 'expF64', 'erfF64'],
-  },
-  {
-    name: 'CONV_WASM_BASE64',
-    source: convSource,
-    args: ['--enable', 'bulk-memory', ...common],
-    imports: [],
-    exports: ['unfoldF32', 'unfoldF64', 'foldF32', 'foldF64'],
-  },
-  {
-    name: 'POOL_WASM_BASE64',
-    source: poolSource,
-    args: ['--enable', 'bulk-memory', ...common],
-    imports: [],
-    exports: ['maxPoolF32', 'maxPoolF64', 'maxPoolBackwardF32', 'maxPoolBackwardF64'],
-  },
-  {
-    name: 'OPTIMIZERS_WASM_BASE64',
-    source: optimizersSource,
-    args: common,
-    imports: [],
-    exports: ['sgdF32', 'adamF32'],
-  },
+  own('GEMM_RELAXED_WASM_BASE64', 'gemm.ts', GEMM_EXPORTS, 'The GEMM module with relaxed SIMD (relaxed_madd; opt-in: createWasmBackend({ relaxedSimd: true }))', RELAXED),
+  shared('GEMM_SHARED_RELAXED_WASM_BASE64', RELAXED, 'The same, on an imported shared memory (threads)'),
+  own('GEMV_WASM_BASE64', 'gemv.ts', ['gemvF32'], "The WebAssembly SIMD product of one row by a matrix (float32), summed in the GEMM's order"),
+  own('ELEMENTWISE_WASM_BASE64', 'elementwise.ts', ['reluF32', 'reluF64', 'reluBackwardF32', 'reluBackwardF64'], 'The WebAssembly SIMD elementwise kernels (ReLU forward and backward)'),
+  own(
+    'GELU_WASM_BASE64',
+    'gelu.ts',
+    ['geluF32', 'geluF64', 'geluBackwardF32', 'geluBackwardF64', 'expF64', 'erfF64'],
+    'The WebAssembly kernels of the exact GELU and its backward (fdlibm erf and exp, in double)',
+  ),
+  own('CONV_WASM_BASE64', 'conv.ts', ['unfoldF32', 'unfoldF64', 'foldF32', 'foldF64'], 'The WebAssembly kernels of convolution (im2col and col2im)'),
+  own('POOL_WASM_BASE64', 'pool.ts', ['maxPoolF32', 'maxPoolF64', 'maxPoolBackwardF32', 'maxPoolBackwardF64'], 'The WebAssembly kernels of max pooling (forward and backward)'),
+  own('OPTIMIZERS_WASM_BASE64', 'optimizers.ts', ['sgdF32', 'adamF32'], 'The WebAssembly SIMD updates of SGD and Adam/AdamW (float32)'),
 ];
 
 const require = createRequire(import.meta.url);
 const ascVersion = JSON.parse(readFileSync(require.resolve('assemblyscript/package.json'), 'utf8')).version;
 const hash = createHash('sha256');
 // Every AssemblyScript source (the modules import common.ts), the script itself and the compiler.
-for (const file of readdirSync(join(root, 'assembly')).filter((f) => f.endsWith('.ts')).sort()) {
-  hash.update(file).update(readFileSync(join(root, 'assembly', file)));
+for (const file of readdirSync(assembly('')).filter((f) => f.endsWith('.ts')).sort()) {
+  hash.update(file).update(readFileSync(assembly(file)));
 }
 const digest = hash
   .update(readFileSync(fileURLToPath(import.meta.url)))
@@ -150,7 +104,7 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
 if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 /** Compiles one variant and checks its imports, exports and size. */
-async function compile({ name, source, args, imports: expectedImports, exports: kernels }) {
+async function compile({ name, source, args, imports: expectedImports, exports: kernels, description }) {
   let wasm;
   const { error, stderr } = await asc.main([source, ...args], {
     writeFile(file, contents) {
@@ -181,21 +135,8 @@ async function compile({ name, source, args, imports: expectedImports, exports: 
   if (wasm.length > 4096) {
     throw new Error(`build-wasm: ${name} is ${wasm.length} bytes; browsers compile at most 4096 synchronously on the main thread`);
   }
-  return { name, wasm, exports };
+  return { name, wasm, description };
 }
-
-const DESCRIPTIONS = {
-  GEMM_WASM_BASE64: 'The WebAssembly SIMD GEMM module',
-  GEMM_SHARED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
-  GEMM_RELAXED_WASM_BASE64: 'The GEMM module with relaxed SIMD (relaxed_madd; opt-in: createWasmBackend({ relaxedSimd: true }))',
-  GEMM_SHARED_RELAXED_WASM_BASE64: 'The same, on an imported shared memory (threads)',
-  GEMV_WASM_BASE64: 'The WebAssembly SIMD product of one row by a matrix (float32), summed in the GEMM\'s order',
-  ELEMENTWISE_WASM_BASE64: 'The WebAssembly SIMD elementwise kernels (ReLU forward and backward)',
-  GELU_WASM_BASE64: 'The WebAssembly kernels of the exact GELU and its backward (fdlibm erf and exp, in double)',
-  CONV_WASM_BASE64: 'The WebAssembly kernels of convolution (im2col and col2im)',
-  POOL_WASM_BASE64: 'The WebAssembly kernels of max pooling (forward and backward)',
-  OPTIMIZERS_WASM_BASE64: 'The WebAssembly SIMD updates of SGD and Adam/AdamW (float32)',
-};
 
 const built = [];
 for (const variant of variants) built.push(await compile(variant));
@@ -203,7 +144,7 @@ for (const variant of variants) built.push(await compile(variant));
 const text = `${header}
 ${built
   .map(
-    ({ name, wasm }) => `/** ${DESCRIPTIONS[name]} (${wasm.length} bytes), base64-encoded. */
+    ({ name, wasm, description }) => `/** ${description} (${wasm.length} bytes), base64-encoded. */
 export const ${name} =
   '${Buffer.from(wasm).toString('base64')}';
 `,
