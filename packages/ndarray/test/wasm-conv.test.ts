@@ -20,6 +20,7 @@ import {
   pool2dGeometry,
   setBackend,
 } from '../src/index';
+import { assertBitwiseEqual, testRandom } from '../src/testing/index';
 
 const wasm = createWasmBackend({ minWork: 0, minElements: 0 });
 if (wasm === undefined) throw new Error('this engine has no WebAssembly SIMD');
@@ -42,18 +43,13 @@ const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY
 /** Values from a seed: mostly uniform, some specials and repeats, so ties and NaN reach every branch. */
 function values(dtype: DType, n: number, seed: number, specials: boolean): Float32Array | Float64Array {
   const out = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
-  let s = seed >>> 0 || 1;
+  const next = testRandom(seed);
   for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const u = s / 2 ** 32;
+    const u = next();
+    const s = u * 2 ** 32; // the generator's state, for picks of its own
     out[i] = specials && u < 0.08 ? SPECIALS[s % SPECIALS.length] : u < 0.2 ? Math.round(u * 20) : u * 4 - 2;
   }
   return out;
-}
-
-function bits(x: NDArray): string {
-  const data = x.data;
-  return Array.from(data, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
 }
 
 const dtypes = fc.constantFrom<DType>('float32', 'float64');
@@ -82,10 +78,10 @@ describe('WebAssembly im2col and col2im equal the TypeScript kernels bit for bit
         }
         const x = new NDArray(values(dtype, w.batch * w.channels * w.height * w.width, seed, true), shape);
         const [jsCols, wasmCols] = onBoth(() => im2col(x, g));
-        expect(bits(wasmCols)).toBe(bits(jsCols));
+        assertBitwiseEqual(wasmCols, jsCols, 'im2col');
         const cols = new NDArray(values(dtype, jsCols.size, seed + 1, true), jsCols.shape);
         const [jsImage, wasmImage] = onBoth(() => col2im(cols, g));
-        expect(bits(wasmImage)).toBe(bits(jsImage));
+        assertBitwiseEqual(wasmImage, jsImage, 'col2im');
       }),
       { numRuns: 300 },
     );
@@ -97,9 +93,9 @@ describe('WebAssembly im2col and col2im equal the TypeScript kernels bit for bit
       const g = conv2dGeometry('test', shape, { kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] });
       const x = new NDArray(values(dtype, 4 * 8 * 14 * 14, 7, false), shape);
       const [jsCols, wasmCols] = onBoth(() => im2col(x, g));
-      expect(bits(wasmCols)).toBe(bits(jsCols));
+      assertBitwiseEqual(wasmCols, jsCols, 'im2col');
       const [jsImage, wasmImage] = onBoth(() => col2im(jsCols, g));
-      expect(bits(wasmImage)).toBe(bits(jsImage));
+      assertBitwiseEqual(wasmImage, jsImage, 'col2im');
     }
   });
 });
@@ -127,11 +123,11 @@ describe('WebAssembly max pooling equals the TypeScript kernels bit for bit', ()
         }
         const x = new NDArray(values(dtype, w.planes * w.height * w.width, seed, true), shape);
         const [js, fast] = onBoth(() => maxPool2d(x, g));
-        expect(bits(fast.output)).toBe(bits(js.output));
+        assertBitwiseEqual(fast.output, js.output, 'maxPool2d');
         expect(Array.from(fast.indices.data)).toEqual(Array.from(js.indices.data));
         const grad = new NDArray(values(dtype, js.output.size, seed + 1, false), js.output.shape);
         const [jsDx, wasmDx] = onBoth(() => maxPool2dBackward(grad, js.indices, g, shape));
-        expect(bits(wasmDx)).toBe(bits(jsDx));
+        assertBitwiseEqual(wasmDx, jsDx, 'maxPool2dBackward');
       }),
       { numRuns: 300 },
     );
@@ -149,7 +145,7 @@ describe('WebAssembly max pooling of 2×2 windows, stride 2 (four float32 output
             const x = new NDArray(values(dtype, 3 * height * width, seed, specials), shape);
             const [js, fast] = onBoth(() => maxPool2d(x, g));
             const where = `${dtype} ${height}×${width} ceilMode ${ceilMode} seed ${seed}`;
-            expect(bits(fast.output), where).toBe(bits(js.output));
+            assertBitwiseEqual(fast.output, js.output, where);
             expect(Array.from(fast.indices.data), where).toEqual(Array.from(js.indices.data));
           }
         }

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Backend, NDArray, createWasmBackend, gemm, setBackend } from '../src/index';
+import { testRandom } from '../src/testing/index';
 
 const wasm = createWasmBackend({ minWork: 0, minElements: 0 });
 if (wasm === undefined) throw new Error('this engine has no WebAssembly SIMD');
@@ -18,10 +19,10 @@ afterEach(() => {
 
 function random(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
+  const next = testRandom(seed);
   for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 ** ((s >>> 9) % 9 - 4);
+    const u = next();
+    out[i] = (u - 0.5) * 2 ** (((u * 2 ** 32) >>> 9) % 9 - 4);
   }
   return out;
 }
